@@ -1,0 +1,1 @@
+"""Django apps, one per domain. Apps import `apps.core`, never the other way round."""

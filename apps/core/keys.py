@@ -1,0 +1,97 @@
+"""Every Redis key and pub/sub channel name, built here and nowhere else.
+
+Keys of one symbol share the hash tag `{SYM}`, so they live in one Redis Cluster slot and a
+pipeline or MULTI over one symbol stays on one node. `tests/apps/core/test_keys.py` pins the
+names: renaming one strands data already written under the old name.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+BAR_INTERVALS = ("1s", "1m")
+
+
+def _symbol(symbol: str) -> str:
+    if not _SYMBOL.match(symbol):
+        raise ValueError(
+            f"symbol {symbol!r} is not canonical: use upper-case letters and digits, e.g. ESZ25"
+        )
+    return symbol
+
+
+def _name(kind: str, value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{kind} {value!r} must be lower-case letters, digits, '_' or '-'")
+    return value
+
+
+# Market data, per symbol
+def trades(symbol: str) -> str:
+    return f"md:trades:{{{_symbol(symbol)}}}"
+
+
+def quotes(symbol: str) -> str:
+    return f"md:quotes:{{{_symbol(symbol)}}}"
+
+
+def depth(symbol: str) -> str:
+    return f"md:depth:{{{_symbol(symbol)}}}"
+
+
+def last(symbol: str) -> str:
+    return f"md:last:{{{_symbol(symbol)}}}"
+
+
+def bars(interval: str, symbol: str) -> str:
+    if interval not in BAR_INTERVALS:
+        raise ValueError(f"bar interval {interval!r} is not one of {', '.join(BAR_INTERVALS)}")
+    return f"md:bars:{interval}:{{{_symbol(symbol)}}}"
+
+
+MD_GAPS = "md:gaps"
+
+
+# GEX
+def gex_snapshot(symbol: str, category: str) -> str:
+    return f"gex:snapshot:{{{_symbol(symbol)}}}:{_name('category', category)}"
+
+
+GEX_SNAPSHOTS = "gex:snapshots"
+
+# Unusual Whales
+UW_OPTION_TRADE = "uw:option_trade"
+UW_FLOW_ALERT = "uw:flow_alert"
+UW_MARKET_AGG = "uw:market_agg"
+
+# Alerts
+ALERTS_FIRED = "alerts:fired"
+
+
+# Streamer processes and malformed input
+def streamer(name: str) -> str:
+    return f"streamer:{_name('streamer', name)}"
+
+
+def dead_letter(source: str) -> str:
+    return f"deadletter:{_name('source', source)}"
+
+
+# Platform coordination
+RUNTIME_CONFIG_VERSION = "runtime:config:version"
+BEAT_LOCK = "beat:lock"
+BEAT_LAST_RUN = "beat:last_run"
+
+
+# Pub/sub notification channels kept from the seed: published once per batch, for outside
+# subscribers; never the source of truth.
+def trades_channel(feed: str) -> str:
+    return f"market_data:{_name('feed', feed)}:trades"
+
+
+RUNTIME_CONFIG_CHANNEL = "runtime:config:changed"
+GEX_SNAPSHOT_CHANNEL = "gex:snapshot:stream"
+UW_MARKET_AGG_CHANNEL = "uw:market_agg:stream"
+UW_OPTION_TRADE_CHANNEL = "uw:option_trade:stream"

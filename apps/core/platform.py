@@ -1,0 +1,108 @@
+"""The embedded platform: prepare a machine (database, schedules, admin, Redis) and the table
+of processes the run command supervises."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+
+from apps.core.embedded_redis import EmbeddedRedis, EmbeddedRedisError, ensure_redis, redis_answers
+from apps.core.queues import Queue
+from apps.core.services import admin_user_ensure, periodic_tasks_seed
+from pipeline_project.env import BASE_DIR, PipelineEnv, read_env_file
+
+VAR_DIR = BASE_DIR / "var"
+CREDENTIALS_FILE = VAR_DIR / "credentials.env"
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    command: list[str]
+
+    @property
+    def shell(self) -> str:
+        return shlex.join(self.command)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+    flower_basic_auth: str
+    generated: bool
+
+
+def platform_processes(*, env: PipelineEnv, web_port: int, flower_port: int, python: str = sys.executable) -> list[ProcessSpec]:
+    celery = [python, "-m", "celery", "-A", "pipeline_project"]
+    return [
+        ProcessSpec(
+            "web",
+            [python, "-m", "uvicorn", "pipeline_project.asgi:application",
+             "--host", env.WEB_HOST, "--port", str(web_port), "--lifespan", "off"],
+        ),
+        ProcessSpec(
+            "worker",
+            [*celery, "worker", "-Q", ",".join(Queue.all_names()), "--concurrency",
+             str(env.CELERY_WORKER_CONCURRENCY), "--loglevel", env.LOG_LEVEL, "--hostname", "worker@%h"],
+        ),
+        ProcessSpec("beat", [*celery, "beat", "--loglevel", env.LOG_LEVEL]),
+        ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
+    ]
+
+
+def credentials_ensure(*, env: PipelineEnv, path: Path = CREDENTIALS_FILE) -> Credentials:
+    """The admin user's credentials: from the environment, else generated once into `path`
+    (mode 0600, git-ignored) and reused on every later run."""
+    username = env.DJANGO_SUPERUSER_USERNAME
+    password = env.DJANGO_SUPERUSER_PASSWORD.get_secret_value()
+    generated = False
+    if not password:
+        stored = read_env_file(path) if path.is_file() else {}
+        password = stored.get("DJANGO_SUPERUSER_PASSWORD", "")
+        if not password:
+            password, generated = secrets.token_urlsafe(12), True
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"DJANGO_SUPERUSER_USERNAME={username}\nDJANGO_SUPERUSER_PASSWORD={password}\n")
+            path.chmod(0o600)
+    flower = env.FLOWER_BASIC_AUTH.get_secret_value() or f"{username}:{password}"
+    return Credentials(username, password, flower, generated)
+
+
+def platform_prepare(*, env: PipelineEnv, credentials: Credentials) -> None:
+    """Migrate, seed the default schedules and create the admin user when missing."""
+    call_command("migrate", interactive=False, verbosity=0)
+    periodic_tasks_seed()
+    admin_user_ensure(
+        username=credentials.username, email=env.DJANGO_SUPERUSER_EMAIL, password=credentials.password
+    )
+
+
+def redis_ensure(*, env: PipelineEnv) -> tuple[str, EmbeddedRedis | None]:
+    """The configured Redis if it answers, else (EMBEDDED_REDIS=auto) an embedded one on its port."""
+    url = settings.REDIS_URL
+    if env.EMBEDDED_REDIS == "never":
+        if not redis_answers(url):
+            raise EmbeddedRedisError(f"REDIS_URL {url} does not answer and EMBEDDED_REDIS=never")
+        return url, None
+    return ensure_redis(url, data_dir=VAR_DIR / "redis")
+
+
+def child_environment(*, redis_url: str, credentials: Credentials) -> dict[str, str]:
+    environ = dict(os.environ)
+    environ.update(
+        {
+            "REDIS_URL": redis_url,
+            "FLOWER_BASIC_AUTH": credentials.flower_basic_auth,
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "pipeline_project.settings.local"),
+        }
+    )
+    return environ

@@ -1,0 +1,1 @@
+"""Settings: `base` holds everything, `local`, `test` and `production` adjust it."""
