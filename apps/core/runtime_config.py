@@ -15,6 +15,7 @@ from typing import Any
 import redis
 import structlog
 from django.conf import settings
+from django.db import DatabaseError
 
 from apps.core import keys
 from apps.core.redis import get_redis
@@ -55,7 +56,15 @@ class _Cache:
     def _reload(self, version: int | None) -> None:
         from apps.core.models import RuntimeSetting
 
-        stored = dict(RuntimeSetting.objects.values_list("key", "value"))
+        try:
+            stored = dict(RuntimeSetting.objects.values_list("key", "value"))
+        except DatabaseError as error:
+            # Keep serving what we had (or the defaults); try again at the next check.
+            log.warning("runtime_config.reload_failed", error=str(error))
+            if self.values is not None:
+                return
+            stored = {}
+            version = None
         values = {}
         for spec in all_specs():
             value = spec.default

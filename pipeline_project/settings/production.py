@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from pipeline_project.env import ConfigError, ConfigProblem
+from pipeline_project.env import BASE_DIR, ConfigError, ConfigProblem
 
 from .base import *  # noqa: F403
 from .base import ENV
@@ -21,3 +21,4 @@ if _problems:
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 WHITENOISE_USE_FINDERS = False
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"  # filled by `manage.py collectstatic`

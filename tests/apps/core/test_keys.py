@@ -1,0 +1,54 @@
+"""Contract: the Redis key and channel names. Renaming one strands data written under the old
+name, so a change here must be deliberate (and migrate the data)."""
+
+from __future__ import annotations
+
+import pytest
+from redis.crc import key_slot
+
+from apps.core import keys
+
+
+def test_per_symbol_keys_are_pinned() -> None:
+    assert keys.trades("ESZ25") == "md:trades:{ESZ25}"
+    assert keys.quotes("ESZ25") == "md:quotes:{ESZ25}"
+    assert keys.depth("ESZ25") == "md:depth:{ESZ25}"
+    assert keys.last("ESZ25") == "md:last:{ESZ25}"
+    assert keys.bars("1s", "NQH26") == "md:bars:1s:{NQH26}"
+    assert keys.bars("1m", "NQH26") == "md:bars:1m:{NQH26}"
+    assert keys.gex_snapshot("SPX", "gex_full") == "gex:snapshot:{SPX}:gex_full"
+
+
+def test_shared_keys_and_channels_are_pinned() -> None:
+    assert keys.GEX_SNAPSHOTS == "gex:snapshots"
+    assert (keys.UW_OPTION_TRADE, keys.UW_FLOW_ALERT, keys.UW_MARKET_AGG) == ("uw:option_trade", "uw:flow_alert", "uw:market_agg")
+    assert keys.ALERTS_FIRED == "alerts:fired"
+    assert keys.MD_GAPS == "md:gaps"
+    assert keys.streamer("tastytrade") == "streamer:tastytrade"
+    assert keys.dead_letter("schwab") == "deadletter:schwab"
+    assert keys.trades_channel("tastytrade") == "market_data:tastytrade:trades"
+    assert keys.GEX_SNAPSHOT_CHANNEL == "gex:snapshot:stream"
+    assert keys.UW_MARKET_AGG_CHANNEL == "uw:market_agg:stream"
+    assert keys.UW_OPTION_TRADE_CHANNEL == "uw:option_trade:stream"
+    assert keys.RUNTIME_CONFIG_VERSION == "runtime:config:version"
+    assert keys.BEAT_LOCK == "beat:lock"
+
+
+def test_keys_of_one_symbol_share_a_cluster_slot() -> None:
+    symbol_keys = [
+        keys.trades("ESZ25"), keys.quotes("ESZ25"), keys.depth("ESZ25"), keys.last("ESZ25"),
+        keys.bars("1s", "ESZ25"), keys.bars("1m", "ESZ25"), keys.gex_snapshot("ESZ25", "gex_zero"),
+    ]
+    assert len({key_slot(key.encode()) for key in symbol_keys}) == 1
+    assert key_slot(keys.trades("ESZ25").encode()) != key_slot(keys.trades("NQZ25").encode())
+
+
+@pytest.mark.parametrize("symbol", ["esz25", "/ESZ25", "ES Z25", "", "{ES}"])
+def test_non_canonical_symbol_is_refused_with_its_name(symbol: str) -> None:
+    with pytest.raises(ValueError, match="is not canonical"):
+        keys.trades(symbol)
+
+
+def test_unknown_bar_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="bar interval '5m'"):
+        keys.bars("5m", "ESZ25")

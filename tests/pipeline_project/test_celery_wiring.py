@@ -1,0 +1,96 @@
+"""The Celery wiring: task names, queues, routes, limits and the default schedules."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from django.conf import settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from apps.core.queues import Queue
+from apps.core.schedules import all_schedules
+from apps.core.services import periodic_tasks_seed
+from pipeline_project.celery import app
+
+# A rename strands messages already queued under the old name: change this list on purpose.
+REGISTERED = {
+    "apps.core.tasks.beat_heartbeat",
+    "apps.core.tasks.runtime_config_snapshot",
+}
+
+
+def project_tasks() -> dict[str, object]:
+    app.loader.import_default_modules()
+    return {name: task for name, task in app.tasks.items() if name.startswith("apps.")}
+
+
+def test_registered_task_names_are_pinned() -> None:
+    assert set(project_tasks()) == REGISTERED
+
+
+def test_one_queue_per_workload() -> None:
+    assert Queue.all_names() == ["default", "gex", "flush", "alerts", "batch"]
+    assert {queue.name for queue in app.conf.task_queues} == set(Queue.all_names())
+    assert app.conf.task_default_queue == "default"
+
+
+@pytest.mark.parametrize(
+    ("task_name", "queue"),
+    [
+        ("apps.gex.tasks.poll", "gex"),
+        ("apps.storage.tasks.flush_streams", "flush"),
+        ("apps.alerts.tasks.evaluate", "alerts"),
+        ("apps.batch.tasks.import_scid", "batch"),
+        ("apps.core.tasks.beat_heartbeat", "default"),
+    ],
+)
+def test_tasks_are_routed_by_module(task_name: str, queue: str) -> None:
+    route = app.amqp.router.route({}, task_name)
+    assert route["queue"].name == queue
+
+
+def test_visibility_timeout_exceeds_every_task_time_limit() -> None:
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    limits = [getattr(task, "time_limit", None) or app.conf.task_time_limit for task in project_tasks().values()]
+    assert app.conf.task_time_limit < timeout
+    assert all(limit < timeout for limit in limits)
+
+
+def test_idempotent_tasks_ack_late_and_reject_on_worker_loss() -> None:
+    task = project_tasks()["apps.core.tasks.beat_heartbeat"]
+    assert task.acks_late and task.reject_on_worker_lost  # type: ignore[attr-defined]
+
+
+def test_json_only_and_events_on_for_flower() -> None:
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.worker_send_task_events and app.conf.task_send_sent_event
+
+
+@pytest.mark.django_db
+def test_default_schedules_are_seeded_with_expiry_and_queue() -> None:
+    result = periodic_tasks_seed()
+    assert set(result["created"]) == {spec.name for spec in all_schedules()}
+    for spec in all_schedules():
+        task = PeriodicTask.objects.get(name=spec.name)
+        assert task.task == spec.task and task.task in REGISTERED
+        assert task.queue == spec.queue.value
+        assert task.interval is not None and task.interval.every == spec.every_seconds
+        assert task.expire_seconds == math.ceil(spec.every_seconds * 1.5)
+
+
+@pytest.mark.django_db
+def test_seeding_again_keeps_admin_edits() -> None:
+    periodic_tasks_seed()
+    spec = all_schedules()[0]
+    task = PeriodicTask.objects.get(name=spec.name)
+    slower, _ = IntervalSchedule.objects.get_or_create(every=120, period=IntervalSchedule.SECONDS)
+    task.interval, task.enabled = slower, False
+    task.save()
+
+    assert periodic_tasks_seed() == {"created": [], "updated": []}
+    task.refresh_from_db()
+    assert task.interval == slower and task.enabled is False
+    assert PeriodicTask.objects.filter(name=spec.name).count() == 1
+    assert json.loads(task.kwargs) == spec.kwargs
