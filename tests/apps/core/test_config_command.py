@@ -1,0 +1,99 @@
+"""`manage.py config show|check|diff` as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.core.config_report import config_diff
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_config(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "config", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.slow
+def test_show_masks_secrets_and_names_sources(process_env: dict[str, str], tmp_path: Path) -> None:
+    env_file = tmp_path / "site.env"
+    env_file.write_text("GEXBOT_ENABLED=true\nGEXBOT_API_KEY=sk-live-123456\nWEB_PORT=8100\n")
+    env = {
+        **process_env,
+        "DJANGO_SETTINGS_MODULE": "pipeline_project.settings.local",  # the test settings ignore env files
+        "PIPELINE_ENV_FILE": str(env_file),
+        "DJANGO_SECRET_KEY": "very-secret-key",
+    }
+    result = run_config("show", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "sk-live-123456" not in result.stdout
+    assert "very-secret-key" not in result.stdout
+    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 3}
+    assert "********" in lines["GEXBOT_API_KEY"] and str(env_file) in lines["GEXBOT_API_KEY"]
+    assert "8100" in lines["WEB_PORT"]
+    assert "environment" in lines["DJANGO_SECRET_KEY"]
+    assert "default" in lines["LOG_FORMAT"]
+    assert "core.log_level" in result.stdout
+
+
+def test_diff_against_defaults_lists_only_what_differs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_PORT", "9000")
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", "token-value")
+    rows = {row.variable: row for row in config_diff(env_file=Path(os.devnull))}
+    assert rows["WEB_PORT"].left == "8000" and rows["WEB_PORT"].right == "9000"
+    assert rows["DISCORD_BOT_TOKEN"].left == "(empty)" and rows["DISCORD_BOT_TOKEN"].right == "********"
+    assert "LOG_FORMAT" not in rows
+
+
+def test_diff_against_another_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    production = tmp_path / "production.env"
+    production.write_text("LOG_FORMAT=json\nWEB_PORT=9000\n")
+    monkeypatch.setenv("WEB_PORT", "9000")
+    rows = {row.variable: row for row in config_diff(against=production, env_file=Path(os.devnull))}
+    assert rows["LOG_FORMAT"].left == "json" and rows["LOG_FORMAT"].right == "console"
+    assert "WEB_PORT" not in rows
+
+
+def test_diff_against_a_bad_file_names_the_variable(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.env"
+    bad.write_text("REDIS_URL=notaurl\n")
+    with pytest.raises(CommandError, match="REDIS_URL"):
+        call_command("config", "diff", "--against", str(bad))
+
+
+def test_diff_against_a_missing_file() -> None:
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("config", "diff", "--against", "/nonexistent.env")
+
+
+@pytest.mark.django_db
+def test_check_passes_on_a_migrated_database(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("config", "check")
+    out = capsys.readouterr().out
+    assert "ok  redis" in out and "ok  database" in out and "ok  lake" in out
+
+
+@pytest.mark.django_db
+def test_check_fails_naming_an_unwritable_lake(settings: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    settings.LAKE_DIR = blocker / "lake"
+    with pytest.raises(CommandError, match="lake"):
+        call_command("config", "check")
+    assert "LAKE_DIR" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_check_warns_about_unknown_variables_in_the_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("REDIS_ULR=redis://typo\n")
+    monkeypatch.setenv("PIPELINE_ENV_FILE", str(env_file))
+    call_command("config", "check")
+    assert "REDIS_ULR is not a data-pipeline variable" in capsys.readouterr().out

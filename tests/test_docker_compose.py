@@ -1,0 +1,80 @@
+"""No Docker engine runs here, so the compose file is checked statically: every service's
+command starts an entrypoint that exists in this project, and the stack has what production
+needs (health checks, AOF, volumes)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+CELERY_SUBCOMMANDS = {"worker", "beat", "flower", "inspect"}
+
+
+def entrypoints(command: list[str]) -> list[list[str]]:
+    """Split `sh -c "a && b"` into its commands; otherwise the command itself."""
+    if command[:2] == ["sh", "-c"]:
+        return [part.split() for part in command[2].split("&&")]
+    return [command]
+
+
+def check_entrypoint(argv: list[str]) -> None:
+    if argv[:2] == ["python", "-m"]:
+        argv = argv[2:]
+    elif argv[0] == "python":
+        argv = argv[1:]
+    program = argv[0]
+    if program == "manage.py":
+        assert argv[1] in get_commands(), f"manage.py has no command {argv[1]!r}"
+    elif program == "celery":
+        assert argv[1:3] == ["-A", "pipeline_project"]
+        assert argv[3] in CELERY_SUBCOMMANDS
+        assert importlib.import_module("pipeline_project.celery").app is not None
+    elif program == "uvicorn":
+        module, attribute = argv[1].split(":")
+        assert getattr(importlib.import_module(module), attribute) is not None
+    else:
+        pytest.fail(f"unknown entrypoint {argv}")
+
+
+@pytest.mark.parametrize("name", [name for name, service in SERVICES.items() if "build" in service])
+def test_every_project_service_starts_an_existing_entrypoint(name: str) -> None:
+    for argv in entrypoints(SERVICES[name]["command"]):
+        check_entrypoint(argv)
+
+
+def test_the_stack_has_every_process() -> None:
+    assert {"redis", "postgres", "web", "worker", "beat", "flower", "prometheus", "grafana"} <= set(SERVICES)
+
+
+def test_worker_consumes_every_queue() -> None:
+    from apps.core.queues import Queue
+
+    command = SERVICES["worker"]["command"]
+    assert command[command.index("-Q") + 1].split(",") == Queue.all_names()
+
+
+def test_long_running_services_have_health_checks() -> None:
+    missing = [name for name, service in SERVICES.items() if name != "migrate" and "healthcheck" not in service]
+    assert not missing
+
+
+def test_redis_keeps_an_append_only_file_and_data_lives_in_volumes() -> None:
+    assert "--appendonly" in SERVICES["redis"]["command"]
+    assert {"redis", "postgres", "lake"} <= set(COMPOSE["volumes"])
+    assert any(volume.startswith("lake:") for volume in SERVICES["worker"]["volumes"])
+
+
+def test_mounted_config_files_exist() -> None:
+    for service in SERVICES.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{source} is mounted but not in the repository"
