@@ -180,14 +180,13 @@ def _problems_from(error: ValidationError, values: Mapping[str, str]) -> list[Co
 
 
 def _feature_problems(env: PipelineEnv) -> list[ConfigProblem]:
-    problems = []
-    for flag, secrets in FEATURE_SECRETS.items():
-        if not getattr(env, flag):
-            continue
-        for secret in secrets:
-            if not getattr(env, secret).get_secret_value():
-                problems.append(ConfigProblem(secret, f"is required when {flag} is on"))
-    return problems
+    return [
+        ConfigProblem(secret, f"is required when {flag} is on")
+        for flag, secrets in FEATURE_SECRETS.items()
+        if getattr(env, flag)
+        for secret in secrets
+        if not getattr(env, secret).get_secret_value()
+    ]
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -197,9 +196,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
-def load_env(
-    *, environ: Mapping[str, str] | None = None, env_file: Path | None = None
-) -> PipelineEnv:
+def load_env(*, environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> PipelineEnv:
     """Validate the environment (plus `env_file`, which the environment overrides).
 
     Raises ConfigError naming each bad or missing variable.
@@ -227,4 +224,3 @@ def load_env_or_exit(*, use_env_file: bool = True) -> PipelineEnv:
     except ConfigError as error:
         sys.stderr.write(f"data-pipeline cannot start: {error}\n")
         raise SystemExit(2) from None
-

@@ -143,5 +143,7 @@ def celery_worker(transactional_db: None) -> Iterator[Any]:
 
     from pipeline_project.celery import app
 
-    with start_worker(app, pool="solo", perform_ping_check=False, queues=Queue.all_names(), shutdown_timeout=30) as worker:
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, queues=Queue.all_names(), shutdown_timeout=30
+    ) as worker:
         yield worker

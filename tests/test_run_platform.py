@@ -70,8 +70,19 @@ def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: 
     started = time.monotonic()
     with log.open("wb") as output:
         launcher = subprocess.Popen(
-            [sys.executable, "manage.py", "run_platform", "--web-port", str(web_port), "--flower-port", str(flower_port)],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "manage.py",
+                "run_platform",
+                "--web-port",
+                str(web_port),
+                "--flower-port",
+                str(flower_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         base = f"http://127.0.0.1:{web_port}"
@@ -86,9 +97,15 @@ def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: 
             if status != 200:
                 return []
             tasks = json.loads(body).values()
-            return [task for task in tasks if task.get("name") == "apps.core.tasks.beat_heartbeat" and task.get("state") == "SUCCESS"]
+            return [
+                task
+                for task in tasks
+                if task.get("name") == "apps.core.tasks.beat_heartbeat" and task.get("state") == "SUCCESS"
+            ]
 
-        tasks = wait_for(heartbeat_in_flower, timeout=90, what="a beat-scheduled heartbeat in Flower's /api/tasks", log=log)
+        tasks = wait_for(
+            heartbeat_in_flower, timeout=90, what="a beat-scheduled heartbeat in Flower's /api/tasks", log=log
+        )
         assert tasks[0]["worker"].startswith("worker@")
 
         output_text = log.read_text(errors="replace")
@@ -106,5 +123,5 @@ def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: 
         except subprocess.TimeoutExpired:
             launcher.kill()
             pytest.fail(f"Ctrl-C did not stop the platform:\n{log.read_text(errors='replace')[-4000:]}")
-    gone, alive = psutil.wait_procs(children, timeout=15)
+    _gone, alive = psutil.wait_procs(children, timeout=15)
     assert not alive, f"still running after Ctrl-C: {[process.cmdline() for process in alive]}"

@@ -21,7 +21,9 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_apps_do_not_import_streamers_or_bot() -> None:
     offenders = {
-        str(path.relative_to(ROOT)): sorted(name for name in imported_modules(path) if name.split(".")[0] in {"streamers", "bot"})
+        str(path.relative_to(ROOT)): sorted(
+            name for name in imported_modules(path) if name.split(".")[0] in {"streamers", "bot"}
+        )
         for path in ROOT.glob("apps/**/*.py")
     }
     assert not {path: names for path, names in offenders.items() if names}
@@ -30,7 +32,9 @@ def test_apps_do_not_import_streamers_or_bot() -> None:
 def test_core_does_not_import_other_apps() -> None:
     offenders = {}
     for path in ROOT.glob("apps/core/**/*.py"):
-        names = [name for name in imported_modules(path) if name.startswith("apps.") and not name.startswith("apps.core")]
+        names = [
+            name for name in imported_modules(path) if name.startswith("apps.") and not name.startswith("apps.core")
+        ]
         if names:
             offenders[str(path.relative_to(ROOT))] = names
     assert not offenders

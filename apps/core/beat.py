@@ -8,6 +8,7 @@ instance when the leader is killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from typing import Any
@@ -75,8 +76,6 @@ class LockedDatabaseScheduler(DatabaseScheduler):
     def close(self) -> None:
         super().close()
         if self._is_leader and self._lock is not None:
-            try:
+            with contextlib.suppress(LockError, redis.RedisError):
                 self._lock.release()
-            except (LockError, redis.RedisError):
-                pass
             self._is_leader = False

@@ -19,4 +19,6 @@ def beat_heartbeat_record() -> dict[str, Any]:
 
 def beat_last_run() -> datetime | None:
     raw = get_redis().get(keys.BEAT_LAST_RUN)
-    return datetime.fromisoformat(raw.decode()) if raw else None
+    if not raw:
+        return None
+    return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw)

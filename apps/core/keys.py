@@ -16,9 +16,7 @@ BAR_INTERVALS = ("1s", "1m")
 
 def _symbol(symbol: str) -> str:
     if not _SYMBOL.match(symbol):
-        raise ValueError(
-            f"symbol {symbol!r} is not canonical: use upper-case letters and digits, e.g. ESZ25"
-        )
+        raise ValueError(f"symbol {symbol!r} is not canonical: use upper-case letters and digits, e.g. ESZ25")
     return symbol
 
 

@@ -40,18 +40,40 @@ class Credentials:
     generated: bool
 
 
-def platform_processes(*, env: PipelineEnv, web_port: int, flower_port: int, python: str = sys.executable) -> list[ProcessSpec]:
+def platform_processes(
+    *, env: PipelineEnv, web_port: int, flower_port: int, python: str = sys.executable
+) -> list[ProcessSpec]:
     celery = [python, "-m", "celery", "-A", "pipeline_project"]
     return [
         ProcessSpec(
             "web",
-            [python, "-m", "uvicorn", "pipeline_project.asgi:application",
-             "--host", env.WEB_HOST, "--port", str(web_port), "--lifespan", "off"],
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "pipeline_project.asgi:application",
+                "--host",
+                env.WEB_HOST,
+                "--port",
+                str(web_port),
+                "--lifespan",
+                "off",
+            ],
         ),
         ProcessSpec(
             "worker",
-            [*celery, "worker", "-Q", ",".join(Queue.all_names()), "--concurrency",
-             str(env.CELERY_WORKER_CONCURRENCY), "--loglevel", env.LOG_LEVEL, "--hostname", "worker@%h"],
+            [
+                *celery,
+                "worker",
+                "-Q",
+                ",".join(Queue.all_names()),
+                "--concurrency",
+                str(env.CELERY_WORKER_CONCURRENCY),
+                "--loglevel",
+                env.LOG_LEVEL,
+                "--hostname",
+                "worker@%h",
+            ],
         ),
         ProcessSpec("beat", [*celery, "beat", "--loglevel", env.LOG_LEVEL]),
         ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
@@ -80,9 +102,7 @@ def platform_prepare(*, env: PipelineEnv, credentials: Credentials) -> None:
     """Migrate, seed the default schedules and create the admin user when missing."""
     call_command("migrate", interactive=False, verbosity=0)
     periodic_tasks_seed()
-    admin_user_ensure(
-        username=credentials.username, email=env.DJANGO_SUPERUSER_EMAIL, password=credentials.password
-    )
+    admin_user_ensure(username=credentials.username, email=env.DJANGO_SUPERUSER_EMAIL, password=credentials.password)
 
 
 def redis_ensure(*, env: PipelineEnv) -> tuple[str, EmbeddedRedis | None]:
@@ -106,3 +126,29 @@ def child_environment(*, redis_url: str, credentials: Credentials) -> dict[str, 
         }
     )
     return environ
+
+
+def platform_banner(
+    *, env: PipelineEnv, web_port: int, flower_port: int, redis_url: str, embedded: bool, credentials: Credentials
+) -> str:
+    """What the run command prints once the processes are starting: where everything is."""
+    host = env.WEB_HOST
+    if credentials.generated:
+        login = f"{credentials.username} / {credentials.password}  (generated once, kept in {CREDENTIALS_FILE})"
+    else:
+        login = f"{credentials.username} (password from DJANGO_SUPERUSER_PASSWORD or {CREDENTIALS_FILE})"
+    return "\n".join(
+        [
+            "",
+            "data-pipeline is starting:",
+            f"  dashboard  http://{host}:{web_port}/",
+            f"  admin      http://{host}:{web_port}/admin/",
+            f"  health     http://{host}:{web_port}/health/ready",
+            f"  metrics    http://{host}:{web_port}/metrics",
+            f"  flower     http://{host}:{flower_port}/  (basic auth: FLOWER_BASIC_AUTH, else the admin login)",
+            f"  redis      {redis_url}{' (embedded)' if embedded else ''}",
+            f"  login      {login}",
+            "Press Ctrl-C to stop every process.",
+            "",
+        ]
+    )

@@ -86,14 +86,16 @@ class _Cache:
 
     def get(self, key: str) -> Any:
         spec_for(key)  # unknown keys are an error, not None
-        self.refresh_if_stale()
-        assert self.values is not None
-        return self.values[key]
+        return self._current()[key]
 
     def snapshot(self) -> dict[str, Any]:
+        return {"version": self.version, "values": dict(self._current())}
+
+    def _current(self) -> dict[str, Any]:
         self.refresh_if_stale()
-        assert self.values is not None
-        return {"version": self.version, "values": dict(self.values)}
+        if self.values is None:  # pragma: no cover - _reload always sets values
+            raise RuntimeError("runtime configuration failed to load")
+        return self.values
 
     def clear(self) -> None:
         with self.lock:

@@ -48,9 +48,7 @@ class RuntimeSettingSpec:
             return self._adapter.validate_python(value)
         except ValidationError as error:
             reasons = "; ".join(item["msg"] for item in error.errors())
-            raise RuntimeSettingError(
-                f"{self.key}: {reasons} (got {value!r})", extra={"key": self.key}
-            ) from None
+            raise RuntimeSettingError(f"{self.key}: {reasons} (got {value!r})", extra={"key": self.key}) from None
 
     def to_json(self, value: Any) -> Any:
         return self._adapter.dump_python(value, mode="json")

@@ -75,15 +75,13 @@ def admin_user_ensure(*, username: str, email: str, password: str) -> str | None
     generated = None
     if not password:
         password = generated = secrets.token_urlsafe(12)
-    user_model._default_manager.create_superuser(username=username, email=email, password=password)  # type: ignore[attr-defined]
+    user_model._default_manager.create_superuser(username=username, email=email, password=password)
     log.info("admin_user.created", username=username, generated_password=generated is not None)
     return generated
 
 
 def _interval(spec: ScheduleSpec) -> IntervalSchedule:
-    interval, _ = IntervalSchedule.objects.get_or_create(
-        every=spec.every_seconds, period=IntervalSchedule.SECONDS
-    )
+    interval, _ = IntervalSchedule.objects.get_or_create(every=spec.every_seconds, period=IntervalSchedule.SECONDS)
     return interval
 
 

@@ -30,9 +30,7 @@ def _calendar() -> mcal.MarketCalendar:
 
 @lru_cache(maxsize=8)
 def _year_schedule(year: int) -> pd.DataFrame:
-    schedule = _calendar().schedule(
-        start_date=f"{year}-01-01", end_date=f"{year}-12-31", start="pre", end="post"
-    )
+    schedule = _calendar().schedule(start_date=f"{year}-01-01", end_date=f"{year}-12-31", start="pre", end="post")
     schedule.index = schedule.index.date
     return schedule
 

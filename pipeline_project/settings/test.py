@@ -11,11 +11,13 @@ from pathlib import Path
 # A developer's .env must not leak into tests.
 os.environ["PIPELINE_ENV_FILE"] = os.devnull
 
-from apps.core.embedded_redis import ensure_redis, with_db  # noqa: E402
-from pipeline_project.env import load_env_or_exit  # noqa: E402
+from apps.core.embedded_redis import ensure_redis, with_db
+from pipeline_project.env import load_env_or_exit
 
 _env = load_env_or_exit(use_env_file=False)
-_url, _embedded = ensure_redis(str(_env.REDIS_URL), data_dir=Path(tempfile.mkdtemp(prefix="pipeline-redis-")), any_port=True)
+_url, _embedded = ensure_redis(
+    str(_env.REDIS_URL), data_dir=Path(tempfile.mkdtemp(prefix="pipeline-redis-")), any_port=True
+)
 # Subprocesses started by tests (workers, beats) inherit the resolved URL.
 os.environ["REDIS_URL"] = with_db(_url, _env.TEST_REDIS_DB)
 os.environ.setdefault("LAKE_DIR", tempfile.mkdtemp(prefix="pipeline-lake-"))
@@ -23,7 +25,7 @@ os.environ.setdefault("LAKE_DIR", tempfile.mkdtemp(prefix="pipeline-lake-"))
 from .base import *  # noqa: E402, F403
 from .base import DATABASES  # noqa: E402
 
-SECRET_KEY = "test-only-key"
+SECRET_KEY = "test-only-key"  # noqa: S105 - tests only
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

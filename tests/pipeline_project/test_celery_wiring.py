@@ -60,12 +60,14 @@ def test_visibility_timeout_exceeds_every_task_time_limit() -> None:
 
 def test_idempotent_tasks_ack_late_and_reject_on_worker_loss() -> None:
     task = project_tasks()["apps.core.tasks.beat_heartbeat"]
-    assert task.acks_late and task.reject_on_worker_lost  # type: ignore[attr-defined]
+    assert task.acks_late
+    assert task.reject_on_worker_lost
 
 
 def test_json_only_and_events_on_for_flower() -> None:
     assert app.conf.accept_content == ["json"]
-    assert app.conf.worker_send_task_events and app.conf.task_send_sent_event
+    assert app.conf.worker_send_task_events
+    assert app.conf.task_send_sent_event
 
 
 @pytest.mark.django_db
@@ -74,9 +76,11 @@ def test_default_schedules_are_seeded_with_expiry_and_queue() -> None:
     assert set(result["created"]) == {spec.name for spec in all_schedules()}
     for spec in all_schedules():
         task = PeriodicTask.objects.get(name=spec.name)
-        assert task.task == spec.task and task.task in REGISTERED
+        assert task.task == spec.task
+        assert task.task in REGISTERED
         assert task.queue == spec.queue.value
-        assert task.interval is not None and task.interval.every == spec.every_seconds
+        assert task.interval is not None
+        assert task.interval.every == spec.every_seconds
         assert task.expire_seconds == math.ceil(spec.every_seconds * 1.5)
 
 
@@ -91,6 +95,7 @@ def test_seeding_again_keeps_admin_edits() -> None:
 
     assert periodic_tasks_seed() == {"created": [], "updated": []}
     task.refresh_from_db()
-    assert task.interval == slower and task.enabled is False
+    assert task.interval == slower
+    assert task.enabled is False
     assert PeriodicTask.objects.filter(name=spec.name).count() == 1
     assert json.loads(task.kwargs) == spec.kwargs

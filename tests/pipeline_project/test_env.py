@@ -89,8 +89,16 @@ def _start(args: list[str], **overrides: str) -> subprocess.CompletedProcess[str
     ("args", "overrides", "variable"),
     [
         ([sys.executable, "manage.py", "check"], {"REDIS_URL": "notaurl"}, "REDIS_URL"),
-        ([sys.executable, "manage.py", "migrate"], {"RUNTIME_CONFIG_REFRESH_SECONDS": "-5"}, "RUNTIME_CONFIG_REFRESH_SECONDS"),
-        ([sys.executable, "-m", "celery", "-A", "pipeline_project", "worker"], {"CELERY_WORKER_CONCURRENCY": "-1"}, "CELERY_WORKER_CONCURRENCY"),
+        (
+            [sys.executable, "manage.py", "migrate"],
+            {"RUNTIME_CONFIG_REFRESH_SECONDS": "-5"},
+            "RUNTIME_CONFIG_REFRESH_SECONDS",
+        ),
+        (
+            [sys.executable, "-m", "celery", "-A", "pipeline_project", "worker"],
+            {"CELERY_WORKER_CONCURRENCY": "-1"},
+            "CELERY_WORKER_CONCURRENCY",
+        ),
         ([sys.executable, "-m", "celery", "-A", "pipeline_project", "beat"], {"UW_ENABLED": "true"}, "UW_API_TOKEN"),
         (
             [sys.executable, "manage.py", "check"],
@@ -99,7 +107,9 @@ def _start(args: list[str], **overrides: str) -> subprocess.CompletedProcess[str
         ),
     ],
 )
-def test_process_with_a_wrong_setting_exits_naming_the_variable(args: list[str], overrides: dict[str, str], variable: str) -> None:
+def test_process_with_a_wrong_setting_exits_naming_the_variable(
+    args: list[str], overrides: dict[str, str], variable: str
+) -> None:
     result = _start(args, **overrides)
     assert result.returncode != 0
     assert f"{variable}:" in result.stderr

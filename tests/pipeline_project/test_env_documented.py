@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline_project.env import PipelineEnv
 from apps.core.config_report import display
+from pipeline_project.env import PipelineEnv
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = re.compile(r"^#?\s*([A-Z][A-Z0-9_]+)=(.*)$")
@@ -32,7 +32,9 @@ def test_every_variable_is_documented_with_its_default() -> None:
     for name in PipelineEnv.model_fields:
         default = display(getattr(defaults, name))
         expected = "" if default in {"(empty)", "(unset)"} else default
-        assert docs[name] == expected.replace("False", "false"), f"{name}: .env.example says {docs[name]!r}, code default is {expected!r}"
+        assert docs[name] == expected.replace("False", "false"), (
+            f"{name}: .env.example says {docs[name]!r}, code default is {expected!r}"
+        )
 
 
 def test_every_documented_variable_exists() -> None:
@@ -43,7 +45,12 @@ def test_every_documented_variable_exists() -> None:
 def test_every_variable_read_from_the_environment_is_documented() -> None:
     docs = set(documented())
     undocumented = {}
-    for path in [*ROOT.glob("pipeline_project/**/*.py"), *ROOT.glob("apps/**/*.py"), *ROOT.glob("streamers/**/*.py"), *ROOT.glob("bot/**/*.py")]:
+    for path in [
+        *ROOT.glob("pipeline_project/**/*.py"),
+        *ROOT.glob("apps/**/*.py"),
+        *ROOT.glob("streamers/**/*.py"),
+        *ROOT.glob("bot/**/*.py"),
+    ]:
         for name in ENV_READ.findall(path.read_text()):
             if name not in docs:
                 undocumented[name] = str(path.relative_to(ROOT))

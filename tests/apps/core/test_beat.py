@@ -42,14 +42,22 @@ def wait_for(condition: object, timeout: float) -> None:
 
 
 @pytest.mark.slow
-def test_two_beats_send_each_task_once_per_period(processes: ProcessGroup, process_env: dict[str, str], tmp_path: object) -> None:
+def test_two_beats_send_each_task_once_per_period(
+    processes: ProcessGroup, process_env: dict[str, str], tmp_path: object
+) -> None:
     every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.create(name="every-second heartbeat", task=TASK, interval=every, queue="default", expire_seconds=60)
+    PeriodicTask.objects.create(
+        name="every-second heartbeat", task=TASK, interval=every, queue="default", expire_seconds=60
+    )
     env = {**process_env, "BEAT_LOCK_TTL_SECONDS": "4"}
 
     started = time.monotonic()
     beats = {
-        name: processes.start(name, celery_command("beat", "--loglevel", "INFO", "-s", os.path.join(str(tmp_path), f"{name}-schedule")), env)
+        name: processes.start(
+            name,
+            celery_command("beat", "--loglevel", "INFO", "-s", os.path.join(str(tmp_path), f"{name}-schedule")),
+            env,
+        )
         for name in ("beat-a", "beat-b")
     }
     wait_for(lambda: queued_heartbeats() >= 1, timeout=60)

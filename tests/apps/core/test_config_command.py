@@ -17,7 +17,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def run_config(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "manage.py", "config", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "manage.py", "config", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -36,7 +42,8 @@ def test_show_masks_secrets_and_names_sources(process_env: dict[str, str], tmp_p
     assert "sk-live-123456" not in result.stdout
     assert "very-secret-key" not in result.stdout
     lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 3}
-    assert "********" in lines["GEXBOT_API_KEY"] and str(env_file) in lines["GEXBOT_API_KEY"]
+    assert "********" in lines["GEXBOT_API_KEY"]
+    assert str(env_file) in lines["GEXBOT_API_KEY"]
     assert "8100" in lines["WEB_PORT"]
     assert "environment" in lines["DJANGO_SECRET_KEY"]
     assert "default" in lines["LOG_FORMAT"]
@@ -47,8 +54,10 @@ def test_diff_against_defaults_lists_only_what_differs(monkeypatch: pytest.Monke
     monkeypatch.setenv("WEB_PORT", "9000")
     monkeypatch.setenv("DISCORD_BOT_TOKEN", "token-value")
     rows = {row.variable: row for row in config_diff(env_file=Path(os.devnull))}
-    assert rows["WEB_PORT"].left == "8000" and rows["WEB_PORT"].right == "9000"
-    assert rows["DISCORD_BOT_TOKEN"].left == "(empty)" and rows["DISCORD_BOT_TOKEN"].right == "********"
+    assert rows["WEB_PORT"].left == "8000"
+    assert rows["WEB_PORT"].right == "9000"
+    assert rows["DISCORD_BOT_TOKEN"].left == "(empty)"
+    assert rows["DISCORD_BOT_TOKEN"].right == "********"
     assert "LOG_FORMAT" not in rows
 
 
@@ -57,7 +66,8 @@ def test_diff_against_another_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path
     production.write_text("LOG_FORMAT=json\nWEB_PORT=9000\n")
     monkeypatch.setenv("WEB_PORT", "9000")
     rows = {row.variable: row for row in config_diff(against=production, env_file=Path(os.devnull))}
-    assert rows["LOG_FORMAT"].left == "json" and rows["LOG_FORMAT"].right == "console"
+    assert rows["LOG_FORMAT"].left == "json"
+    assert rows["LOG_FORMAT"].right == "console"
     assert "WEB_PORT" not in rows
 
 
@@ -77,11 +87,15 @@ def test_diff_against_a_missing_file() -> None:
 def test_check_passes_on_a_migrated_database(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("config", "check")
     out = capsys.readouterr().out
-    assert "ok  redis" in out and "ok  database" in out and "ok  lake" in out
+    assert "ok  redis" in out
+    assert "ok  database" in out
+    assert "ok  lake" in out
 
 
 @pytest.mark.django_db
-def test_check_fails_naming_an_unwritable_lake(settings: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_fails_naming_an_unwritable_lake(
+    settings: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     settings.LAKE_DIR = blocker / "lake"
@@ -91,7 +105,9 @@ def test_check_fails_naming_an_unwritable_lake(settings: pytest.FixtureRequest, 
 
 
 @pytest.mark.django_db
-def test_check_warns_about_unknown_variables_in_the_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_warns_about_unknown_variables_in_the_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("REDIS_ULR=redis://typo\n")
     monkeypatch.setenv("PIPELINE_ENV_FILE", str(env_file))

@@ -23,7 +23,8 @@ def test_an_embedded_redis_starts_when_the_configured_one_does_not_answer(tmp_pa
 
 def test_a_configured_redis_that_answers_is_used_as_is(tmp_path: Path, settings: pytest.FixtureRequest) -> None:
     url, server = ensure_redis(settings.REDIS_URL, data_dir=tmp_path)
-    assert server is None and url == settings.REDIS_URL
+    assert server is None
+    assert url == settings.REDIS_URL
 
 
 def test_a_remote_redis_that_does_not_answer_is_an_error(tmp_path: Path) -> None:

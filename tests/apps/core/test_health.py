@@ -19,7 +19,8 @@ def test_ready_when_database_and_redis_answer(client: Client) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["checks"]["redis"]["ok"] and body["checks"]["database"]["ok"]
+    assert body["checks"]["redis"]["ok"]
+    assert body["checks"]["database"]["ok"]
 
 
 @pytest.mark.django_db

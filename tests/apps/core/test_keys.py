@@ -21,7 +21,11 @@ def test_per_symbol_keys_are_pinned() -> None:
 
 def test_shared_keys_and_channels_are_pinned() -> None:
     assert keys.GEX_SNAPSHOTS == "gex:snapshots"
-    assert (keys.UW_OPTION_TRADE, keys.UW_FLOW_ALERT, keys.UW_MARKET_AGG) == ("uw:option_trade", "uw:flow_alert", "uw:market_agg")
+    assert (keys.UW_OPTION_TRADE, keys.UW_FLOW_ALERT, keys.UW_MARKET_AGG) == (
+        "uw:option_trade",
+        "uw:flow_alert",
+        "uw:market_agg",
+    )
     assert keys.ALERTS_FIRED == "alerts:fired"
     assert keys.MD_GAPS == "md:gaps"
     assert keys.streamer("tastytrade") == "streamer:tastytrade"
@@ -36,8 +40,13 @@ def test_shared_keys_and_channels_are_pinned() -> None:
 
 def test_keys_of_one_symbol_share_a_cluster_slot() -> None:
     symbol_keys = [
-        keys.trades("ESZ25"), keys.quotes("ESZ25"), keys.depth("ESZ25"), keys.last("ESZ25"),
-        keys.bars("1s", "ESZ25"), keys.bars("1m", "ESZ25"), keys.gex_snapshot("ESZ25", "gex_zero"),
+        keys.trades("ESZ25"),
+        keys.quotes("ESZ25"),
+        keys.depth("ESZ25"),
+        keys.last("ESZ25"),
+        keys.bars("1s", "ESZ25"),
+        keys.bars("1m", "ESZ25"),
+        keys.gex_snapshot("ESZ25", "gex_zero"),
     ]
     assert len({key_slot(key.encode()) for key in symbol_keys}) == 1
     assert key_slot(keys.trades("ESZ25").encode()) != key_slot(keys.trades("NQZ25").encode())

@@ -38,7 +38,8 @@ def test_admin_change_is_stored_announced_and_applied(admin_client: Client, rest
     assert response.status_code == 302, response.content.decode()
     setting = RuntimeSetting.objects.get(key="core.log_level")
     assert setting.value == "DEBUG"
-    assert setting.updated_by is not None and setting.updated_by.username == "admin"
+    assert setting.updated_by is not None
+    assert setting.updated_by.username == "admin"
     assert int(get_redis().get(keys.RUNTIME_CONFIG_VERSION) or 0) >= 1
     refresh_if_stale(force=True)
     assert runtime_value("core.log_level") == "DEBUG"
@@ -62,7 +63,7 @@ def test_admin_lists_settings_with_meaning_and_default(admin_client: Client) -> 
 
 @pytest.mark.django_db
 def test_unknown_setting_is_an_error() -> None:
-    with pytest.raises(RuntimeSettingError, match="unknown runtime setting 'core.nope'"):
+    with pytest.raises(RuntimeSettingError, match=r"unknown runtime setting 'core\.nope'"):
         runtime_setting_update(key="core.nope", value=1)
     with pytest.raises(RuntimeSettingError, match="unknown runtime setting"):
         runtime_value("core.nope")
@@ -79,7 +80,9 @@ def test_sync_creates_missing_rows_and_keeps_edited_values() -> None:
 
 
 @pytest.mark.slow
-def test_admin_change_reaches_an_already_running_worker(admin_client: Client, worker_process: subprocess.Popen[bytes]) -> None:
+def test_admin_change_reaches_an_already_running_worker(
+    admin_client: Client, worker_process: subprocess.Popen[bytes]
+) -> None:
     from apps.core.tasks import runtime_config_snapshot
 
     before = runtime_config_snapshot.delay().get(timeout=30)

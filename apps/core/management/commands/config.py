@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from argparse import ArgumentParser
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -19,13 +19,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         show = sub.add_parser("show", help="every variable, its effective value and where it came from")
-        show.add_argument("--worker", action="store_true", help="also ask a running worker for the runtime settings it sees")
-        sub.add_parser("check", help="validate variables and reach Redis, the database and the lake; exit 1 on a problem")
+        show.add_argument(
+            "--worker", action="store_true", help="also ask a running worker for the runtime settings it sees"
+        )
+        sub.add_parser(
+            "check", help="validate variables and reach Redis, the database and the lake; exit 1 on a problem"
+        )
         diff = sub.add_parser("diff", help="variables that differ from the defaults, or from another env file")
         diff.add_argument("--against", type=Path, help="an env file to compare the current configuration with")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        console = Console(file=self.stdout, width=160, soft_wrap=True)
+        console = Console(file=cast(IO[str], self.stdout), width=160, soft_wrap=True)
         action = options["action"]
         try:
             if action == "show":

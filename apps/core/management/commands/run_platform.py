@@ -9,9 +9,9 @@ from honcho.manager import Manager
 
 from apps.core.embedded_redis import EmbeddedRedisError
 from apps.core.platform import (
-    CREDENTIALS_FILE,
     child_environment,
     credentials_ensure,
+    platform_banner,
     platform_prepare,
     platform_processes,
     redis_ensure,
@@ -33,30 +33,23 @@ class Command(BaseCommand):
             redis_url, embedded = redis_ensure(env=env)
         except EmbeddedRedisError as error:
             raise CommandError(str(error)) from None
+        manager = Manager()
         try:
             credentials = credentials_ensure(env=env)
             platform_prepare(env=env, credentials=credentials)
-            manager = Manager()
             environ = child_environment(redis_url=redis_url, credentials=credentials)
             for spec in platform_processes(env=env, web_port=web_port, flower_port=flower_port):
                 manager.add_process(spec.name, spec.shell, env=environ)
-            host = env.WEB_HOST
-            lines = [
-                "",
-                "data-pipeline is starting:",
-                f"  dashboard  http://{host}:{web_port}/",
-                f"  admin      http://{host}:{web_port}/admin/",
-                f"  health     http://{host}:{web_port}/health/ready",
-                f"  metrics    http://{host}:{web_port}/metrics",
-                f"  flower     http://{host}:{flower_port}/",
-                f"  redis      {redis_url}{' (embedded)' if embedded else ''}",
-            ]
-            if credentials.generated:
-                lines.append(f"  login      {credentials.username} / {credentials.password}  (generated once, kept in {CREDENTIALS_FILE})")
-            else:
-                lines.append(f"  login      {credentials.username} (password from DJANGO_SUPERUSER_PASSWORD or {CREDENTIALS_FILE})")
-            lines.append("Press Ctrl-C to stop every process.\n")
-            self.stdout.write("\n".join(lines))
+            self.stdout.write(
+                platform_banner(
+                    env=env,
+                    web_port=web_port,
+                    flower_port=flower_port,
+                    redis_url=redis_url,
+                    embedded=embedded is not None,
+                    credentials=credentials,
+                )
+            )
             self.stdout.flush()
             manager.loop()
         finally:
