@@ -41,7 +41,7 @@ def test_show_masks_secrets_and_names_sources(process_env: dict[str, str], tmp_p
     assert result.returncode == 0, result.stderr
     assert "sk-live-123456" not in result.stdout
     assert "very-secret-key" not in result.stdout
-    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") >= 3}
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
     assert "********" in lines["GEXBOT_API_KEY"]
     assert str(env_file) in lines["GEXBOT_API_KEY"]
     assert "8100" in lines["WEB_PORT"]

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
+import json
 from argparse import ArgumentParser
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from rich.console import Console
-from rich.table import Table
 
 from apps.core.config_report import config_check, config_diff, config_rows
 from pipeline_project.env import ConfigError
@@ -29,29 +28,39 @@ class Command(BaseCommand):
         diff.add_argument("--against", type=Path, help="an env file to compare the current configuration with")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        console = Console(file=cast(IO[str], self.stdout), width=160, soft_wrap=True)
         action = options["action"]
         try:
             if action == "show":
-                self._show(console, worker=options["worker"])
+                self._show(worker=options["worker"])
             elif action == "check":
-                self._check(console)
+                self._check()
             else:
-                self._diff(console, against=options["against"])
+                self._diff(against=options["against"])
         except ConfigError as error:
             raise CommandError(str(error)) from None
 
-    def _show(self, console: Console, *, worker: bool) -> None:
-        table = Table("variable", "value", "source", title="Environment")
-        for row in config_rows():
-            table.add_row(row.variable, row.value, row.source)
-        console.print(table)
+    def _table(self, title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        # Plain aligned columns, never truncated: operators grep and diff this output.
+        widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+        self.stdout.write(title)
+        for row in (header, *rows):
+            self.stdout.write(
+                "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            )
+        self.stdout.write("")
+
+    def _show(self, *, worker: bool) -> None:
         from apps.core.runtime_config import runtime_config_snapshot
 
-        runtime = Table("key", "value", title="Runtime settings (admin)")
-        for key, value in runtime_config_snapshot()["values"].items():
-            runtime.add_row(key, repr(value))
-        console.print(runtime)
+        self._table(
+            "Environment", ("variable", "value", "source"), [(r.variable, r.value, r.source) for r in config_rows()]
+        )
+        runtime = runtime_config_snapshot()
+        self._table(
+            f"Runtime settings (admin, version {runtime['version']})",
+            ("key", "value"),
+            [(key, json.dumps(value)) for key, value in runtime["values"].items()],
+        )
         if worker:
             from apps.core.tasks import runtime_config_snapshot as snapshot_task
 
@@ -59,25 +68,27 @@ class Command(BaseCommand):
                 seen = snapshot_task.delay().get(timeout=10)
             except Exception as error:  # noqa: BLE001 - any failure means "no worker answered"
                 raise CommandError(f"no worker answered within 10 s ({type(error).__name__}: {error})") from None
-            console.print(f"worker pid {seen['pid']} sees version {seen['version']}: {seen['values']}")
+            self._table(
+                f"Runtime settings seen by worker pid {seen['pid']} (version {seen['version']})",
+                ("key", "value"),
+                [(key, json.dumps(value)) for key, value in seen["values"].items()],
+            )
 
-    def _check(self, console: Console) -> None:
+    def _check(self) -> None:
         lines = config_check(lake_dir=settings.LAKE_DIR)
         for line in lines:
             state = "warn" if line.warning else ("ok" if line.ok else "FAIL")
-            console.print(f"{state:>4}  {line.name}: {line.detail}", markup=False, highlight=False)
+            self.stdout.write(f"{state:>4}  {line.name}: {line.detail}")
         failing = [line.name for line in lines if not line.ok]
         if failing:
             raise CommandError(f"configuration check failed: {', '.join(failing)}")
 
-    def _diff(self, console: Console, *, against: Path | None) -> None:
+    def _diff(self, *, against: Path | None) -> None:
         if against is not None and not against.is_file():
             raise CommandError(f"--against {against}: no such file")
         rows = config_diff(against=against)
         if not rows:
-            console.print("no differences")
+            self.stdout.write("no differences")
             return
-        table = Table("variable", str(against) if against else "default", "current", title="Differences")
-        for row in rows:
-            table.add_row(row.variable, row.left, row.right)
-        console.print(table)
+        header = ("variable", str(against) if against else "default", "current")
+        self._table("Differences", header, [(row.variable, row.left, row.right) for row in rows])
