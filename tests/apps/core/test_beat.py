@@ -63,15 +63,16 @@ def test_two_beats_send_each_task_once_per_period(
     wait_for(lambda: queued_heartbeats() >= 1, timeout=60)
     first_send = time.monotonic()
     time.sleep(8)
+    per_beat = {name: sends_in(processes.log(name)) for name in beats}
     elapsed = time.monotonic() - first_send
     sent = queued_heartbeats()
 
-    per_beat = {name: sends_in(processes.log(name)) for name in beats}
     leaders = [name for name, count in per_beat.items() if count]
     assert len(leaders) == 1, f"both beats sent tasks: {per_beat}"
     # One message per elapsed period (plus the first); two unguarded beats would send about twice as many.
     assert 0.5 * elapsed <= sent <= math.floor(elapsed) + 2, f"{sent} sends in {elapsed:.1f} s"
-    assert sent == sum(per_beat.values())
+    # Every message in the queue was logged by a beat (one send may be in flight between the two reads).
+    assert abs(sent - sum(per_beat.values())) <= 1
     standby = next(name for name in beats if name not in leaders)
     assert "beat.standby" in processes.log(standby)
     assert get_redis().get(keys.BEAT_LOCK) is not None
