@@ -14,13 +14,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from apps.core.retry import wait_until
+from apps.core.retry import backoff
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class EmbeddedRedisError(RuntimeError):
     pass
+
+
+class _NotReadyError(Exception):
+    """The server is starting and does not answer yet."""
 
 
 def redis_answers(url: str, *, timeout: float = 1.0) -> bool:
@@ -97,8 +101,11 @@ class EmbeddedRedis:
         log.close()
         atexit.register(self.stop)
         try:
-            wait_until(lambda: self._exited() or redis_answers(self.url, timeout=0.5), timeout=15)
-        except TimeoutError:
+            for attempt in backoff(retry_on=(_NotReadyError,), max_seconds=15, initial=0.05, maximum=0.5):
+                with attempt:
+                    if not self._exited() and not redis_answers(self.url, timeout=0.5):
+                        raise _NotReadyError
+        except _NotReadyError:
             self.stop()
             raise EmbeddedRedisError(f"embedded Redis did not answer on port {self.port}") from None
         if self._exited():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from tenacity import (
@@ -27,16 +25,7 @@ def backoff(
     stop: Any = stop_after_attempt(attempts) if attempts else stop_after_delay(max_seconds or 60)
     return Retrying(
         retry=retry_if_exception_type(retry_on),
-        wait=wait_exponential_jitter(initial=initial, max=maximum),
+        wait=wait_exponential_jitter(multiplier=initial, max=maximum),
         stop=stop,
         reraise=True,
     )
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> None:
-    """Poll `condition` until it is true; TimeoutError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        time.sleep(interval)
