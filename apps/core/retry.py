@@ -25,7 +25,7 @@ def backoff(
     stop: Any = stop_after_attempt(attempts) if attempts else stop_after_delay(max_seconds or 60)
     return Retrying(
         retry=retry_if_exception_type(retry_on),
-        wait=wait_exponential_jitter(multiplier=initial, max=maximum),
+        wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
         stop=stop,
         reraise=True,
     )
