@@ -90,7 +90,10 @@ def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: 
         wait_for(lambda: fetch(f"{base}/admin/login/")[0] == 200, timeout=60, what="/admin/", log=log)
         assert time.monotonic() - started < 60
 
-        assert fetch(f"http://127.0.0.1:{flower_port}/api/tasks")[0] == 401, "Flower must require basic auth"
+        flower_status = wait_for(
+            lambda: fetch(f"http://127.0.0.1:{flower_port}/api/tasks")[0], timeout=60, what="Flower", log=log
+        )
+        assert flower_status == 401, "Flower must require basic auth"
 
         def heartbeat_in_flower() -> list[dict[str, Any]]:
             status, body = fetch(f"http://127.0.0.1:{flower_port}/api/tasks", auth="ops:flower-pass")
