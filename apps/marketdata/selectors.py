@@ -1,0 +1,238 @@
+"""Reads of the hot store: trades, quotes, books and bars, by symbol and time.
+
+Cursors are stream IDs (`<exchange ms>-<seq>`): pass the last one you received to continue
+exactly after it, with no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from apps.core import keys
+from apps.core.clock import to_epoch_ms
+from apps.core.redis import get_redis
+from apps.marketdata.events import FEED_CODES, FEED_NAMES, Quote, Side, Trade, from_price_int
+
+NS_PER_MS = 1_000_000
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class StoredTrade:
+    id: str
+    trade: Trade
+
+
+@dataclass(frozen=True)
+class TradePage:
+    trades: list[StoredTrade]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Bar:
+    start_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+    closed: bool
+
+
+@dataclass
+class Book:
+    symbol: str
+    feed: str
+    ts_ms: int
+    bids: dict[float, int] = field(default_factory=dict)
+    asks: dict[float, int] = field(default_factory=dict)
+
+    def levels(self, depth: int = 10) -> dict[str, list[tuple[float, int]]]:
+        bids = sorted(self.bids.items(), key=lambda level: -level[0])[:depth]
+        asks = sorted(self.asks.items())[:depth]
+        return {"bids": bids, "asks": asks}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _fields(raw: dict[Any, Any]) -> dict[str, str]:
+    return {_text(key): _text(value) for key, value in raw.items()}
+
+
+def _ms(stream_id: str) -> int:
+    return int(stream_id.split("-", 1)[0])
+
+
+def _trade(symbol: str, stream_id: str, raw: dict[Any, Any]) -> StoredTrade:
+    values = _fields(raw)
+    ms, packed = _ms(stream_id), int(values["x"])
+    trade = Trade(
+        symbol=symbol,
+        ts_event=ms * NS_PER_MS,
+        ts_recv=(ms + int(values["r"])) * NS_PER_MS,
+        price=from_price_int(values["p"]),
+        size=int(values["s"]),
+        side=Side(packed & 3),
+        feed=FEED_NAMES.get(packed >> 2, ""),
+        seq=int(values["q"]),
+    )
+    return StoredTrade(stream_id, trade)
+
+
+def _client(client: redis.Redis | None) -> redis.Redis:
+    return client or get_redis()
+
+
+def trades_last(*, symbol: str, count: int = 100, client: redis.Redis | None = None) -> list[StoredTrade]:
+    """The `count` most recent trades, oldest first."""
+    entries = _client(client).xrevrange(keys.trades(symbol), count=min(count, MAX_PAGE))
+    return [_trade(symbol, _text(entry_id), raw) for entry_id, raw in reversed(entries)]
+
+
+def trades_between(
+    *,
+    symbol: str,
+    start: datetime,
+    end: datetime,
+    cursor: str | None = None,
+    limit: int = 1000,
+    client: redis.Redis | None = None,
+) -> TradePage:
+    """Trades with exchange time in [start, end], oldest first, `limit` per page; pass
+    `next_cursor` back as `cursor` for the next page (None when there is no more)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    low = f"({cursor}" if cursor else f"{to_epoch_ms(start)}-0"
+    high = f"{to_epoch_ms(end)}-18446744073709551615"
+    entries = _client(client).xrange(keys.trades(symbol), min=low, max=high, count=limit + 1)
+    page = [_trade(symbol, _text(entry_id), raw) for entry_id, raw in entries[:limit]]
+    return TradePage(page, page[-1].id if len(entries) > limit else None)
+
+
+def quote_latest(*, symbol: str, client: redis.Redis | None = None) -> Quote | None:
+    values = _fields(_client(client).hgetall(keys.last(symbol)))
+    if "quote_ts" not in values:
+        return None
+    ms = int(values["quote_ts"])
+    return Quote(
+        symbol=symbol,
+        ts_event=ms * NS_PER_MS,
+        ts_recv=ms * NS_PER_MS,
+        bid_price=from_price_int(values["bid"]),
+        bid_size=int(values["bid_size"]),
+        ask_price=from_price_int(values["ask"]),
+        ask_size=int(values["ask_size"]),
+    )
+
+
+def last_values(*, symbol: str, client: redis.Redis | None = None) -> dict[str, Any]:
+    """Last trade price/size/time and the best bid/ask, as the last-value hash holds them."""
+    values = _fields(_client(client).hgetall(keys.last(symbol)))
+    result: dict[str, Any] = {}
+    if "price" in values:
+        result.update(price=from_price_int(values["price"]), size=int(values["size"]), ts_ms=int(values["ts"]))
+    if "bid" in values:
+        result.update(
+            bid=from_price_int(values["bid"]), ask=from_price_int(values["ask"]), quote_ts_ms=int(values["quote_ts"])
+        )
+    return result
+
+
+def _bar(raw: str, *, closed: bool) -> Bar:
+    start, o, h, low, c, v = (int(part) for part in raw.split(","))
+    return Bar(start, from_price_int(o), from_price_int(h), from_price_int(low), from_price_int(c), v, closed)
+
+
+def bars_list(
+    *,
+    symbol: str,
+    interval: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    client: redis.Redis | None = None,
+) -> list[Bar]:
+    """OHLCV bars (`1s` or `1m`) oldest first, the bar still forming last."""
+    client = _client(client)
+    low = f"{to_epoch_ms(start)}-0" if start else "-"
+    high = f"{to_epoch_ms(end)}-18446744073709551615" if end else "+"
+    bars = []
+    for entry_id, raw in client.xrange(keys.bars(interval, symbol), min=low, max=high):
+        values = _fields(raw)
+        joined = ",".join([str(_ms(_text(entry_id))), values["o"], values["h"], values["l"], values["c"], values["v"]])
+        bars.append(_bar(joined, closed=True))
+    current = client.hget(keys.last(symbol), f"b{interval}")
+    if current:
+        bar = _bar(_text(current), closed=False)
+        if (start is None or bar.start_ms >= to_epoch_ms(start)) and (end is None or bar.start_ms <= to_epoch_ms(end)):
+            bars.append(bar)
+    return bars
+
+
+def _levels(text: str) -> dict[float, int]:
+    levels = {}
+    for pair in text.split():
+        price, size = pair.split(":")
+        levels[from_price_int(price)] = int(size)
+    return levels
+
+
+SCAN_BATCH = 500
+
+
+def book_at(*, symbol: str, at: datetime, feed: str, client: redis.Redis | None = None) -> Book | None:
+    """The book of `feed` as it stood at `at`: the latest snapshot at or before `at` with the
+    updates after it applied. None when the hot store holds no snapshot of that feed before `at`."""
+    client = _client(client)
+    key, code = keys.depth(symbol), str(FEED_CODES[feed])
+    high = f"{to_epoch_ms(at)}-18446744073709551615"
+    snapshot_id, snapshot = None, None
+    cursor = high
+    while snapshot is None:
+        entries = client.xrevrange(key, max=cursor, min="-", count=SCAN_BATCH)
+        if not entries:
+            return None
+        for entry_id, raw in entries:
+            values = _fields(raw)
+            if values["f"] == code and values["k"] == "s":
+                snapshot_id, snapshot = _text(entry_id), values
+                break
+        else:
+            cursor = f"({_text(entries[-1][0])}"
+    book = Book(symbol, feed, _ms(snapshot_id or "0-0"), _levels(snapshot["b"]), _levels(snapshot["a"]))
+    low = f"({snapshot_id}"
+    while True:
+        entries = client.xrange(key, min=low, max=high, count=SCAN_BATCH)
+        for entry_id, raw in entries:
+            values = _fields(raw)
+            if values["f"] != code:
+                continue
+            book.ts_ms = _ms(_text(entry_id))
+            if values["k"] == "s":
+                book.bids, book.asks = _levels(values["b"]), _levels(values["a"])
+                continue
+            side = book.bids if int(values["d"]) == Side.BUY else book.asks
+            price, size = from_price_int(values["p"]), int(values["s"])
+            if size:
+                side[price] = size
+            else:
+                side.pop(price, None)
+        if len(entries) < SCAN_BATCH:
+            return book
+        low = f"({_text(entries[-1][0])}"
+
+
+def depth_compare(
+    *, symbol: str, feeds: tuple[str, str], at: datetime, levels: int = 10, client: redis.Redis | None = None
+) -> dict[str, dict[str, Any] | None]:
+    """Two feeds' books for one symbol at one instant, side by side."""
+    result: dict[str, dict[str, Any] | None] = {}
+    for feed in feeds:
+        book = book_at(symbol=symbol, at=at, feed=feed, client=client)
+        result[feed] = None if book is None else {"ts_ms": book.ts_ms, **book.levels(levels)}
+    return result

@@ -1,0 +1,211 @@
+"""The hot store against a real Redis: what the writer stores is what the lookups return."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import msgspec
+import pytest
+from django.conf import settings
+
+from apps.core import keys
+from apps.core.codec import loads
+from apps.core.redis import get_async_redis, get_redis
+from apps.marketdata.events import (
+    DepthSnapshot,
+    DepthUpdate,
+    Event,
+    Level,
+    Quote,
+    Side,
+    Trade,
+    decode_json,
+    encode_json,
+)
+from apps.marketdata.selectors import (
+    bars_list,
+    book_at,
+    depth_compare,
+    last_values,
+    quote_latest,
+    trades_between,
+    trades_last,
+)
+from apps.marketdata.services.streams import HotStoreWriter, WriteResult
+from apps.marketdata.services.trim import stream_trim
+
+T = TypeVar("T")
+BASE = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)
+BASE_NS = int(BASE.timestamp()) * 1_000_000_000
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def ns(ms: int) -> int:
+    return BASE_NS + ms * 1_000_000
+
+
+async def _write(events: Sequence[Event], feed: str = "test") -> WriteResult:
+    client = get_async_redis(settings.REDIS_URL)
+    try:
+        return await HotStoreWriter(client, feed=feed).write(events)
+    finally:
+        await client.aclose()
+
+
+def write(events: Sequence[Event], feed: str = "test") -> WriteResult:
+    return run(_write(events, feed))
+
+
+def trade(ms: int, price: float, size: int = 1, side: Side = Side.BUY, seq: int = 0) -> Trade:
+    return Trade("ESZ26", ns(ms), ns(ms + 2), price, size, side, "test", seq)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Trade("ESZ26", 1, 2, 6000.25, 3, Side.SELL, "simulator", 17),
+        Quote("ESZ26", 1, 2, 6000.0, 10, 6000.25, 12, "schwab"),
+        DepthSnapshot("ESZ26", 1, 2, (Level(6000.0, 5),), (Level(6000.25, 7),), "tastytrade"),
+        DepthUpdate("NQZ26", 1, 2, Side.BUY, 21000.5, 0, "test"),
+    ],
+)
+def test_schema_round_trips(event: Event) -> None:
+    assert decode_json(encode_json(event)) == event
+
+
+def test_a_malformed_event_names_the_field() -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.size"):
+        decode_json(b'{"type":"trade","symbol":"ESZ26","ts_event":1,"ts_recv":2,"price":1.0,"size":"many"}')
+
+
+def test_trades_are_stored_as_written_with_last_values() -> None:
+    trades = [trade(0, 6000.00, 2, seq=1), trade(5, 6000.25, 1, Side.SELL, seq=2), trade(9, 6000.50, 4, seq=3)]
+    result = write(trades)
+    assert result.trades == 3
+    stored = trades_last(symbol="ESZ26", count=10)
+    assert [item.trade for item in stored] == trades
+    assert stored[-1].id == f"{BASE_NS // 1_000_000 + 9}-0"
+    assert last_values(symbol="ESZ26")["price"] == 6000.50
+
+
+def test_out_of_order_trades_keep_stream_order_and_are_not_lost() -> None:
+    write([trade(10, 6000.0)])
+    write([trade(5, 6001.0), trade(10, 6002.0)])
+    stored = trades_last(symbol="ESZ26", count=10)
+    assert [item.trade.price for item in stored] == [6000.0, 6001.0, 6002.0]
+    assert [item.id.split("-")[1] for item in stored] == ["0", "1", "2"]
+
+
+def test_bars_follow_the_trades() -> None:
+    write([trade(0, 6000.0, 1), trade(300, 6002.0, 2), trade(900, 5999.0, 3)])
+    write([trade(1000, 6001.0, 5), trade(2500, 6003.0, 1)])
+    bars = bars_list(symbol="ESZ26", interval="1s")
+    assert [(bar.open, bar.high, bar.low, bar.close, bar.volume, bar.closed) for bar in bars] == [
+        (6000.0, 6002.0, 5999.0, 5999.0, 6, True),
+        (6001.0, 6001.0, 6001.0, 6001.0, 5, True),
+        (6003.0, 6003.0, 6003.0, 6003.0, 1, False),
+    ]
+    minute = bars_list(symbol="ESZ26", interval="1m")
+    assert len(minute) == 1
+    assert (minute[0].open, minute[0].high, minute[0].low, minute[0].close, minute[0].volume) == (
+        6000.0,
+        6003.0,
+        5999.0,
+        6003.0,
+        12,
+    )
+
+
+def test_trades_between_pages_without_gap_or_duplicate() -> None:
+    write([trade(ms, 6000.0 + ms / 4) for ms in range(0, 50)])
+    start, end = BASE + timedelta(milliseconds=10), BASE + timedelta(milliseconds=39)
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = trades_between(symbol="ESZ26", start=start, end=end, cursor=cursor, limit=7)
+        seen += [item.trade.ts_event for item in page.trades]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [ns(ms) for ms in range(10, 40)]
+    assert pages == 5
+
+
+def test_latest_quote_and_one_notification_per_batch() -> None:
+    pubsub = get_redis().pubsub()
+    pubsub.subscribe(keys.trades_channel("test"))
+    pubsub.get_message(timeout=1)
+    write([Quote("ESZ26", ns(1), ns(2), 6000.0, 10, 6000.25, 12, "test"), trade(3, 6000.25), trade(4, 6000.25)])
+    quote = quote_latest(symbol="ESZ26")
+    assert quote is not None
+    assert (quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size) == (6000.0, 10, 6000.25, 12)
+    message = pubsub.get_message(timeout=2)
+    assert message is not None
+    assert loads(message["data"]) == {"feed": "test", "symbols": ["ESZ26"], "count": 2}
+    assert pubsub.get_message(timeout=0.2) is None
+    pubsub.close()
+
+
+def test_book_at_applies_updates_after_the_snapshot_and_compares_feeds() -> None:
+    snapshot = DepthSnapshot("ESZ26", ns(0), ns(0), (Level(6000.0, 5), Level(5999.75, 8)), (Level(6000.25, 7),), "test")
+    write([snapshot, DepthUpdate("ESZ26", ns(10), ns(10), Side.BUY, 6000.0, 9, "test")])
+    write(
+        [
+            DepthUpdate("ESZ26", ns(20), ns(20), Side.SELL, 6000.25, 0, "test"),
+            DepthUpdate("ESZ26", ns(20), ns(20), Side.SELL, 6000.5, 3, "test"),
+        ]
+    )
+    write(
+        [DepthSnapshot("ESZ26", ns(15), ns(15), (Level(6000.0, 1),), (Level(6000.5, 1),), "simulator")],
+        feed="simulator",
+    )
+
+    early = book_at(symbol="ESZ26", at=BASE + timedelta(milliseconds=12), feed="test")
+    assert early is not None
+    assert early.levels() == {"bids": [(6000.0, 9), (5999.75, 8)], "asks": [(6000.25, 7)]}
+    late = book_at(symbol="ESZ26", at=BASE + timedelta(milliseconds=25), feed="test")
+    assert late is not None
+    assert late.levels()["asks"] == [(6000.5, 3)]
+    assert book_at(symbol="ESZ26", at=BASE - timedelta(seconds=1), feed="test") is None
+
+    both = depth_compare(symbol="ESZ26", feeds=("test", "simulator"), at=BASE + timedelta(milliseconds=30))
+    assert both["simulator"] is not None
+    assert both["simulator"]["bids"] == [(6000.0, 1)]
+    assert both["test"] is not None
+    assert both["test"]["bids"] == [(6000.0, 9), (5999.75, 8)]
+
+
+def test_trim_never_removes_what_a_group_has_not_acknowledged() -> None:
+    write([trade(ms, 6000.0) for ms in range(100)])
+    client = get_redis()
+    key = keys.trades("ESZ26")
+    client.xgroup_create(key, "flush", id="0")
+    delivered = client.xreadgroup("flush", "c1", {key: ">"}, count=60)[0][1]
+    client.xack(key, "flush", *[entry_id for entry_id, _ in delivered[:40]])
+
+    result = stream_trim(client=client, key=key, window_minutes=1, exact=True)  # the whole stream is older
+    assert result.held_by_group == "flush"
+    remaining = client.xrange(key)
+    assert len(remaining) == 60  # entries 40..99: 20 pending + 40 never delivered
+    assert remaining[0][0] == delivered[40][0]
+
+    client.xack(key, "flush", *[entry_id for entry_id, _ in delivered[40:]])
+    assert len(client.xrange(key)) == 60
+    stream_trim(client=client, key=key, window_minutes=1, exact=True)
+    assert len(client.xrange(key)) == 40  # still never delivered to the group
+
+
+def test_trim_without_groups_keeps_the_hot_window() -> None:
+    now_ms = int(datetime.now(tz=UTC).timestamp() * 1000)
+    client = get_redis()
+    key = keys.trades("NQZ26")
+    client.xadd(key, {"p": 1}, id=f"{now_ms - 3_600_000}-0")
+    client.xadd(key, {"p": 2}, id=f"{now_ms - 60_000}-0")
+    stream_trim(client=client, key=key, window_minutes=30, exact=True)
+    assert [raw[b"p"] for _, raw in client.xrange(key)] == [b"2"]
