@@ -21,7 +21,10 @@ HOT_WINDOW_MINUTES = register(
         key="marketdata.hot_window_minutes",
         type=Annotated[int, Field(ge=1, le=7 * 24 * 60)],
         default=240,
-        help="Minutes of market data kept in Redis streams; older entries are trimmed once every consumer group acknowledged them.",
+        help=(
+            "Minutes of market data kept in Redis streams; older entries are trimmed "
+            "once every consumer group acknowledged them."
+        ),
     )
 )
 DISABLED_STREAMERS = register(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -90,9 +90,20 @@ def _client(client: redis.Redis | None) -> redis.Redis:
     return client or get_redis()
 
 
+Entries = list[tuple[Any, dict[Any, Any]]]
+
+
+def _xrange(client: redis.Redis, key: str, **kwargs: Any) -> Entries:
+    return cast(Entries, client.xrange(key, **kwargs) or [])
+
+
+def _xrevrange(client: redis.Redis, key: str, **kwargs: Any) -> Entries:
+    return cast(Entries, client.xrevrange(key, **kwargs) or [])
+
+
 def trades_last(*, symbol: str, count: int = 100, client: redis.Redis | None = None) -> list[StoredTrade]:
     """The `count` most recent trades, oldest first."""
-    entries = _client(client).xrevrange(keys.trades(symbol), count=min(count, MAX_PAGE))
+    entries = _xrevrange(_client(client), keys.trades(symbol), count=min(count, MAX_PAGE))
     return [_trade(symbol, _text(entry_id), raw) for entry_id, raw in reversed(entries)]
 
 
@@ -110,7 +121,7 @@ def trades_between(
     limit = max(1, min(limit, MAX_PAGE))
     low = f"({cursor}" if cursor else f"{to_epoch_ms(start)}-0"
     high = f"{to_epoch_ms(end)}-18446744073709551615"
-    entries = _client(client).xrange(keys.trades(symbol), min=low, max=high, count=limit + 1)
+    entries = _xrange(_client(client), keys.trades(symbol), min=low, max=high, count=limit + 1)
     page = [_trade(symbol, _text(entry_id), raw) for entry_id, raw in entries[:limit]]
     return TradePage(page, page[-1].id if len(entries) > limit else None)
 
@@ -162,7 +173,7 @@ def bars_list(
     low = f"{to_epoch_ms(start)}-0" if start else "-"
     high = f"{to_epoch_ms(end)}-18446744073709551615" if end else "+"
     bars = []
-    for entry_id, raw in client.xrange(keys.bars(interval, symbol), min=low, max=high):
+    for entry_id, raw in _xrange(client, keys.bars(interval, symbol), min=low, max=high):
         values = _fields(raw)
         joined = ",".join([str(_ms(_text(entry_id))), values["o"], values["h"], values["l"], values["c"], values["v"]])
         bars.append(_bar(joined, closed=True))
@@ -194,7 +205,7 @@ def book_at(*, symbol: str, at: datetime, feed: str, client: redis.Redis | None 
     snapshot_id, snapshot = None, None
     cursor = high
     while snapshot is None:
-        entries = client.xrevrange(key, max=cursor, min="-", count=SCAN_BATCH)
+        entries = _xrevrange(client, key, max=cursor, min="-", count=SCAN_BATCH)
         if not entries:
             return None
         for entry_id, raw in entries:
@@ -207,7 +218,7 @@ def book_at(*, symbol: str, at: datetime, feed: str, client: redis.Redis | None 
     book = Book(symbol, feed, _ms(snapshot_id or "0-0"), _levels(snapshot["b"]), _levels(snapshot["a"]))
     low = f"({snapshot_id}"
     while True:
-        entries = client.xrange(key, min=low, max=high, count=SCAN_BATCH)
+        entries = _xrange(client, key, min=low, max=high, count=SCAN_BATCH)
         for entry_id, raw in entries:
             values = _fields(raw)
             if values["f"] != code:

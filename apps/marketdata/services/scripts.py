@@ -39,7 +39,8 @@ for i = 3, #ARGV, 6 do
   if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
   id = ms .. '-' .. seq
   price, size = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  redis.call('XADD', KEYS[1], id, 'p', ARGV[i + 1], 's', ARGV[i + 2], 'x', ARGV[i + 3], 'r', ARGV[i + 4], 'q', ARGV[i + 5])
+  redis.call('XADD', KEYS[1], id, 'p', ARGV[i + 1], 's', ARGV[i + 2],
+    'x', ARGV[i + 3], 'r', ARGV[i + 4], 'q', ARGV[i + 5])
   for b = 1, 2 do
     local start = ms - (ms % width[b])
     local bar = bars[b]

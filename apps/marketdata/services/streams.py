@@ -94,9 +94,9 @@ class HotStoreWriter:
         self._append = client.register_script(APPEND)
 
     async def write(self, events: Sequence[Event]) -> WriteResult:
-        trades: dict[str, list[int]] = defaultdict(list)
-        quotes: dict[str, list[int]] = defaultdict(list)
-        depth: dict[str, list[int | str]] = defaultdict(list)
+        trades: dict[str, list[Any]] = defaultdict(list)
+        quotes: dict[str, list[Any]] = defaultdict(list)
+        depth: dict[str, list[Any]] = defaultdict(list)
         for event in events:
             if isinstance(event, Trade):
                 trades[event.symbol] += _trade_args(event)
@@ -117,7 +117,7 @@ class HotStoreWriter:
                 )
                 calls.append(("trades", keys.trades(symbol)))
             for symbol, args in quotes.items():
-                header = [len(QUOTE_FIELDS), *QUOTE_FIELDS, len(QUOTE_HASH), *QUOTE_HASH, "quote_ts"]
+                header: list[Any] = [len(QUOTE_FIELDS), *QUOTE_FIELDS, len(QUOTE_HASH), *QUOTE_HASH, "quote_ts"]
                 await self._append(keys=[keys.quotes(symbol), keys.last(symbol)], args=[*header, *args], client=pipe)
                 calls.append(("quotes", keys.quotes(symbol)))
             for symbol, args in depth.items():
@@ -130,7 +130,7 @@ class HotStoreWriter:
                     "symbols": sorted(trades),
                     "count": sum(len(a) // 6 for a in trades.values()),
                 }
-                pipe.publish(keys.trades_channel(self.feed), dumps(summary))
+                pipe.publish(keys.trades_channel(self.feed), dumps(summary))  # type: ignore[unused-awaitable]
             replies = await pipe.execute()
 
         result = WriteResult()
