@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tenacity import (
+    AsyncRetrying,
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
@@ -27,5 +29,24 @@ def backoff(
         retry=retry_if_exception_type(retry_on),
         wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
         stop=stop,
+        reraise=True,
+    )
+
+
+def reconnect_backoff(
+    *,
+    retry_on: tuple[type[BaseException], ...],
+    should_stop: Callable[[], bool],
+    sleep: Callable[[float], Awaitable[None]],
+    initial: float = 0.5,
+    maximum: float = 30.0,
+) -> AsyncRetrying:
+    """Retry forever (until `should_stop`) with exponential backoff and jitter, for connections:
+    `async for attempt in reconnect_backoff(...): with attempt: await connect()`."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(retry_on),
+        wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
+        stop=lambda _state: should_stop(),
+        sleep=sleep,
         reraise=True,
     )

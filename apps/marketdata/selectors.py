@@ -247,3 +247,47 @@ def depth_compare(
         book = book_at(symbol=symbol, at=at, feed=feed, client=client)
         result[feed] = None if book is None else {"ts_ms": book.ts_ms, **book.levels(levels)}
     return result
+
+
+@dataclass(frozen=True)
+class Gap:
+    id: str
+    feed: str
+    symbols: list[str]
+    start_ms: int
+    end_ms: int
+    reason: str
+
+
+def gaps_list(*, feed: str | None = None, count: int = 100, client: redis.Redis | None = None) -> list[Gap]:
+    """Recorded gaps, newest first."""
+    gaps = []
+    for entry_id, raw in _xrevrange(_client(client), keys.MD_GAPS, count=count):
+        values = _fields(raw)
+        if feed and values["feed"] != feed:
+            continue
+        symbols = values["symbols"].split(",") if values["symbols"] else []
+        gaps.append(
+            Gap(
+                _text(entry_id),
+                values["feed"],
+                symbols,
+                int(values["start_ms"]),
+                int(values["end_ms"]),
+                values["reason"],
+            )
+        )
+    return gaps
+
+
+def dead_letters_list(*, source: str, count: int = 100, client: redis.Redis | None = None) -> list[dict[str, str]]:
+    """Parked messages of one source, newest first, with reason, location and raw payload."""
+    return [
+        {"id": _text(entry_id), **_fields(raw)}
+        for entry_id, raw in _xrevrange(_client(client), keys.dead_letter(source), count=count)
+    ]
+
+
+def streamer_status(*, name: str, client: redis.Redis | None = None) -> dict[str, str]:
+    """The status hash a streamer process keeps (state, connected_since, last_message, rates)."""
+    return _fields(_client(client).hgetall(keys.streamer(name)))

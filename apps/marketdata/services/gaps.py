@@ -1,0 +1,26 @@
+"""Gap events: a feed was disconnected between two instants, so data may be missing there."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis.asyncio
+
+from apps.core import keys
+
+GAPS_MAXLEN = 100_000
+
+
+async def gap_record(
+    *, client: redis.asyncio.Redis, feed: str, symbols: Sequence[str], start_ms: int, end_ms: int, reason: str
+) -> str:
+    """Append a gap (feed, symbols, start, end, reason) to `md:gaps`; returns its stream ID."""
+    fields = {
+        "feed": feed,
+        "symbols": ",".join(symbols),
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "reason": reason[:500],
+    }
+    entry_id = await client.xadd(keys.MD_GAPS, fields, maxlen=GAPS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

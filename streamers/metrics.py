@@ -1,0 +1,21 @@
+"""Prometheus metrics of a streamer process, served on its own port (`--metrics-port`)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONNECTED = Gauge("pipeline_streamer_connected", "1 while the feed is connected", ["feed"])
+MESSAGES = Counter("pipeline_streamer_messages_total", "Raw messages received", ["feed"])
+EVENTS = Counter("pipeline_streamer_events_written_total", "Events written to Redis", ["feed", "kind"])
+DEAD_LETTERS = Counter(
+    "pipeline_streamer_dead_letters_total", "Messages parked in the dead-letter stream", ["feed", "kind"]
+)
+RECONNECTS = Counter("pipeline_streamer_reconnects_total", "Reconnections after a drop or a silent feed", ["feed"])
+GAPS = Counter("pipeline_streamer_gaps_total", "Gap events recorded", ["feed"])
+LATENCY = Histogram(
+    "pipeline_streamer_latency_seconds",
+    "Exchange time to Redis write, per event",
+    ["feed"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BATCH_SECONDS = Histogram("pipeline_streamer_batch_write_seconds", "Time to write one batch to Redis", ["feed"])

@@ -1,0 +1,201 @@
+"""The streamer framework end to end: a real runner, a real WebSocket server on 127.0.0.1, a real
+Redis. The server drops the connection; malformed frames arrive; the runtime configuration
+changes while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import pytest
+from django.conf import settings
+from websockets.asyncio.server import ServerConnection, serve
+
+from apps.core.services import runtime_setting_update
+from apps.marketdata.selectors import dead_letters_list, gaps_list, streamer_status, trades_last
+from streamers.base import RunnerConfig, StreamerRunner
+from streamers.simulator.client import SimulatorClient
+from streamers.simulator.server import SimulatorServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+SYMBOLS = ("ESZ26", "NQZ26")
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def run_with(runner: StreamerRunner, body: Callable[[], Awaitable[None]]) -> None:
+    task = asyncio.create_task(runner.run())
+    try:
+        await body()
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, timeout=20)
+
+
+def config(**overrides: Any) -> RunnerConfig:
+    values: dict[str, Any] = {
+        "name": "simulator",
+        "fixed_symbols": SYMBOLS,
+        "status_interval": 0.2,
+        "backoff_initial": 0.05,
+    }
+    values.update(overrides)
+    return RunnerConfig(**values)
+
+
+def trades_in(frames: list[bytes]) -> set[tuple[str, int, int]]:
+    found = set()
+    for frame in frames:
+        for message in msgspec.json.decode(frame):
+            if message.get("type") == "trade":
+                found.add((message["sym"], message["t"] // 1_000_000, message["seq"]))
+    return found
+
+
+def stored_trades() -> set[tuple[str, int, int]]:
+    found = set()
+    for symbol in SYMBOLS:
+        for item in trades_last(symbol=symbol, count=10_000):
+            found.add((symbol, item.trade.ts_event // 1_000_000, item.trade.seq))
+    return found
+
+
+def test_a_dropped_connection_reconnects_resubscribes_records_the_gap_and_loses_nothing() -> None:
+    server = SimulatorServer(rate=200, drop_after_frames=30)
+
+    async def scenario() -> None:
+        url = await server.start()
+        runner = StreamerRunner(SimulatorClient(url=url), config(), redis_url=settings.REDIS_URL)
+
+        async def body() -> None:
+            await until(lambda: runner.reconnects >= 1 and runner.gaps >= 1)
+            await until(lambda: len(server.sent_frames) > (server.dropped_after or 0) + 20)
+
+        await run_with(runner, body)
+        await server.stop()
+
+    asyncio.run(scenario())
+
+    assert server.connections == 2
+    assert server.subscriptions == [list(SYMBOLS), list(SYMBOLS)]
+    before_drop = trades_in(server.sent_frames[: server.dropped_after])
+    assert before_drop, "the server sent trades before the drop"
+    assert before_drop <= stored_trades(), "a trade received before the drop is missing from Redis"
+
+    gaps = gaps_list(feed="simulator")
+    assert len(gaps) == 1
+    assert gaps[0].symbols == list(SYMBOLS)
+    assert gaps[0].start_ms <= gaps[0].end_ms
+    status = streamer_status(name="simulator")
+    assert status["state"] == "stopped"
+    assert status["reconnects"] == "1"
+    assert status["gaps"] == "1"
+
+
+def test_malformed_and_unknown_messages_are_parked_counted_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    good = msgspec.json.encode(
+        [{"type": "trade", "sym": "ESZ26", "t": time.time_ns(), "px": 6000.25, "sz": 2, "side": "B", "seq": 1}]
+    )
+    frames = [
+        good,
+        b"{not json",
+        b"{also not json",
+        b'[{"type": "teleport", "sym": "ESZ26", "t": 1}]',
+        b'[{"type": "trade", "sym": "ESZ26", "t": 1, "px": 6000.25, "side": "B"}]',
+        msgspec.json.encode(
+            [{"type": "trade", "sym": "ESZ26", "t": time.time_ns(), "px": 6000.5, "sz": 1, "side": "S", "seq": 2}]
+        ),
+    ]
+
+    async def handler(websocket: ServerConnection) -> None:
+        await websocket.recv()
+        for frame in frames:
+            await websocket.send(frame)
+        await websocket.wait_closed()
+
+    async def scenario() -> StreamerRunner:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = next(iter(server.sockets)).getsockname()[1]
+            runner = StreamerRunner(
+                SimulatorClient(url=f"ws://127.0.0.1:{port}"), config(), redis_url=settings.REDIS_URL
+            )
+
+            async def body() -> None:
+                await until(lambda: runner.dead_letters == 4 and runner.events_written == 2)
+
+            await run_with(runner, body)
+            return runner
+
+    with caplog.at_level(logging.WARNING):
+        runner = asyncio.run(scenario())
+
+    assert [item.trade.price for item in trades_last(symbol="ESZ26")] == [6000.25, 6000.5]
+    parked = dead_letters_list(source="simulator")
+    assert len(parked) == 4
+    reasons = [entry["reason"] for entry in reversed(parked)]
+    assert reasons[0].startswith("invalid_json")
+    assert reasons[2].startswith("unknown:teleport")
+    assert reasons[3] == "trade: missing field 'sz'"
+    assert parked[0]["location"] == "$.sz"
+    assert parked[-1]["raw"] == "{not json"
+    assert runner.reconnects == 0
+    logged = [record.getMessage() for record in caplog.records if "streamer.dead_letter" in record.getMessage()]
+    assert len(logged) == 3, "each kind is logged once, with a sample"
+    assert any("{not json" in message for message in logged)
+
+
+def test_a_silent_feed_trips_the_watchdog_and_reconnects() -> None:
+    connections = 0
+
+    async def handler(websocket: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await websocket.recv()
+        await websocket.wait_closed()
+
+    runtime_setting_update(key="marketdata.heartbeat_timeout_seconds", value=0.5)
+
+    async def scenario() -> StreamerRunner:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = next(iter(server.sockets)).getsockname()[1]
+            runner = StreamerRunner(
+                SimulatorClient(url=f"ws://127.0.0.1:{port}"), config(), redis_url=settings.REDIS_URL
+            )
+            await run_with(runner, lambda: until(lambda: connections >= 2))
+            return runner
+
+    runner = asyncio.run(scenario())
+    assert runner.reconnects >= 1
+
+
+def test_symbols_and_on_off_follow_the_runtime_configuration_without_restart() -> None:
+    runtime_setting_update(key="marketdata.symbols", value=["ESZ26", "NQZ26"])
+
+    async def scenario() -> StreamerRunner:
+        runner = StreamerRunner(SimulatorClient(rate=100), config(fixed_symbols=None), redis_url=settings.REDIS_URL)
+
+        async def body() -> None:
+            await until(lambda: runner.events_written > 50)
+            await asyncio.to_thread(runtime_setting_update, key="marketdata.symbols", value=["ESZ26"])
+            await until(lambda: runner._session_symbols == ["ESZ26"])
+            await asyncio.to_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=["simulator"])
+            await until(lambda: runner.state == "disabled")
+            await asyncio.to_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=[])
+            await until(lambda: runner.state == "connected")
+
+        await run_with(runner, body)
+        return runner
+
+    runner = asyncio.run(scenario())
+    assert runner.reconnects == 0
+    assert runner.gaps == 0
