@@ -75,6 +75,7 @@ class PipelineEnv(BaseSettings):
     WEB_PORT: Port = 8000
     FLOWER_PORT: Port = 5555
     FLOWER_BASIC_AUTH: SecretStr = SecretStr("")
+    METRICS_HOST: str = "127.0.0.1"
 
     # Storage, logging, runtime configuration
     LAKE_DIR: Path = Path("var/lake")

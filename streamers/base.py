@@ -52,6 +52,7 @@ class RunnerConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     status_interval: float = 1.0
     trim_interval: float = 30.0
     # Symbols from the command line instead of the runtime setting marketdata.symbols.
@@ -134,7 +135,7 @@ class StreamerRunner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.stop)
         if self.config.metrics_port:
-            start_http_server(self.config.metrics_port, addr="127.0.0.1")
+            start_http_server(self.config.metrics_port, addr=self.config.metrics_host)
         if self.config.record_path:
             self._record = self.config.record_path.open("ab")
         self.redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)

@@ -19,8 +19,11 @@ import psutil
 import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from apps.core.clock import utc_now
 from apps.core.embedded_redis import free_port
 from apps.core.services import periodic_tasks_seed
+from apps.marketdata.selectors import trades_last
+from apps.marketdata.symbols import canonical
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,8 +120,13 @@ def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: 
         heartbeat.refresh_from_db()
         assert heartbeat.interval.every == 2  # type: ignore[union-attr]
 
+        lead = canonical("ES", at=utc_now())
+        wait_for(
+            lambda: trades_last(symbol=lead, count=10), timeout=30, what=f"simulated {lead} trades in Redis", log=log
+        )
+
         children = psutil.Process(launcher.pid).children(recursive=True)
-        assert len(children) >= 4
+        assert len(children) >= 5
     finally:
         launcher.send_signal(signal.SIGINT)
         try:

@@ -77,6 +77,8 @@ def platform_processes(
         ),
         ProcessSpec("beat", [*celery, "beat", "--loglevel", env.LOG_LEVEL]),
         ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
+        # The demo feed, so a new user sees live data at once; its metrics on :9101.
+        ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator"]),
     ]
 
 
@@ -147,6 +149,7 @@ def platform_banner(
             f"  metrics    http://{host}:{web_port}/metrics",
             f"  flower     http://{host}:{flower_port}/  (basic auth: FLOWER_BASIC_AUTH, else the admin login)",
             f"  redis      {redis_url}{' (embedded)' if embedded else ''}",
+            "  simulator  ES and NQ into Redis (md:trades:{SYM}); its metrics on http://127.0.0.1:9101/metrics",
             f"  login      {login}",
             "Press Ctrl-C to stop every process.",
             "",

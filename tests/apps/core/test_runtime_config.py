@@ -14,7 +14,7 @@ from apps.core import keys
 from apps.core.models import RuntimeSetting
 from apps.core.redis import get_redis
 from apps.core.runtime_config import refresh_if_stale, runtime_value
-from apps.core.runtime_settings import RuntimeSettingError
+from apps.core.runtime_settings import RuntimeSettingError, all_specs
 from apps.core.services import runtime_setting_update, runtime_settings_sync
 
 
@@ -75,7 +75,7 @@ def test_sync_creates_missing_rows_and_keeps_edited_values() -> None:
     assert runtime_settings_sync() == []
     assert RuntimeSetting.objects.get(key="core.log_level").value == "WARNING"
     RuntimeSetting.objects.all().delete()
-    assert runtime_settings_sync() == ["core.log_level"]
+    assert runtime_settings_sync() == [spec.key for spec in all_specs()]
     assert RuntimeSetting.objects.get(key="core.log_level").value == ""
 
 

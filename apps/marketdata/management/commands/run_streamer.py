@@ -58,6 +58,7 @@ class Command(BaseCommand):
             name=entry.name,
             batch_size=options["batch_size"],
             metrics_port=port or None,
+            metrics_host=settings.ENV.METRICS_HOST,
             fixed_symbols=symbols,
             record_path=options["record"],
         )

@@ -1,0 +1,99 @@
+"""`manage.py run_streamer` as a process: metrics on its own port, SIGTERM writes out the
+buffer and exits cleanly, and a recorded session replays."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from apps.core.embedded_redis import free_port
+from apps.marketdata.events import Trade, decode_json
+from apps.marketdata.selectors import streamer_status, trades_last
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def wait_for(condition: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail("timed out")
+        time.sleep(0.1)
+
+
+def run_streamer(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "run_streamer", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def metrics_text(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
+def test_sigterm_writes_every_buffered_event_and_a_recording_replays(
+    process_env: dict[str, str], tmp_path: Path
+) -> None:
+    record = tmp_path / "session.jsonl"
+    port = free_port()
+    streamer = run_streamer(
+        ["simulator", "--symbols", "ESZ26", "--rate", "300", "--metrics-port", str(port), "--record", str(record)],
+        process_env,
+        tmp_path / "simulator.log",
+    )
+    wait_for(
+        lambda: (
+            "pipeline_streamer_events_written_total" in metrics_text(port)
+            and len(trades_last(symbol="ESZ26", count=500)) >= 500
+        )
+    )
+    assert 'pipeline_streamer_connected{feed="simulator"} 1.0' in metrics_text(port)
+    streamer.send_signal(signal.SIGTERM)
+    assert streamer.wait(timeout=30) == 0, (tmp_path / "simulator.log").read_text()
+
+    recorded = [decode_json(line) for line in record.read_bytes().splitlines()]
+    recorded_trades = [event for event in recorded if isinstance(event, Trade)]
+    stored = trades_last(symbol="ESZ26", count=10_000)
+    assert [item.trade.seq for item in stored] == [event.seq for event in recorded_trades]
+    assert streamer_status(name="simulator")["state"] == "stopped"
+
+    replay = run_streamer(
+        ["replay", "--file", str(record), "--speed", "0", "--metrics-port", "0"], process_env, tmp_path / "replay.log"
+    )
+    assert replay.wait(timeout=60) == 0, (tmp_path / "replay.log").read_text()
+    status = streamer_status(name="replay")
+    assert status["state"] == "stopped"
+    assert int(status["events_written"]) == len(recorded)
+    replayed = [item for item in trades_last(symbol="ESZ26", count=20_000) if item.trade.feed == "replay"]
+    assert [item.trade.seq for item in replayed] == [event.seq for event in recorded_trades]
+    assert [item.trade.price for item in replayed] == [event.price for event in recorded_trades]
+
+
+def test_an_unknown_streamer_is_refused_with_the_choices(process_env: dict[str, str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_streamer", "bloomberg"],
+        cwd=ROOT,
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "unknown streamer 'bloomberg'; available: simulator, replay" in result.stderr
