@@ -96,6 +96,7 @@ class StreamerRunner:
         self._stop = asyncio.Event()
         self._buffer: list[Event] = []
         self._write_lock = asyncio.Lock()
+        self._write_task: asyncio.Task[None] | None = None
         self._logged_kinds: set[str] = set()
         self._written_keys: set[str] = set()
         self._record: IO[bytes] | None = None
@@ -265,7 +266,11 @@ class StreamerRunner:
         if events:
             self._buffer.extend(events)
             if len(self._buffer) >= self.config.batch_size:
-                await self._flush()
+                if len(self._buffer) >= 8 * self.config.batch_size:
+                    await self._flush()  # Redis is behind: stop reading until it catches up
+                elif self._write_task is None or self._write_task.done():
+                    # Write in the background and keep parsing: Redis and Python work at once.
+                    self._write_task = asyncio.create_task(self._flush())
 
     async def _record_gap(self, *, end_ms: int) -> None:
         start_ms, self.gap_start_ms = self.gap_start_ms or end_ms, None

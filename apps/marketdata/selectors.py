@@ -15,7 +15,8 @@ import redis
 from apps.core import keys
 from apps.core.clock import to_epoch_ms
 from apps.core.redis import get_redis
-from apps.marketdata.events import FEED_CODES, FEED_NAMES, Quote, Side, Trade, from_price_int
+from apps.marketdata.events import FEED_CODES, Quote, Side, Trade, from_price_int
+from apps.marketdata.trade_blocks import decode_block
 
 NS_PER_MS = 1_000_000
 MAX_PAGE = 10_000
@@ -70,20 +71,12 @@ def _ms(stream_id: str) -> int:
     return int(stream_id.split("-", 1)[0])
 
 
-def _trade(symbol: str, stream_id: str, raw: dict[Any, Any]) -> StoredTrade:
-    values = _fields(raw)
-    ms, packed = _ms(stream_id), int(values["x"])
-    trade = Trade(
-        symbol=symbol,
-        ts_event=ms * NS_PER_MS,
-        ts_recv=(ms + int(values["r"])) * NS_PER_MS,
-        price=from_price_int(values["p"]),
-        size=int(values["s"]),
-        side=Side(packed & 3),
-        feed=FEED_NAMES.get(packed >> 2, ""),
-        seq=int(values["q"]),
-    )
-    return StoredTrade(stream_id, trade)
+def _block(symbol: str, entry_id: Any, raw: dict[Any, Any]) -> list[StoredTrade]:
+    stream_id = _text(entry_id)
+    data = raw.get(b"d", raw.get("d"))
+    if not isinstance(data, bytes):
+        raise ValueError(f"{keys.trades(symbol)} entry {stream_id} has no trade block")
+    return [StoredTrade(f"{stream_id}:{index}", trade) for index, trade in enumerate(decode_block(symbol, data))]
 
 
 def _client(client: redis.Redis | None) -> redis.Redis:
@@ -103,8 +96,17 @@ def _xrevrange(client: redis.Redis, key: str, **kwargs: Any) -> Entries:
 
 def trades_last(*, symbol: str, count: int = 100, client: redis.Redis | None = None) -> list[StoredTrade]:
     """The `count` most recent trades, oldest first."""
-    entries = _xrevrange(_client(client), keys.trades(symbol), count=min(count, MAX_PAGE))
-    return [_trade(symbol, _text(entry_id), raw) for entry_id, raw in reversed(entries)]
+    client, count = _client(client), max(1, min(count, MAX_PAGE))
+    collected: list[StoredTrade] = []
+    high = "+"
+    while len(collected) < count:
+        entries = _xrevrange(client, keys.trades(symbol), max=high, min="-", count=50)
+        if not entries:
+            break
+        for entry_id, raw in entries:
+            collected = _block(symbol, entry_id, raw) + collected
+        high = f"({_text(entries[-1][0])}"
+    return collected[-count:]
 
 
 def trades_between(
@@ -116,14 +118,39 @@ def trades_between(
     limit: int = 1000,
     client: redis.Redis | None = None,
 ) -> TradePage:
-    """Trades with exchange time in [start, end], oldest first, `limit` per page; pass
-    `next_cursor` back as `cursor` for the next page (None when there is no more)."""
-    limit = max(1, min(limit, MAX_PAGE))
-    low = f"({cursor}" if cursor else f"{to_epoch_ms(start)}-0"
+    """Trades with exchange time in [start, end], in stream order, `limit` per page; pass
+    `next_cursor` back as `cursor` for the next page (None when there is no more). A cursor is
+    a trade's id, `<entry id>:<index>`."""
+    client, limit = _client(client), max(1, min(limit, MAX_PAGE))
+    key = keys.trades(symbol)
+    start_ns, end_ns = to_epoch_ms(start) * NS_PER_MS, (to_epoch_ms(end) + 1) * NS_PER_MS
+    skip_through = -1
+    if cursor:
+        low, _, index = cursor.rpartition(":")
+        if not low or not index.isdigit():
+            raise ValueError(f"cursor {cursor!r} is not a trade id (<entry id>:<index>)")
+        skip_through = int(index)
+    else:
+        # A block starting before `start` may hold trades at or after it.
+        before = _xrevrange(client, key, max=f"({to_epoch_ms(start)}-0", min="-", count=1)
+        low = _text(before[0][0]) if before else f"{to_epoch_ms(start)}-0"
     high = f"{to_epoch_ms(end)}-18446744073709551615"
-    entries = _xrange(_client(client), keys.trades(symbol), min=low, max=high, count=limit + 1)
-    page = [_trade(symbol, _text(entry_id), raw) for entry_id, raw in entries[:limit]]
-    return TradePage(page, page[-1].id if len(entries) > limit else None)
+    page: list[StoredTrade] = []
+    first_entry = low
+    while len(page) <= limit:
+        entries = _xrange(client, key, min=low, max=high, count=50)
+        if not entries:
+            break
+        for entry_id, raw in entries:
+            for item in _block(symbol, entry_id, raw):
+                if _text(entry_id) == first_entry and cursor and int(item.id.rpartition(":")[2]) <= skip_through:
+                    continue
+                if start_ns <= item.trade.ts_event < end_ns:
+                    page.append(item)
+        low = f"({_text(entries[-1][0])}"
+    more = len(page) > limit
+    page = page[:limit]
+    return TradePage(page, page[-1].id if more else None)
 
 
 def quote_latest(*, symbol: str, client: redis.Redis | None = None) -> Quote | None:

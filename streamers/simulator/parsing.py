@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -75,8 +75,74 @@ def parse_message(message: dict[str, Any], *, ts_recv: int) -> Event:
     raise MalformedMessageError(f"unknown:{kind}"[:40], f"unknown message type {kind!r}", "$.type")
 
 
+class _Trade(msgspec.Struct, tag_field="type", tag="trade"):
+    sym: str
+    t: int
+    px: float
+    sz: int
+    side: Literal["B", "S"]
+    seq: int = 0
+
+
+class _Quote(msgspec.Struct, tag_field="type", tag="quote"):
+    sym: str
+    t: int
+    bid: float
+    bsz: int
+    ask: float
+    asz: int
+
+
+class _Book(msgspec.Struct, tag_field="type", tag="book"):
+    sym: str
+    t: int
+    bids: list[tuple[float, int]]
+    asks: list[tuple[float, int]]
+
+
+class _Level(msgspec.Struct, tag_field="type", tag="level"):
+    sym: str
+    t: int
+    side: Literal["B", "A"]
+    px: float
+    sz: int
+
+
+class _Heartbeat(msgspec.Struct, tag_field="type", tag="heartbeat"):
+    pass
+
+
+_Message = _Trade | _Quote | _Book | _Level | _Heartbeat
+_typed = msgspec.json.Decoder(list[_Message])
+
+
+def _fast(frame: list[_Message], ts_recv: int) -> list[Event]:
+    events: list[Event] = []
+    append = events.append
+    for m in frame:
+        if type(m) is _Trade:
+            append(Trade(m.sym, m.t, ts_recv, m.px, m.sz, Side.BUY if m.side == "B" else Side.SELL, FEED, m.seq))
+        elif type(m) is _Level:
+            append(DepthUpdate(m.sym, m.t, ts_recv, Side.BUY if m.side == "B" else Side.SELL, m.px, m.sz, FEED))
+        elif type(m) is _Quote:
+            append(Quote(m.sym, m.t, ts_recv, m.bid, m.bsz, m.ask, m.asz, FEED))
+        elif type(m) is _Book:
+            bids = tuple(Level(price, size) for price, size in m.bids)
+            asks = tuple(Level(price, size) for price, size in m.asks)
+            append(DepthSnapshot(m.sym, m.t, ts_recv, bids, asks, FEED))
+    return events
+
+
 def parse(raw: bytes | str, *, ts_recv: int) -> list[Event]:
-    """A frame is one message object or a JSON array of them."""
+    """A frame is one message object or a JSON array of them.
+
+    Well-formed array frames take a typed decode (msgspec validates while it parses); anything
+    else goes through the checking parser below, which names the kind and location of a fault.
+    """
+    try:
+        return _fast(_typed.decode(raw), ts_recv)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass
     try:
         decoded = _decoder.decode(raw)
     except msgspec.DecodeError as error:

@@ -18,93 +18,80 @@ end
 """
 
 # KEYS: trades stream, last hash, 1s bars stream, 1m bars stream
-# ARGV: max 1s bars, max 1m bars, then per trade: ts_ms price_int size x recv_ms seq
+# ARGV: first trade ms, block, count, last price, last size, last trade ms, max 1s bars,
+#       max 1m bars, the batch's 1s bars and 1m bars (msgpack arrays of [start, o, h, l, c, v])
 TRADES = (
     _NEXT_ID
     + """
 local ms, seq = last_id(KEYS[1])
-local function parse_bar(raw)
-  if not raw then return nil end
-  local t = {}
-  for v in string.gmatch(raw, '[^,]+') do t[#t + 1] = tonumber(v) end
-  return t
-end
+local ts = tonumber(ARGV[1])
+if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
+local id = ms .. '-' .. seq
+redis.call('XADD', KEYS[1], id, 'n', ARGV[3], 'd', ARGV[2])
 local state = redis.call('HMGET', KEYS[2], 'b1s', 'b1m')
-local bars = {parse_bar(state[1]), parse_bar(state[2])}
-local width = {1000, 60000}
-local limits = {tonumber(ARGV[1]), tonumber(ARGV[2])}
-local n, price, size, id = 0, nil, nil, nil
-for i = 3, #ARGV, 6 do
-  local ts = tonumber(ARGV[i])
-  if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
-  id = ms .. '-' .. seq
-  price, size = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  redis.call('XADD', KEYS[1], id, 'p', ARGV[i + 1], 's', ARGV[i + 2],
-    'x', ARGV[i + 3], 'r', ARGV[i + 4], 'q', ARGV[i + 5])
-  for b = 1, 2 do
-    local start = ms - (ms % width[b])
-    local bar = bars[b]
-    if bar and bar[1] ~= start then
-      if start > bar[1] then
-        redis.call('XADD', KEYS[2 + b], 'MAXLEN', '~', limits[b], bar[1] .. '-0',
-          'o', bar[2], 'h', bar[3], 'l', bar[4], 'c', bar[5], 'v', bar[6])
-        bar = nil
-      end
-    end
-    if not bar then
-      bars[b] = {start, price, price, price, price, size}
-    elseif bar[1] == start then
-      if price > bar[3] then bar[3] = price end
-      if price < bar[4] then bar[4] = price end
-      bar[5] = price
-      bar[6] = bar[6] + size
+local out = {}
+for b = 1, 2 do
+  local cur = nil
+  if state[b] then
+    cur = {}
+    for v in string.gmatch(state[b], '[^,]+') do cur[#cur + 1] = tonumber(v) end
+  end
+  for _, bar in ipairs(cmsgpack.unpack(ARGV[8 + b])) do
+    if not cur then
+      cur = bar
+    elseif bar[1] > cur[1] then
+      redis.call('XADD', KEYS[2 + b], 'MAXLEN', '~', ARGV[6 + b], cur[1] .. '-0',
+        'o', cur[2], 'h', cur[3], 'l', cur[4], 'c', cur[5], 'v', cur[6])
+      cur = bar
+    else
+      -- the same bar, or trades late for a bar already under way: they count in it
+      if bar[3] > cur[3] then cur[3] = bar[3] end
+      if bar[4] < cur[4] then cur[4] = bar[4] end
+      cur[5] = bar[5]
+      cur[6] = cur[6] + bar[6]
     end
   end
-  n = n + 1
+  out[b] = string.format('%d,%d,%d,%d,%d,%d', cur[1], cur[2], cur[3], cur[4], cur[5], cur[6])
 end
-local function fmt(bar) return table.concat(bar, ',') end
-redis.call('HSET', KEYS[2], 'price', price, 'size', size, 'ts', ms, 'id', id,
-  'b1s', fmt(bars[1]), 'b1m', fmt(bars[2]))
-return {n, id}
+redis.call('HSET', KEYS[2], 'price', ARGV[4], 'size', ARGV[5], 'ts', ARGV[6], 'id', id, 'b1s', out[1], 'b1m', out[2])
+return {tonumber(ARGV[3]), id}
 """
 )
 
 # KEYS: stream, last hash (unused when no hash fields are given)
-# ARGV: F, the F field names, H, the H hash field names (hash field i takes the value of
-# stream field i of the batch's last entry), the hash field for the last entry's time, then
-# per entry: ts_ms and its F values.
+# ARGV: field names, hash field names (msgpack arrays; hash field i takes the value of stream
+# field i of the batch's last entry), the hash field for the last entry's time, and the
+# entries (a msgpack array of [ts_ms, value 1, ..., value F]).
 APPEND = (
     _NEXT_ID
     + """
 local ms, seq = last_id(KEYS[1])
-local nf = tonumber(ARGV[1])
-local nh = tonumber(ARGV[2 + nf])
-local ts_field = ARGV[3 + nf + nh]
-local first = 4 + nf + nh
-local n, id, last_entry = 0, nil, nil
-for i = first, #ARGV, nf + 1 do
-  local ts = tonumber(ARGV[i])
+local names = cmsgpack.unpack(ARGV[1])
+local hnames = cmsgpack.unpack(ARGV[2])
+local entries = cmsgpack.unpack(ARGV[4])
+local id, last_entry = nil, nil
+for _, entry in ipairs(entries) do
+  local ts = tonumber(entry[1])
   if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
   id = ms .. '-' .. seq
   local args = {}
-  for j = 1, nf do
-    args[#args + 1] = ARGV[1 + j]
-    args[#args + 1] = ARGV[i + j]
+  for j = 1, #names do
+    args[#args + 1] = names[j]
+    args[#args + 1] = entry[j + 1]
   end
   redis.call('XADD', KEYS[1], id, unpack(args))
-  last_entry = i
-  n = n + 1
+  last_entry = entry
 end
-if nh > 0 and last_entry then
+if #hnames > 0 and last_entry then
   local h = {}
-  for j = 1, nh do
-    h[#h + 1] = ARGV[2 + nf + j]
-    h[#h + 1] = ARGV[last_entry + j]
+  for j = 1, #hnames do
+    h[#h + 1] = hnames[j]
+    h[#h + 1] = last_entry[j + 1]
   end
-  h[#h + 1] = ts_field
+  h[#h + 1] = ARGV[3]
   h[#h + 1] = ms
   redis.call('HSET', KEYS[2], unpack(h))
 end
-return {n, id}
+return {#entries, id}
 """
 )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import redis.asyncio
 
 from apps.core import keys
@@ -22,14 +23,17 @@ from apps.marketdata.events import (
     to_price_int,
 )
 from apps.marketdata.services.scripts import APPEND, TRADES
+from apps.marketdata.trade_blocks import batch_bars, encode_block
 
 NS_PER_MS = 1_000_000
 BARS_1S_KEPT = 6 * 3600
 BARS_1M_KEPT = 5 * 1440
 
-QUOTE_FIELDS = ["b", "B", "a", "A", "f", "r"]
-QUOTE_HASH = ["bid", "bid_size", "ask", "ask_size"]
-DEPTH_FIELDS = ["f", "k", "d", "p", "s", "b", "a"]
+QUOTE_FIELDS = msgspec.msgpack.encode(["b", "B", "a", "A", "f", "r"])
+QUOTE_HASH = msgspec.msgpack.encode(["bid", "bid_size", "ask", "ask_size"])
+DEPTH_FIELDS = msgspec.msgpack.encode(["f", "k", "d", "p", "s", "b", "a"])
+NO_HASH = msgspec.msgpack.encode([])
+_msgpack = msgspec.msgpack.Encoder()
 
 
 @dataclass
@@ -48,19 +52,7 @@ def _levels(levels: Sequence[Any]) -> str:
     return " ".join(f"{to_price_int(level.price)}:{level.size}" for level in levels)
 
 
-def _trade_args(trade: Trade) -> list[int]:
-    ts_ms = trade.ts_event // NS_PER_MS
-    return [
-        ts_ms,
-        to_price_int(trade.price),
-        trade.size,
-        int(trade.side) | (feed_code(trade.feed) << 2),
-        max(0, trade.ts_recv // NS_PER_MS - ts_ms),
-        trade.seq,
-    ]
-
-
-def _quote_args(quote: Quote) -> list[int]:
+def _quote_entry(quote: Quote) -> list[int]:
     ts_ms = quote.ts_event // NS_PER_MS
     return [
         ts_ms,
@@ -73,7 +65,7 @@ def _quote_args(quote: Quote) -> list[int]:
     ]
 
 
-def _depth_args(event: DepthSnapshot | DepthUpdate) -> list[int | str]:
+def _depth_entry(event: DepthSnapshot | DepthUpdate) -> list[int | str]:
     ts_ms = event.ts_event // NS_PER_MS
     if isinstance(event, DepthSnapshot):
         return [ts_ms, feed_code(event.feed), "s", 0, 0, 0, _levels(event.bids), _levels(event.asks)]
@@ -84,7 +76,8 @@ class HotStoreWriter:
     """Writes batches of events; one instance per process and event loop.
 
     Each symbol's stream, last-value hash and bars change together in one Lua call, and a
-    batch is one pipelined round trip (plus one pub/sub notification per kind).
+    batch is one pipelined round trip (plus one pub/sub notification). Trades of one batch
+    and symbol become one trade block (apps/marketdata/trade_blocks.py).
     """
 
     def __init__(self, client: redis.asyncio.Redis, *, feed: str) -> None:
@@ -94,42 +87,56 @@ class HotStoreWriter:
         self._append = client.register_script(APPEND)
 
     async def write(self, events: Sequence[Event]) -> WriteResult:
-        trades: dict[str, list[Any]] = defaultdict(list)
-        quotes: dict[str, list[Any]] = defaultdict(list)
-        depth: dict[str, list[Any]] = defaultdict(list)
+        trades: dict[str, list[Trade]] = defaultdict(list)
+        quotes: dict[str, list[list[int]]] = defaultdict(list)
+        depth: dict[str, list[list[int | str]]] = defaultdict(list)
         for event in events:
             if isinstance(event, Trade):
-                trades[event.symbol] += _trade_args(event)
+                trades[event.symbol].append(event)
             elif isinstance(event, Quote):
-                quotes[event.symbol] += _quote_args(event)
+                quotes[event.symbol].append(_quote_entry(event))
             else:
-                depth[event.symbol] += _depth_args(event)
+                depth[event.symbol].append(_depth_entry(event))
         if not (trades or quotes or depth):
             return WriteResult()
 
         calls: list[tuple[str, str]] = []
         async with self.client.pipeline(transaction=False) as pipe:
-            for symbol, args in trades.items():
+            for symbol, batch in trades.items():
+                last = batch[-1]
                 await self._trades(
                     keys=[keys.trades(symbol), keys.last(symbol), keys.bars("1s", symbol), keys.bars("1m", symbol)],
-                    args=[BARS_1S_KEPT, BARS_1M_KEPT, *args],
+                    args=[
+                        batch[0].ts_event // NS_PER_MS,
+                        encode_block(batch),
+                        len(batch),
+                        to_price_int(last.price),
+                        last.size,
+                        last.ts_event // NS_PER_MS,
+                        BARS_1S_KEPT,
+                        BARS_1M_KEPT,
+                        _msgpack.encode(batch_bars(batch, 1000)),
+                        _msgpack.encode(batch_bars(batch, 60_000)),
+                    ],
                     client=pipe,
                 )
                 calls.append(("trades", keys.trades(symbol)))
-            for symbol, args in quotes.items():
-                header: list[Any] = [len(QUOTE_FIELDS), *QUOTE_FIELDS, len(QUOTE_HASH), *QUOTE_HASH, "quote_ts"]
-                await self._append(keys=[keys.quotes(symbol), keys.last(symbol)], args=[*header, *args], client=pipe)
+            for symbol, quote_entries in quotes.items():
+                await self._append(
+                    keys=[keys.quotes(symbol), keys.last(symbol)],
+                    args=[QUOTE_FIELDS, QUOTE_HASH, "quote_ts", _msgpack.encode(quote_entries)],
+                    client=pipe,
+                )
                 calls.append(("quotes", keys.quotes(symbol)))
-            for symbol, args in depth.items():
-                header = [len(DEPTH_FIELDS), *DEPTH_FIELDS, 0, "depth_ts"]
-                await self._append(keys=[keys.depth(symbol), keys.depth(symbol)], args=[*header, *args], client=pipe)
+            for symbol, entries in depth.items():
+                await self._append(
+                    keys=[keys.depth(symbol), keys.depth(symbol)],
+                    args=[DEPTH_FIELDS, NO_HASH, "depth_ts", _msgpack.encode(entries)],
+                    client=pipe,
+                )
                 calls.append(("depth", keys.depth(symbol)))
             if trades:
-                summary = {
-                    "feed": self.feed,
-                    "symbols": sorted(trades),
-                    "count": sum(len(a) // 6 for a in trades.values()),
-                }
+                summary = {"feed": self.feed, "symbols": sorted(trades), "count": sum(len(b) for b in trades.values())}
                 pipe.publish(keys.trades_channel(self.feed), dumps(summary))  # type: ignore[unused-awaitable]
             replies = await pipe.execute()
 

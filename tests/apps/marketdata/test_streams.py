@@ -62,6 +62,16 @@ def write(events: Sequence[Event], feed: str = "test") -> WriteResult:
     return run(_write(events, feed))
 
 
+async def _write_each(events: Sequence[Event]) -> None:
+    client = get_async_redis(settings.REDIS_URL)
+    writer = HotStoreWriter(client, feed="test")
+    try:
+        for event in events:
+            await writer.write([event])
+    finally:
+        await client.aclose()
+
+
 def trade(ms: int, price: float, size: int = 1, side: Side = Side.BUY, seq: int = 0) -> Trade:
     return Trade("ESZ26", ns(ms), ns(ms + 2), price, size, side, "test", seq)
 
@@ -90,7 +100,7 @@ def test_trades_are_stored_as_written_with_last_values() -> None:
     assert result.trades == 3
     stored = trades_last(symbol="ESZ26", count=10)
     assert [item.trade for item in stored] == trades
-    assert stored[-1].id == f"{BASE_NS // 1_000_000 + 9}-0"
+    assert stored[-1].id == f"{BASE_NS // 1_000_000}-0:2"  # one block per batch; index 2 in it
     assert last_values(symbol="ESZ26")["price"] == 6000.50
 
 
@@ -99,7 +109,9 @@ def test_out_of_order_trades_keep_stream_order_and_are_not_lost() -> None:
     write([trade(5, 6001.0), trade(10, 6002.0)])
     stored = trades_last(symbol="ESZ26", count=10)
     assert [item.trade.price for item in stored] == [6000.0, 6001.0, 6002.0]
-    assert [item.id.split("-")[1] for item in stored] == ["0", "1", "2"]
+    assert [item.trade.ts_event for item in stored] == [ns(10), ns(5), ns(10)]  # exchange times kept
+    first_ms = BASE_NS // 1_000_000 + 10
+    assert [item.id for item in stored] == [f"{first_ms}-0:0", f"{first_ms}-1:0", f"{first_ms}-1:1"]
 
 
 def test_bars_follow_the_trades() -> None:
@@ -123,7 +135,8 @@ def test_bars_follow_the_trades() -> None:
 
 
 def test_trades_between_pages_without_gap_or_duplicate() -> None:
-    write([trade(ms, 6000.0 + ms / 4) for ms in range(0, 50)])
+    write([trade(ms, 6000.0 + ms / 4) for ms in range(0, 25)])  # blocks that straddle the range
+    write([trade(ms, 6000.0 + ms / 4) for ms in range(25, 50)])
     start, end = BASE + timedelta(milliseconds=10), BASE + timedelta(milliseconds=39)
     seen, cursor, pages = [], None, 0
     while True:
@@ -135,6 +148,30 @@ def test_trades_between_pages_without_gap_or_duplicate() -> None:
             break
     assert seen == [ns(ms) for ms in range(10, 40)]
     assert pages == 5
+    with pytest.raises(ValueError, match="not a trade id"):
+        trades_between(symbol="ESZ26", start=start, end=end, cursor="garbage")
+
+
+def test_a_block_keeps_every_field_of_every_trade() -> None:
+    trades = [
+        Trade(
+            "ESZ26",
+            ns(i),
+            ns(i) + 1_500_000 * (i % 3),
+            6000.0 + (i % 9) * 0.25 - (i % 4),
+            1 + i * 37 % 500,
+            Side(i % 3),
+            "simulator",
+            10_000 + i * 3,
+        )
+        for i in range(300)
+    ]
+    write(trades)
+    stored = [item.trade for item in trades_last(symbol="ESZ26", count=1000)]
+    expected = [
+        msgspec.structs.replace(t, ts_recv=t.ts_event + (t.ts_recv - t.ts_event) // 1000 * 1000) for t in trades
+    ]
+    assert stored == expected
 
 
 def test_latest_quote_and_one_notification_per_batch() -> None:
@@ -182,7 +219,7 @@ def test_book_at_applies_updates_after_the_snapshot_and_compares_feeds() -> None
 
 
 def test_trim_never_removes_what_a_group_has_not_acknowledged() -> None:
-    write([trade(ms, 6000.0) for ms in range(100)])
+    run(_write_each([trade(ms, 6000.0) for ms in range(100)]))  # one stream entry each
     client = get_redis()
     key = keys.trades("ESZ26")
     client.xgroup_create(key, "flush", id="0")
