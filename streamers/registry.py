@@ -21,7 +21,9 @@ class StreamerEntry:
 def _simulator(options: dict[str, Any]) -> FeedClient:
     from streamers.simulator.client import SimulatorClient
 
-    return SimulatorClient(seed=options["seed"], rate=options["rate"], url=options.get("url"))
+    return SimulatorClient(
+        seed=options["seed"], rate=options["rate"], url=options.get("url"), sessions=not options.get("always_open")
+    )
 
 
 def _replay(options: dict[str, Any]) -> FeedClient:

@@ -77,8 +77,8 @@ def platform_processes(
         ),
         ProcessSpec("beat", [*celery, "beat", "--loglevel", env.LOG_LEVEL]),
         ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
-        # The demo feed, so a new user sees live data at once; its metrics on :9101.
-        ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator"]),
+        # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
+        ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
     ]
 
 

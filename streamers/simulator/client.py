@@ -49,9 +49,10 @@ class MarketPacer:
 class SimulatorClient:
     name = "simulator"
 
-    def __init__(self, *, seed: int = 7, rate: float = 20.0, url: str | None = None) -> None:
+    def __init__(self, *, seed: int = 7, rate: float = 20.0, url: str | None = None, sessions: bool = True) -> None:
         self.seed = seed
         self.rate = rate
+        self.sessions = sessions
         self.url = url
         self._ws: ClientConnection | None = None
         self._pacer: MarketPacer | None = None
@@ -61,7 +62,9 @@ class SimulatorClient:
         self._closed.clear()
         if self.url is None:
             if self._pacer is None:
-                self._pacer = MarketPacer(SimulatedMarket(symbols=[], seed=self.seed, rate=self.rate))
+                self._pacer = MarketPacer(
+                    SimulatedMarket(symbols=[], seed=self.seed, rate=self.rate, sessions=self.sessions)
+                )
             return
         try:
             self._ws = await ws_connect(self.url, open_timeout=5, max_size=16 * 2**20)

@@ -10,7 +10,12 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
+
+from apps.core.clock import EXCHANGE_TZ
+from apps.core.sessions import Session, session_at
 
 TICK = 0.25
 LEVELS = 10
@@ -22,6 +27,36 @@ def _root(symbol: str) -> str:
         if symbol.startswith(root):
             return root
     return ""
+
+
+class Globex(StrEnum):
+    REGULAR = "regular"  # the cash session: most of the day's volume
+    OVERNIGHT = "overnight"
+    CLOSED = "closed"
+
+
+# Trade intensity relative to the regular session.
+SESSION_ACTIVITY = {Globex.REGULAR: 1.0, Globex.OVERNIGHT: 0.2, Globex.CLOSED: 0.0}
+
+
+def globex_session(moment: datetime) -> Globex:
+    """CME Globex equity-index hours: Sunday 18:00 to Friday 17:00 New York time, with a
+    daily pause from 17:00 to 18:00; the regular session follows the exchange calendar."""
+    local = moment.astimezone(EXCHANGE_TZ)
+    weekday, hour = local.weekday(), local.hour
+    if weekday == 5 or (weekday == 6 and hour < 18) or (weekday == 4 and hour >= 17) or hour == 17:
+        return Globex.CLOSED
+    if session_at(moment) is Session.REGULAR:
+        return Globex.REGULAR
+    return Globex.OVERNIGHT
+
+
+def next_open(moment: datetime) -> datetime:
+    """The next instant Globex trades (a minute-by-minute search; at most ~49 hours away)."""
+    probe = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while globex_session(probe) is Globex.CLOSED:
+        probe += timedelta(minutes=30 if probe.minute in (0, 30) else 1)
+    return probe
 
 
 @dataclass
@@ -49,9 +84,19 @@ class SimulatedMarket:
     (a few seconds at 5x) start at random, as after news or at the open.
     """
 
-    def __init__(self, *, symbols: list[str], seed: int = 7, rate: float = 20.0, snapshot_every: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        symbols: list[str],
+        seed: int = 7,
+        rate: float = 20.0,
+        snapshot_every: float = 1.0,
+        sessions: bool = False,
+    ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
         self.rate = rate
+        # With sessions on, activity follows Globex hours and stops while it is closed.
+        self.sessions = sessions
         self.snapshot_every = snapshot_every
         self.books: dict[str, Book] = {}
         self.seq = 0
@@ -83,11 +128,16 @@ class SimulatedMarket:
         if now >= self.burst_until and self.rng.random() < 0.002:
             self.burst_until = now + self.rng.uniform(1, 5)
         burst = 5.0 if now < self.burst_until else 1.0
-        return self.rate * burst * max(1, len(self.books))
+        activity = SESSION_ACTIVITY[globex_session(datetime.fromtimestamp(now, tz=UTC))] if self.sessions else 1.0
+        return self.rate * burst * activity * max(1, len(self.books))
 
     def next_gap(self, now: float) -> float:
-        """Seconds to the next trade: exponential inter-arrival times (a Poisson process)."""
-        return self.rng.expovariate(self.intensity(now))
+        """Seconds to the next trade: exponential inter-arrival times (a Poisson process);
+        while Globex is closed, the time until it opens."""
+        intensity = self.intensity(now)
+        if intensity == 0:
+            return next_open(datetime.fromtimestamp(now, tz=UTC)).timestamp() - now
+        return self.rng.expovariate(intensity)
 
     def step(self, now_ns: int) -> list[dict[str, Any]]:
         """Messages for one trade arrival at `now_ns`: the trade, the book changes it causes,

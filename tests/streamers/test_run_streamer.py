@@ -53,7 +53,18 @@ def test_sigterm_writes_every_buffered_event_and_a_recording_replays(
     record = tmp_path / "session.jsonl"
     port = free_port()
     streamer = run_streamer(
-        ["simulator", "--symbols", "ESZ26", "--rate", "300", "--metrics-port", str(port), "--record", str(record)],
+        [
+            "simulator",
+            "--symbols",
+            "ESZ26",
+            "--rate",
+            "300",
+            "--always-open",
+            "--metrics-port",
+            str(port),
+            "--record",
+            str(record),
+        ],
         process_env,
         tmp_path / "simulator.log",
     )

@@ -182,7 +182,9 @@ def test_symbols_and_on_off_follow_the_runtime_configuration_without_restart() -
     runtime_setting_update(key="marketdata.symbols", value=["ESZ26", "NQZ26"])
 
     async def scenario() -> StreamerRunner:
-        runner = StreamerRunner(SimulatorClient(rate=100), config(fixed_symbols=None), redis_url=settings.REDIS_URL)
+        runner = StreamerRunner(
+            SimulatorClient(rate=100, sessions=False), config(fixed_symbols=None), redis_url=settings.REDIS_URL
+        )
 
         async def body() -> None:
             await until(lambda: runner.events_written > 50)

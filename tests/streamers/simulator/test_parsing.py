@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 import pytest
 
+from apps.core.clock import EXCHANGE_TZ
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Quote, Side, Trade
 from streamers.feed import MalformedMessageError
-from streamers.simulator.market import LEVELS, TICK, SimulatedMarket
+from streamers.simulator.market import LEVELS, TICK, Globex, SimulatedMarket, globex_session
 from streamers.simulator.parsing import parse
 
 
@@ -97,3 +100,34 @@ def test_the_book_stays_consistent_with_trades_and_quotes() -> None:
             assert message["ask"] == min(asks[symbol])
             assert message["ask"] - message["bid"] == TICK  # type: ignore[operator]
     assert trades > 1000
+
+
+def ny(*args: int) -> datetime:
+    return datetime(*args, tzinfo=EXCHANGE_TZ)  # type: ignore[arg-type, misc]
+
+
+@pytest.mark.parametrize(
+    ("moment", "session"),
+    [
+        (ny(2026, 11, 24, 10, 0), Globex.REGULAR),
+        (ny(2026, 11, 24, 3, 0), Globex.OVERNIGHT),
+        (ny(2026, 11, 24, 17, 30), Globex.CLOSED),  # the daily pause
+        (ny(2026, 11, 28, 12, 0), Globex.CLOSED),  # Saturday
+        (ny(2026, 11, 29, 17, 59), Globex.CLOSED),
+        (ny(2026, 11, 29, 18, 0), Globex.OVERNIGHT),  # Sunday evening open
+        (ny(2026, 11, 27, 17, 0), Globex.CLOSED),  # Friday close
+    ],
+)
+def test_globex_hours(moment: datetime, session: Globex) -> None:
+    assert globex_session(moment) is session
+
+
+def test_activity_follows_the_session() -> None:
+    market = SimulatedMarket(symbols=["ESZ26"], seed=1, rate=100, sessions=True)
+    regular = ny(2026, 11, 24, 10, 0).timestamp()
+    overnight = ny(2026, 11, 24, 3, 0).timestamp()
+    saturday = ny(2026, 11, 28, 12, 0).timestamp()
+    assert market.intensity(regular) == 100  # seed 1 draws no burst here
+    assert market.intensity(overnight) == pytest.approx(20)
+    assert market.intensity(saturday) == 0
+    assert market.next_gap(saturday) == pytest.approx(ny(2026, 11, 29, 18, 0).timestamp() - saturday)

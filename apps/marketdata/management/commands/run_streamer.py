@@ -29,6 +29,11 @@ class Command(BaseCommand):
         simulator.add_argument("--rate", type=float, default=20.0, help="mean trades per second per symbol")
         simulator.add_argument("--seed", type=int, default=7)
         simulator.add_argument("--url", help="read from a simulator server (ws://...) instead of in-process")
+        simulator.add_argument(
+            "--always-open",
+            action="store_true",
+            help="trade around the clock instead of following Globex hours (quiet overnight, closed weekends)",
+        )
         replay = parser.add_argument_group("replay")
         replay.add_argument("--file", help="the JSON-lines file to replay")
         replay.add_argument(
