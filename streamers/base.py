@@ -42,6 +42,8 @@ from streamers.feed import ConnectionLostError, FeedClient, FeedExhaustedError, 
 log = structlog.get_logger(__name__)
 
 CONNECT_ERRORS = (ConnectionLostError, OSError, TimeoutError)
+FINAL_WRITE_ATTEMPTS = 10
+SPILL_DIR = Path(__file__).resolve().parent.parent / "var" / "spill"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class RunnerConfig:
     # Symbols from the command line instead of the runtime setting marketdata.symbols.
     fixed_symbols: tuple[str, ...] | None = None
     record_path: Path | None = None
+    # Where batches Redis refuses are kept for a replay (see StreamerRunner._spill).
+    spill_dir: Path = SPILL_DIR
 
 
 @dataclass(frozen=True)
@@ -143,16 +147,15 @@ class StreamerRunner:
         self.writer = HotStoreWriter(self.redis, feed=self.name)
         self.runtime = await sync_to_async(_read_runtime)(self.name, self.config.fixed_symbols)
         log.info("streamer.starting", streamer=self.name, symbols=self._runtime.symbols, pid=os.getpid())
-        background = [
-            asyncio.create_task(self._flush_periodically(), name="flush"),
-            asyncio.create_task(self._housekeeping(), name="housekeeping"),
-        ]
+        flusher = asyncio.create_task(self._flush_periodically(), name="flush")
+        housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         try:
             await self._sessions()
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            self._stop.set()
+            housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
+            await asyncio.gather(flusher, *([self._write_task] if self._write_task else []), return_exceptions=True)
             await self._close_client()
             await self._flush(final=True)
             self.state = "stopped"
@@ -270,7 +273,7 @@ class StreamerRunner:
                     await self._flush()  # Redis is behind: stop reading until it catches up
                 elif self._write_task is None or self._write_task.done():
                     # Write in the background and keep parsing: Redis and Python work at once.
-                    self._write_task = asyncio.create_task(self._flush())
+                    self._write_task = asyncio.create_task(self._flush(partial=False))
 
     async def _record_gap(self, *, end_ms: int) -> None:
         start_ms, self.gap_start_ms = self.gap_start_ms or end_ms, None
@@ -308,14 +311,18 @@ class StreamerRunner:
     # -- writing ---------------------------------------------------------------------------
 
     async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.batch_interval)
+        # Ends by itself once stopping; never cancelled, so a write is never cut in half.
+        while not self._stop.is_set():
+            await self._sleep_or_stop(self.config.batch_interval)
             if self._buffer:
                 await self._flush()
 
-    async def _flush(self, *, final: bool = False) -> None:
+    async def _flush(self, *, final: bool = False, partial: bool = True) -> None:
+        """Write the buffer. With `partial=False` (a full batch triggered it) stop once less than
+        a batch remains, so that the rest grows into a full batch instead of many small ones."""
         async with self._write_lock:
-            while self._buffer:
+            failures = 0
+            while self._buffer and (partial or final or len(self._buffer) >= self.config.batch_size):
                 batch = self._buffer
                 self._buffer = []
                 try:
@@ -324,13 +331,30 @@ class StreamerRunner:
                 except redis.RedisError as error:
                     # Keep the batch, in order, ahead of anything received meanwhile: never drop.
                     self._buffer = batch + self._buffer
+                    failures += 1
                     log.error("streamer.write_failed", streamer=self.name, error=str(error), buffered=len(self._buffer))
-                    if final and self._stop.is_set():
-                        await asyncio.sleep(1)
-                        continue
-                    await asyncio.sleep(0.5)
-                    return
+                    if not final:
+                        await asyncio.sleep(0.5)
+                        return
+                    if failures >= FINAL_WRITE_ATTEMPTS:
+                        self._spill(self._buffer, reason=f"Redis unreachable at shutdown: {error}")
+                        self._buffer = []
+                        return
+                    await asyncio.sleep(1)
+                    continue
+                # Redis refused part of the batch itself (not a connection problem): retrying
+                # would block the feed forever, so it goes to disk for a replay.
+                for events, reason in result.rejected:
+                    self._spill(events, reason=reason)
                 self._account(batch, result, time.perf_counter() - started)
+
+    def _spill(self, events: Sequence[Event], *, reason: str) -> None:
+        """Write events Redis would not take to var/spill/ (replay them with `run_streamer replay
+        --file PATH --keep-time`)."""
+        self.config.spill_dir.mkdir(parents=True, exist_ok=True)
+        path = self.config.spill_dir / f"{self.name}-{time.time_ns()}.jsonl"
+        path.write_bytes(b"".join(encode_json(event) + b"\n" for event in events))
+        log.error("streamer.spilled", streamer=self.name, events=len(events), path=str(path), reason=reason)
 
     def _account(self, batch: Sequence[Event], result: WriteResult, seconds: float) -> None:
         self.events_written += result.events

@@ -15,8 +15,8 @@ import redis
 from apps.core import keys
 from apps.core.clock import to_epoch_ms
 from apps.core.redis import get_redis
-from apps.marketdata.events import FEED_CODES, Quote, Side, Trade, from_price_int
-from apps.marketdata.trade_blocks import decode_block
+from apps.marketdata.blocks import DepthOp, DepthRow, decode_depth, decode_trades
+from apps.marketdata.events import Quote, Side, Trade, from_price_int
 
 NS_PER_MS = 1_000_000
 MAX_PAGE = 10_000
@@ -71,12 +71,17 @@ def _ms(stream_id: str) -> int:
     return int(stream_id.split("-", 1)[0])
 
 
-def _block(symbol: str, entry_id: Any, raw: dict[Any, Any]) -> list[StoredTrade]:
-    stream_id = _text(entry_id)
+def _data(key: str, entry_id: Any, raw: dict[Any, Any]) -> bytes:
     data = raw.get(b"d", raw.get("d"))
     if not isinstance(data, bytes):
-        raise ValueError(f"{keys.trades(symbol)} entry {stream_id} has no trade block")
-    return [StoredTrade(f"{stream_id}:{index}", trade) for index, trade in enumerate(decode_block(symbol, data))]
+        raise ValueError(f"{key} entry {_text(entry_id)} holds no block")
+    return data
+
+
+def _block(symbol: str, entry_id: Any, raw: dict[Any, Any]) -> list[StoredTrade]:
+    stream_id = _text(entry_id)
+    trades = decode_trades(symbol, _data(keys.trades(symbol), entry_id, raw))
+    return [StoredTrade(f"{stream_id}:{index}", trade) for index, trade in enumerate(trades)]
 
 
 def _client(client: redis.Redis | None) -> redis.Redis:
@@ -212,54 +217,53 @@ def bars_list(
     return bars
 
 
-def _levels(text: str) -> dict[float, int]:
-    levels = {}
-    for pair in text.split():
-        price, size = pair.split(":")
-        levels[from_price_int(price)] = int(size)
-    return levels
+SCAN_BATCH = 50
 
 
-SCAN_BATCH = 500
+def _apply(book: Book, row: DepthRow) -> None:
+    book.ts_ms = row.ts_event // NS_PER_MS
+    if row.op is DepthOp.CLEAR:
+        book.bids, book.asks = {}, {}
+        return
+    side = book.bids if row.side is Side.BUY else book.asks
+    if row.size:
+        side[row.price] = row.size
+    else:
+        side.pop(row.price, None)
 
 
 def book_at(*, symbol: str, at: datetime, feed: str, client: redis.Redis | None = None) -> Book | None:
-    """The book of `feed` as it stood at `at`: the latest snapshot at or before `at` with the
+    """The book of `feed` as it stood at `at`: its latest snapshot at or before `at` with the
     updates after it applied. None when the hot store holds no snapshot of that feed before `at`."""
-    client = _client(client)
-    key, code = keys.depth(symbol), str(FEED_CODES[feed])
-    high = f"{to_epoch_ms(at)}-18446744073709551615"
-    snapshot_id, snapshot = None, None
+    client, key = _client(client), keys.depth(symbol)
+    at_ms = to_epoch_ms(at)
+    high = f"{at_ms}-18446744073709551615"
+    start: tuple[str, int] | None = None
     cursor = high
-    while snapshot is None:
+    while start is None:
         entries = _xrevrange(client, key, max=cursor, min="-", count=SCAN_BATCH)
         if not entries:
             return None
         for entry_id, raw in entries:
-            values = _fields(raw)
-            if values["f"] == code and values["k"] == "s":
-                snapshot_id, snapshot = _text(entry_id), values
+            rows = decode_depth(_data(key, entry_id, raw))
+            for index in range(len(rows) - 1, -1, -1):
+                row = rows[index]
+                if row.feed == feed and row.op is DepthOp.CLEAR and row.ts_event // NS_PER_MS <= at_ms:
+                    start = (_text(entry_id), index)
+                    break
+            if start is not None:
                 break
-        else:
-            cursor = f"({_text(entries[-1][0])}"
-    book = Book(symbol, feed, _ms(snapshot_id or "0-0"), _levels(snapshot["b"]), _levels(snapshot["a"]))
-    low = f"({snapshot_id}"
+        cursor = f"({_text(entries[-1][0])}"
+    book = Book(symbol, feed, 0)
+    low, skip = start[0], start[1]
     while True:
         entries = _xrange(client, key, min=low, max=high, count=SCAN_BATCH)
         for entry_id, raw in entries:
-            values = _fields(raw)
-            if values["f"] != code:
-                continue
-            book.ts_ms = _ms(_text(entry_id))
-            if values["k"] == "s":
-                book.bids, book.asks = _levels(values["b"]), _levels(values["a"])
-                continue
-            side = book.bids if int(values["d"]) == Side.BUY else book.asks
-            price, size = from_price_int(values["p"]), int(values["s"])
-            if size:
-                side[price] = size
-            else:
-                side.pop(price, None)
+            rows = decode_depth(_data(key, entry_id, raw))
+            first = skip if _text(entry_id) == start[0] else 0
+            for row in rows[first:]:
+                if row.feed == feed and row.ts_event // NS_PER_MS <= at_ms:
+                    _apply(book, row)
         if len(entries) < SCAN_BATCH:
             return book
         low = f"({_text(entries[-1][0])}"

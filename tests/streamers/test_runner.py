@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,8 +16,10 @@ import pytest
 from django.conf import settings
 from websockets.asyncio.server import ServerConnection, serve
 
+from apps.core.redis import get_redis
 from apps.core.services import runtime_setting_update
-from apps.marketdata.selectors import dead_letters_list, gaps_list, streamer_status, trades_last
+from apps.marketdata.events import Trade, decode_json
+from apps.marketdata.selectors import dead_letters_list, gaps_list, quote_latest, streamer_status, trades_last
 from streamers.base import RunnerConfig, StreamerRunner
 from streamers.simulator.client import SimulatorClient
 from streamers.simulator.server import SimulatorServer
@@ -201,3 +204,24 @@ def test_symbols_and_on_off_follow_the_runtime_configuration_without_restart() -
     runner = asyncio.run(scenario())
     assert runner.reconnects == 0
     assert runner.gaps == 0
+
+
+def test_a_batch_redis_refuses_is_spilled_to_disk_and_the_feed_goes_on(tmp_path: Path) -> None:
+    get_redis().set("md:trades:{ESZ26}", "not a stream")  # WRONGTYPE for every trade block
+
+    async def scenario() -> StreamerRunner:
+        runner = StreamerRunner(
+            SimulatorClient(rate=200, sessions=False),
+            config(fixed_symbols=("ESZ26",), spill_dir=tmp_path),
+            redis_url=settings.REDIS_URL,
+        )
+        await run_with(
+            runner, lambda: until(lambda: len(list(tmp_path.iterdir())) >= 2 and runner.events_written > 100)
+        )
+        return runner
+
+    runner = asyncio.run(scenario())
+    spilled = [decode_json(line) for path in tmp_path.iterdir() for line in path.read_bytes().splitlines()]
+    assert any(isinstance(event, Trade) for event in spilled)
+    assert quote_latest(symbol="ESZ26") is not None, "quotes of the same batches were still written"
+    assert runner.state == "stopped"

@@ -1,8 +1,9 @@
 """Lua scripts that keep one symbol's stream, last-value hash and bars consistent in one step.
 
-Stream IDs are the exchange time in milliseconds, made strictly increasing per stream
-(an event older than the stream's last entry takes the last millisecond with the next sequence),
-so XRANGE by time means exchange time.
+Each call appends one block (apps/marketdata/blocks.py). Stream IDs are the exchange time of
+the block's first event in milliseconds, made strictly increasing per stream (a block older
+than the stream's last entry takes the last millisecond with the next sequence), so XRANGE by
+time means exchange time.
 """
 
 from __future__ import annotations
@@ -58,40 +59,19 @@ return {tonumber(ARGV[3]), id}
 """
 )
 
-# KEYS: stream, last hash (unused when no hash fields are given)
-# ARGV: field names, hash field names (msgpack arrays; hash field i takes the value of stream
-# field i of the batch's last entry), the hash field for the last entry's time, and the
-# entries (a msgpack array of [ts_ms, value 1, ..., value F]).
-APPEND = (
+# KEYS: stream, last hash
+# ARGV: first event ms, rows, block, then field/value pairs for the last hash (possibly none)
+BLOCK = (
     _NEXT_ID
     + """
 local ms, seq = last_id(KEYS[1])
-local names = cmsgpack.unpack(ARGV[1])
-local hnames = cmsgpack.unpack(ARGV[2])
-local entries = cmsgpack.unpack(ARGV[4])
-local id, last_entry = nil, nil
-for _, entry in ipairs(entries) do
-  local ts = tonumber(entry[1])
-  if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
-  id = ms .. '-' .. seq
-  local args = {}
-  for j = 1, #names do
-    args[#args + 1] = names[j]
-    args[#args + 1] = entry[j + 1]
-  end
-  redis.call('XADD', KEYS[1], id, unpack(args))
-  last_entry = entry
+local ts = tonumber(ARGV[1])
+if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
+local id = ms .. '-' .. seq
+redis.call('XADD', KEYS[1], id, 'n', ARGV[2], 'd', ARGV[3])
+if #ARGV > 3 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 end
-if #hnames > 0 and last_entry then
-  local h = {}
-  for j = 1, #hnames do
-    h[#h + 1] = hnames[j]
-    h[#h + 1] = last_entry[j + 1]
-  end
-  h[#h + 1] = ARGV[3]
-  h[#h + 1] = ms
-  redis.call('HSET', KEYS[2], unpack(h))
-end
-return {#entries, id}
+return {tonumber(ARGV[2]), id}
 """
 )
