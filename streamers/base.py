@@ -23,7 +23,6 @@ from typing import IO, Any
 import redis
 import redis.asyncio
 import structlog
-from asgiref.sync import sync_to_async
 from prometheus_client import start_http_server
 
 from apps.core import keys
@@ -73,6 +72,17 @@ class RuntimeView:
 
 
 def _read_runtime(name: str, fixed: tuple[str, ...] | None) -> RuntimeView:
+    """Runs in a worker thread; closes the thread's database connection (if the cache had to
+    open one) so none is left behind."""
+    from django.db import connection
+
+    try:
+        return _runtime_view(name, fixed)
+    finally:
+        connection.close()
+
+
+def _runtime_view(name: str, fixed: tuple[str, ...] | None) -> RuntimeView:
     from apps.core.runtime_config import refresh_if_stale, runtime_value
 
     refresh_if_stale()
@@ -145,7 +155,7 @@ class StreamerRunner:
             self._record = self.config.record_path.open("ab")
         self.redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.writer = HotStoreWriter(self.redis, feed=self.name)
-        self.runtime = await sync_to_async(_read_runtime)(self.name, self.config.fixed_symbols)
+        self.runtime = await asyncio.to_thread(_read_runtime, self.name, self.config.fixed_symbols)
         log.info("streamer.starting", streamer=self.name, symbols=self._runtime.symbols, pid=os.getpid())
         flusher = asyncio.create_task(self._flush_periodically(), name="flush")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
@@ -154,7 +164,8 @@ class StreamerRunner:
         finally:
             self._stop.set()
             housekeeping.cancel()
-            await asyncio.gather(housekeeping, return_exceptions=True)
+            # It may be waiting on a thread (a database read); do not let that hold up the stop.
+            await asyncio.wait([housekeeping], timeout=5)
             await asyncio.gather(flusher, *([self._write_task] if self._write_task else []), return_exceptions=True)
             await self._close_client()
             await self._flush(final=True)
@@ -378,7 +389,7 @@ class StreamerRunner:
         while True:
             await asyncio.sleep(self.config.status_interval)
             try:
-                await self._apply_runtime(await sync_to_async(_read_runtime)(self.name, self.config.fixed_symbols))
+                await self._apply_runtime(await asyncio.to_thread(_read_runtime, self.name, self.config.fixed_symbols))
                 await self._publish_status()
                 if time.monotonic() - last_trim >= self.config.trim_interval:
                     last_trim = time.monotonic()
