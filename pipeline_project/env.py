@@ -83,6 +83,7 @@ class PipelineEnv(BaseSettings):
     LOG_FORMAT: Literal["console", "json"] = "console"
     RUNTIME_CONFIG_REFRESH_SECONDS: PositiveFloat = 2.0
     TEST_REDIS_DB: Annotated[int, Field(ge=0, le=15)] = 15
+    FLUSH_FAILPOINT: Literal["", "after_write", "after_rename", "after_ack"] = ""
 
     # Outside services: off until switched on, and then their secrets are required
     SCHWAB_ENABLED: bool = False

@@ -77,6 +77,19 @@ def dead_letter(source: str) -> str:
     return f"deadletter:{_name('source', source)}"
 
 
+# The lake: per stream, the flush checkpoint and the lock that keeps two flushes apart. They
+# carry the stream's name (and so its hash tag and cluster slot).
+def lake_checkpoint(stream_key: str) -> str:
+    return f"lake:checkpoint:{stream_key}"
+
+
+def lake_lock(stream_key: str) -> str:
+    return f"lake:lock:{stream_key}"
+
+
+LAKE_GROUP = "lake"
+
+
 # Platform coordination
 RUNTIME_CONFIG_VERSION = "runtime:config:version"
 BEAT_LOCK = "beat:lock"

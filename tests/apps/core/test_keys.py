@@ -36,6 +36,9 @@ def test_shared_keys_and_channels_are_pinned() -> None:
     assert keys.UW_OPTION_TRADE_CHANNEL == "uw:option_trade:stream"
     assert keys.RUNTIME_CONFIG_VERSION == "runtime:config:version"
     assert keys.BEAT_LOCK == "beat:lock"
+    assert keys.lake_checkpoint(keys.trades("ESZ25")) == "lake:checkpoint:md:trades:{ESZ25}"
+    assert keys.lake_lock(keys.trades("ESZ25")) == "lake:lock:md:trades:{ESZ25}"
+    assert keys.LAKE_GROUP == "lake"
 
 
 def test_keys_of_one_symbol_share_a_cluster_slot() -> None:

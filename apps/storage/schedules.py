@@ -1,0 +1,16 @@
+"""The lake's periodic tasks (seeded by `manage.py setup_periodic_tasks`, edited in the admin)."""
+
+from __future__ import annotations
+
+from apps.core.queues import Queue
+from apps.core.schedules import ScheduleSpec, register_schedule
+
+FLUSH = register_schedule(
+    ScheduleSpec(
+        name="storage: flush hot streams to the lake",
+        task="apps.storage.tasks.flush_streams",
+        every_seconds=60,
+        queue=Queue.FLUSH,
+        description="Moves new market data from Redis streams into the Parquet lake, exactly once.",
+    )
+)
