@@ -45,7 +45,6 @@ def test_one_queue_per_workload() -> None:
         ("apps.alerts.tasks.evaluate", "alerts"),
         ("apps.batch.tasks.import_scid", "batch"),
         ("apps.core.tasks.beat_heartbeat", "default"),
-        ("apps.storage.tasks.flush_streams", "flush"),
     ],
 )
 def test_tasks_are_routed_by_module(task_name: str, queue: str) -> None:

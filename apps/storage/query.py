@@ -1,0 +1,169 @@
+"""Reads of the lake through DuckDB: every process opens its own in-memory DuckDB over the
+Parquet files (no shared DuckDB database file, which would allow only one writer process),
+with views named after the seed's tables: `tick_data`, `quote_data`, `depth_data`.
+
+Also the reads that span both stores: the lake for what was flushed, the hot streams for what
+was not yet, one result without gaps or duplicates (rows are matched by `stream_id`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from django.conf import settings
+
+from apps.core.clock import to_epoch_ms
+from apps.marketdata.events import Side, Trade
+from apps.marketdata.selectors import StoredTrade, trades_between
+from apps.storage.lake import TABLES
+
+_local = threading.local()
+INTERVALS = {
+    "1s": "1 second",
+    "5s": "5 seconds",
+    "1m": "1 minute",
+    "5m": "5 minutes",
+    "15m": "15 minutes",
+    "1h": "1 hour",
+    "1d": "1 day",
+}
+
+
+class LakeQueryError(ValueError):
+    pass
+
+
+def _glob(lake: Path, table: str) -> str:
+    return str(lake / table / "**" / "*.parquet")
+
+
+def lake_connection(lake: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection, with a view per lake table that has files."""
+    lake = lake or settings.LAKE_DIR
+    cached = getattr(_local, "connections", None)
+    if cached is None:
+        cached = _local.connections = {}
+    connection = cached.get(str(lake))
+    if connection is None:
+        connection = duckdb.connect()
+        connection.execute("SET TimeZone = 'UTC'")
+        cached[str(lake)] = connection
+    _refresh_views(connection, lake)
+    return connection
+
+
+def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    # A view over a glob with no file fails when queried, so tables without files get none;
+    # the glob is read at query time, so files flushed later are seen without a refresh.
+    for table in TABLES:
+        if not _has(connection, table) and any((lake / table).rglob("*.parquet")):
+            source = f"read_parquet('{_glob(lake, table)}', hive_partitioning = true, union_by_name = true)"
+            connection.execute(f"create view {table} as select * from {source}")  # noqa: S608 - names we built
+
+
+def _has(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = connection.execute("select count(*) from duckdb_views() where view_name = ?", [table]).fetchone()
+    return bool(row and row[0])
+
+
+def _ns_range(start: datetime, end: datetime) -> tuple[int, int]:
+    """[start, end] to the millisecond, in nanoseconds: the same bounds the hot store uses."""
+    return to_epoch_ms(start) * 1_000_000, (to_epoch_ms(end) + 1) * 1_000_000 - 1
+
+
+@dataclass(frozen=True)
+class LakeBar:
+    start: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+    trades: int
+
+
+def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredTrade]:
+    """Trades in the lake with exchange time in [start, end], in stream order."""
+    connection = lake_connection(lake)
+    if not _has(connection, "tick_data"):
+        return []
+    rows = connection.execute(
+        """
+        select epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, stream_id
+        from tick_data
+        where symbol = ? and epoch_ns(ts_event) between ? and ?
+          and date between ?::date and ?::date
+        order by stream_id
+        """,
+        [
+            symbol,
+            *_ns_range(start, end),
+            start.astimezone(UTC).date(),
+            end.astimezone(UTC).date(),
+        ],
+    ).fetchall()
+    trades = [
+        StoredTrade(
+            row[7],
+            Trade(
+                symbol, int(row[0]), int(row[1]), float(row[2]), int(row[3]), Side(row[4]), row[5] or "", int(row[6])
+            ),
+        )
+        for row in rows
+    ]
+    return sorted(trades, key=_stream_order)
+
+
+def _stream_order(item: StoredTrade) -> tuple[int, int, int]:
+    entry, _, index = item.id.rpartition(":")
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq), int(index)
+
+
+def trades_in_range(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredTrade]:
+    """Trades in [start, end] from the lake and the hot store together: one continuous result in
+    stream order, each trade once, whether it has been flushed, is pending, or is only in Redis."""
+    merged = {item.id: item for item in lake_trades(symbol=symbol, start=start, end=end, lake=lake)}
+    cursor: str | None = None
+    while True:
+        page = trades_between(symbol=symbol, start=start, end=end, cursor=cursor, limit=10_000)
+        for item in page.trades:
+            merged.setdefault(item.id, item)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    return sorted(merged.values(), key=_stream_order)
+
+
+def lake_bars(
+    *, symbol: str, start: datetime, end: datetime, interval: str = "1m", lake: Path | None = None
+) -> list[LakeBar]:
+    """OHLCV bars of lake trades at any interval (DuckDB time_bucket), oldest first."""
+    if interval not in INTERVALS:
+        raise LakeQueryError(f"interval {interval!r} is not one of {', '.join(INTERVALS)}")
+    connection = lake_connection(lake)
+    if not _has(connection, "tick_data"):
+        return []
+    rows: list[Any] = connection.execute(
+        f"""
+        select time_bucket(interval '{INTERVALS[interval]}', ts_event) as bucket,
+               arg_min(price, (ts_event, stream_id)), max(price), min(price),
+               arg_max(price, (ts_event, stream_id)), sum(size), count(*)
+        from tick_data
+        where symbol = ? and epoch_ns(ts_event) between ? and ?
+          and date between ?::date and ?::date
+        group by bucket order by bucket
+        """,  # noqa: S608 - the interval comes from INTERVALS
+        [
+            symbol,
+            *_ns_range(start, end),
+            start.astimezone(UTC).date(),
+            end.astimezone(UTC).date(),
+        ],
+    ).fetchall()
+    return [LakeBar(row[0].astimezone(UTC), row[1], row[2], row[3], row[4], int(row[5]), int(row[6])) for row in rows]
