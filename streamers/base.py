@@ -68,7 +68,6 @@ class RuntimeView:
     symbols: list[str]
     enabled: bool
     heartbeat_timeout: float
-    hot_window_minutes: int
 
 
 def _read_runtime(name: str, fixed: tuple[str, ...] | None) -> RuntimeView:
@@ -93,7 +92,6 @@ def _runtime_view(name: str, fixed: tuple[str, ...] | None) -> RuntimeView:
         symbols=symbols,
         enabled=name not in runtime_value("marketdata.disabled_streamers"),
         heartbeat_timeout=float(runtime_value("marketdata.heartbeat_timeout_seconds")),
-        hot_window_minutes=int(runtime_value("marketdata.hot_window_minutes")),
     )
 
 
@@ -410,9 +408,19 @@ class StreamerRunner:
             await self.client.subscribe(self._session_symbols)
 
     def _trim(self) -> None:
+        """Runs in a worker thread: the retention policies' hot windows, then XTRIM."""
+        from django.db import connection
+
+        from apps.storage.retention import hot_windows
+
+        try:
+            windows = hot_windows()
+        finally:
+            connection.close()
         client = get_redis(self.redis_url)
         for key in sorted(self._written_keys):
-            stream_trim(client=client, key=key, window_minutes=self._runtime.hot_window_minutes)
+            kind = key.split(":", 2)[1]
+            stream_trim(client=client, key=key, window_minutes=windows[kind])
 
     async def _publish_status(self) -> None:
         mark_time, mark_count = self._rate_mark

@@ -16,17 +16,6 @@ SYMBOLS = register(
         help="Symbols every streamer subscribes to: continuous roots (ES, NQ) follow the roll; contracts (ESZ25) stay.",
     )
 )
-HOT_WINDOW_MINUTES = register(
-    RuntimeSettingSpec(
-        key="marketdata.hot_window_minutes",
-        type=Annotated[int, Field(ge=1, le=7 * 24 * 60)],
-        default=240,
-        help=(
-            "Minutes of market data kept in Redis streams; older entries are trimmed "
-            "once every consumer group acknowledged them."
-        ),
-    )
-)
 DISABLED_STREAMERS = register(
     RuntimeSettingSpec(
         key="marketdata.disabled_streamers",

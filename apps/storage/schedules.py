@@ -14,3 +14,13 @@ FLUSH = register_schedule(
         description="Moves new market data from Redis streams into the Parquet lake, exactly once.",
     )
 )
+
+PURGE = register_schedule(
+    ScheduleSpec(
+        name="storage: retention purge",
+        task="apps.storage.tasks.purge",
+        every_seconds=24 * 3600,
+        queue=Queue.FLUSH,
+        description="Removes lake files and Redis stream ranges past their retention policy; audited under Purge runs.",
+    )
+)

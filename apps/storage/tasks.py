@@ -9,6 +9,7 @@ from django.conf import settings
 
 from apps.core.redis import get_redis
 from apps.storage.flush import streams_flush
+from apps.storage.retention import purge_execute, purge_plan
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
@@ -22,3 +23,12 @@ def flush_streams() -> dict[str, Any]:
             for result in results
         },
     }
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1700, time_limit=1800)
+def purge() -> dict[str, Any]:
+    """The daily retention purge; the same service as `manage.py purge`."""
+    client = get_redis()
+    plan = purge_plan(client=client, lake=settings.LAKE_DIR)
+    run = purge_execute(client=client, lake=settings.LAKE_DIR, plan=plan, dry_run=False, triggered_by="beat")
+    return {"run": run.pk, "status": run.status, "bytes_freed": run.bytes_freed}

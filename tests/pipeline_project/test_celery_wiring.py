@@ -19,6 +19,7 @@ REGISTERED = {
     "apps.core.tasks.beat_heartbeat",
     "apps.core.tasks.runtime_config_snapshot",
     "apps.storage.tasks.flush_streams",
+    "apps.storage.tasks.purge",
 }
 
 

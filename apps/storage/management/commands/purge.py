@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.core.redis import get_redis
+from apps.storage.models import DataType
+from apps.storage.retention import purge_execute, purge_plan
+
+
+class Command(BaseCommand):
+    help = "Remove data past its retention policy (lake files and Redis stream ranges), with an audit row."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="print the plan and record it; touch nothing")
+        parser.add_argument("--type", choices=[choice.value for choice in DataType], help="one data type only")
+        parser.add_argument(
+            "--before", help="remove lake partitions before this date (YYYY-MM-DD) instead of the policy's cutoff"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        before = None
+        if options["before"]:
+            try:
+                before = date.fromisoformat(options["before"])
+            except ValueError:
+                raise CommandError(f"--before {options['before']!r} is not a date (YYYY-MM-DD)") from None
+        client = get_redis()
+        plan = purge_plan(client=client, lake=settings.LAKE_DIR, data_type=options["type"], before=before)
+        for item in plan.files:
+            self.stdout.write(f"file    {item.path}  ({item.bytes:,} bytes)")
+        for trim in plan.trims:
+            self.stdout.write(f"stream  {trim.key}: {trim.entries:,} entries below {trim.min_id}")
+        entries = sum(trim.entries for trim in plan.trims)
+        self.stdout.write(f"plan: {len(plan.files)} files, {plan.bytes:,} bytes, {entries:,} stream entries")
+        run = purge_execute(
+            client=client,
+            lake=settings.LAKE_DIR,
+            plan=plan,
+            dry_run=options["dry_run"],
+            triggered_by="manage.py purge",
+            data_type=options["type"],
+            before=before,
+        )
+        if options["dry_run"]:
+            self.stdout.write(f"dry run: nothing removed (audit row {run.pk})")
+        else:
+            self.stdout.write(f"{run.status}: {run.bytes_freed:,} bytes freed (audit row {run.pk})")
+            if run.status != run.Status.DONE:
+                raise CommandError(f"purge failed: {run.result}")

@@ -1,0 +1,98 @@
+"""Retention policies and the purge: the dry run changes nothing, a real run removes exactly the
+plan, and every run leaves an audit row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.core import keys
+from apps.core.clock import utc_now
+from apps.core.redis import get_redis
+from apps.marketdata.events import Quote, Side, Trade
+from apps.storage.flush import streams_flush
+from apps.storage.models import PurgeRun, RetentionPolicy
+from tests.apps.storage.test_flush import write
+
+pytestmark = pytest.mark.django_db
+
+
+def days_ago(days: float) -> int:
+    return int((utc_now() - timedelta(days=days)).timestamp() * 1_000_000_000)
+
+
+def lake_files(lake: Path) -> list[str]:
+    return sorted(str(path.relative_to(lake)) for path in lake.rglob("*.parquet"))
+
+
+@pytest.fixture
+def lake(tmp_path: Path, settings: pytest.FixtureRequest) -> Path:
+    settings.LAKE_DIR = tmp_path  # type: ignore[attr-defined]
+    # 30, 12 and 2 days ago, flushed (so acknowledged by the lake's group)...
+    write(
+        [
+            [Trade("ESZ26", days_ago(days), days_ago(days), 6000.0, 1, Side.BUY, "test", int(days))]
+            for days in (30, 12, 2)
+        ]
+    )
+    write([[Quote("ESZ26", days_ago(30), days_ago(30), 6000.0, 1, 6000.25, 1, "test")]])
+    streams_flush(client=get_redis(), lake=tmp_path)
+    # ...and one old trade written later that the lake has not taken yet.
+    write([[Trade("ESZ26", days_ago(1), days_ago(1), 6001.0, 1, Side.BUY, "test", 99)]])
+    RetentionPolicy.objects.filter(data_type="trades").update(cold_retention_days=10, hot_window_minutes=60)
+    return tmp_path
+
+
+def test_policies_exist_for_every_data_type() -> None:
+    assert sorted(RetentionPolicy.objects.values_list("data_type", flat=True)) == ["depth", "quotes", "trades"]
+    assert all(policy.cold_retention_days is None for policy in RetentionPolicy.objects.all()), (
+        "the lake keeps everything by default"
+    )
+
+
+def test_a_dry_run_changes_nothing_and_is_audited(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files, entries = lake_files(lake), get_redis().xlen(keys.trades("ESZ26"))
+    call_command("purge", "--dry-run", "--type", "trades")
+    assert lake_files(lake) == files
+    assert get_redis().xlen(keys.trades("ESZ26")) == entries
+    run = PurgeRun.objects.get()
+    assert run.dry_run
+    assert run.status == PurgeRun.Status.PLANNED
+    assert run.triggered_by == "manage.py purge"
+    assert [item["path"].split("/")[1] for item in run.plan["files"]] == [
+        f"date={(utc_now() - timedelta(days=30)).date()}",
+        f"date={(utc_now() - timedelta(days=12)).date()}",
+    ]
+    assert "dry run: nothing removed" in capsys.readouterr().out
+
+
+def test_a_real_purge_removes_exactly_the_plan_and_never_unflushed_entries(lake: Path) -> None:
+    before = lake_files(lake)
+    call_command("purge", "--type", "trades")
+    run = PurgeRun.objects.get()
+    planned = [item["path"] for item in run.plan["files"]]
+    assert run.status == PurgeRun.Status.DONE
+    assert not run.dry_run
+    assert lake_files(lake) == [path for path in before if path not in planned]
+    assert run.bytes_freed == sum(item["bytes"] for item in run.plan["files"]) > 0
+    assert any(path.startswith("quote_data/") for path in lake_files(lake)), "--type trades leaves quotes alone"
+    # The three flushed trades are trimmed from Redis; the one the lake has not taken stays.
+    remaining = get_redis().xrange(keys.trades("ESZ26"))
+    assert len(remaining) == 1
+    assert run.result["trimmed"] == {keys.trades("ESZ26"): 3}
+
+
+def test_before_overrides_the_policy_cutoff(lake: Path) -> None:
+    call_command("purge", "--type", "trades", "--before", str((utc_now() - timedelta(days=20)).date()))
+    assert [path.split("/")[1] for path in lake_files(lake) if path.startswith("tick_data/")] == [
+        f"date={(utc_now() - timedelta(days=12)).date()}",
+        f"date={(utc_now() - timedelta(days=2)).date()}",
+    ]
+
+
+def test_a_bad_date_is_refused() -> None:
+    with pytest.raises(CommandError, match="'yesterday' is not a date"):
+        call_command("purge", "--before", "yesterday")
