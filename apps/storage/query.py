@@ -66,6 +66,16 @@ def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
             connection.execute(f"create view {table} as select * from {source}")  # noqa: S608 - names we built
 
 
+def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[Any]:
+    try:
+        return connection.execute(sql, params).fetchall()
+    except duckdb.IOException as error:
+        # Every file of the table was purged since its view was made: nothing to read.
+        if "No files found" in str(error):
+            return []
+        raise
+
+
 def _has(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
     row = connection.execute("select count(*) from duckdb_views() where view_name = ?", [table]).fetchone()
     return bool(row and row[0])
@@ -92,7 +102,8 @@ def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
     connection = lake_connection(lake)
     if not _has(connection, "tick_data"):
         return []
-    rows = connection.execute(
+    rows = _fetch(
+        connection,
         """
         select epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, stream_id
         from tick_data
@@ -106,7 +117,7 @@ def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
             start.astimezone(UTC).date(),
             end.astimezone(UTC).date(),
         ],
-    ).fetchall()
+    )
     trades = [
         StoredTrade(
             row[7],
@@ -120,9 +131,13 @@ def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
 
 
 def _stream_order(item: StoredTrade) -> tuple[int, int, int]:
+    """Stream order for rows that came through Redis (`<ms>-<seq>:<index>`); exchange time for
+    imported rows (`import:<digest>:<row>`)."""
     entry, _, index = item.id.rpartition(":")
-    ms, _, seq = entry.partition("-")
-    return int(ms), int(seq), int(index)
+    ms, dash, seq = entry.partition("-")
+    if dash and ms.isdigit() and seq.isdigit():
+        return int(ms), int(seq), int(index)
+    return item.trade.ts_event // 1_000_000, -1, int(index) if index.isdigit() else 0
 
 
 def trades_in_range(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredTrade]:
@@ -149,7 +164,8 @@ def lake_bars(
     connection = lake_connection(lake)
     if not _has(connection, "tick_data"):
         return []
-    rows: list[Any] = connection.execute(
+    rows: list[Any] = _fetch(
+        connection,
         f"""
         select time_bucket(interval '{INTERVALS[interval]}', ts_event) as bucket,
                arg_min(price, (ts_event, stream_id)), max(price), min(price),
@@ -165,5 +181,5 @@ def lake_bars(
             start.astimezone(UTC).date(),
             end.astimezone(UTC).date(),
         ],
-    ).fetchall()
+    )
     return [LakeBar(row[0].astimezone(UTC), row[1], row[2], row[3], row[4], int(row[5]), int(row[6])) for row in rows]

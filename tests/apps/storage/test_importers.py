@@ -1,0 +1,101 @@
+"""Importing external tick and depth files: good files land in the lake's layout, bad ones are
+refused with file, row and column named, and leave the lake untouched."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.storage.query import lake_connection, lake_trades
+
+T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def lake(tmp_path: Path, settings: pytest.FixtureRequest) -> Path:
+    settings.LAKE_DIR = tmp_path / "lake"  # type: ignore[attr-defined]
+    return tmp_path / "lake"
+
+
+def files_in(lake: Path) -> list[str]:
+    return sorted(str(path.relative_to(lake)) for path in lake.rglob("*")) if lake.exists() else []
+
+
+def test_a_csv_of_ticks_lands_in_date_and_symbol_partitions(lake: Path, tmp_path: Path) -> None:
+    source = tmp_path / "ticks.csv"
+    source.write_text(
+        "ts,symbol,price,size,side\n"
+        "2026-11-24T14:30:00Z,ESZ26,6000.25,2,B\n"
+        "2026-11-24T14:30:01.5Z,ESZ26,6000.50,1,S\n"
+        "1795650000000,NQZ26,21000.0,3,\n"  # epoch milliseconds
+    )
+    call_command("import_ticks", str(source))
+    assert [path for path in files_in(lake) if path.endswith(".parquet")] == [
+        f"tick_data/date=2026-11-24/symbol=ESZ26/import-{_digest(source)}.parquet",
+        f"tick_data/date=2026-11-25/symbol=NQZ26/import-{_digest(source)}.parquet",
+    ]
+    trades = lake_trades(symbol="ESZ26", start=T0, end=T0 + timedelta(minutes=1), lake=lake)
+    assert [(item.trade.price, item.trade.size, int(item.trade.side)) for item in trades] == [
+        (6000.25, 2, 1),
+        (6000.5, 1, 2),
+    ]
+
+    call_command("import_ticks", str(source))  # the same file again replaces, never duplicates
+    assert lake_connection(lake).execute("select count(*) from tick_data").fetchone() == (3,)
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("2026-11-24T14:30:00Z,6000.25,abc\n", "row 3, column 'size': 'abc'"),
+        ("2026-11-24T14:30:00Z,-1,1\n", "row 3, column 'price': '-1' must be a positive number"),
+        ("yesterday,6000.25,1\n", "row 3, column 'ts'"),
+        ("2026-11-24T14:30:00,6000.25,1\n", "row 3, column 'ts': '2026-11-24T14:30:00' has no time zone"),
+    ],
+)
+def test_a_bad_row_is_named_and_the_lake_stays_untouched(lake: Path, tmp_path: Path, rows: str, message: str) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text("ts,price,size\n2026-11-24T14:29:00Z,6000.0,1\n" + rows)
+    with pytest.raises(CommandError) as caught:
+        call_command("import_ticks", str(source), "--symbol", "ESZ26")
+    assert str(source) in str(caught.value)
+    assert message in str(caught.value)
+    assert "nothing from this file was written" in str(caught.value)
+    assert [path for path in files_in(lake) if path.endswith(".parquet") or ".tmp-" in path] == []
+
+
+def test_a_missing_symbol_is_named(lake: Path, tmp_path: Path) -> None:
+    source = tmp_path / "nosymbol.csv"
+    source.write_text("ts,price,size\n2026-11-24T14:29:00Z,6000.0,1\n")
+    with pytest.raises(CommandError, match="row 2, column 'symbol': missing"):
+        call_command("import_ticks", str(source))
+
+
+def test_parquet_depth_imports_as_operations(lake: Path, tmp_path: Path) -> None:
+    source = tmp_path / "depth.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "ts": [T0, T0, T0 + timedelta(seconds=1)],
+                "op": ["clear", "set", "set"],
+                "side": ["", "bid", "ask"],
+                "price": [0.0, 6000.0, 6000.25],
+                "size": [0, 5, 7],
+            }
+        ),
+        source,
+    )
+    call_command("import_depth", str(source), "--symbol", "ESZ26")
+    rows = lake_connection(lake).execute("select op, side, price, size from depth_data order by stream_id").fetchall()
+    assert rows == [(0, 0, 0.0, 0), (1, 1, 6000.0, 5), (1, 2, 6000.25, 7)]
