@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from apps.marketdata.events import (
     FEED_NAMES,
@@ -210,3 +211,21 @@ def batch_bars(trades: Sequence[Trade], width_ms: int) -> list[list[int]]:
         else:
             bars.append([start, price, price, price, price, trade.size])
     return bars
+
+
+def decode_columns(data: bytes, kind: BlockKind) -> tuple[int, list[Any]]:
+    """A block's columns as int64 numpy arrays (deltas resolved), for bulk readers such as the
+    lake's flush; `decode_trades` and friends give events instead."""
+    import numpy as np
+
+    version, found, base_us, rows, width = _HEADER.unpack_from(data)
+    if version != FORMAT_VERSION or found != kind:
+        raise ValueError(f"block format {version}/{found} is not {FORMAT_VERSION}/{int(kind)}")
+    flat = np.frombuffer(zlib.decompress(data[_HEADER.size :]), dtype="<i8").reshape(width, rows)
+    columns = [flat[i] for i in range(width)]
+    for index in DELTA_COLUMNS[kind]:
+        columns[index] = np.cumsum(columns[index])
+    return base_us, columns
+
+
+DELTA_COLUMNS = {BlockKind.TRADES: (1, 5), BlockKind.QUOTES: (1, 3), BlockKind.DEPTH: (3,)}

@@ -7,13 +7,14 @@ columns of the files: they come from the hive partition path.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, date, datetime
-from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from apps.marketdata.blocks import decode_depth, decode_quotes, decode_trades
+from apps.marketdata.blocks import BlockKind, decode_columns
+from apps.marketdata.events import FEED_NAMES
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
 SCHEMAS = {
@@ -57,35 +58,58 @@ SCHEMAS = {
 TABLE_OF_KIND = {"trades": "tick_data", "quotes": "quote_data", "depth": "depth_data"}
 
 
-def _day(ts_ns: int) -> date:
-    return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).date()
+NS_PER_DAY = 86_400 * 1_000_000_000
+_FEEDS = pa.array([FEED_NAMES.get(code, "") for code in range(max(FEED_NAMES) + 1)], type=pa.string())
+_KINDS = {"trades": BlockKind.TRADES, "quotes": BlockKind.QUOTES, "depth": BlockKind.DEPTH}
 
 
-def _rows(kind: str, symbol: str, entry_id: str, data: bytes) -> list[dict[str, Any]]:
+def _feeds(codes: np.ndarray) -> pa.Array:
+    return pc.take(_FEEDS, pa.array(codes.astype(np.int32)))
+
+
+def _timestamps(ns: np.ndarray) -> pa.Array:
+    return pa.array(ns, type=pa.int64()).cast(TIMESTAMP)
+
+
+def _columns(kind: str, entries: list[tuple[str, bytes]]) -> tuple[list[np.ndarray], pa.Array]:
+    """All entries' columns concatenated (event times resolved), and the rows' stream ids."""
+    decoded = [decode_columns(data, _KINDS[kind]) for _, data in entries]
+    counts = [len(columns[0]) for _, columns in decoded]
+    width = len(decoded[0][1])
+    merged = [np.concatenate([columns[i] for _, columns in decoded]) for i in range(width)]
+    merged[0] = np.concatenate([(base_us + columns[0]) * 1000 for base_us, columns in decoded])
+    ids = pa.array(np.repeat(np.array([entry_id for entry_id, _ in entries], dtype=object), counts), type=pa.string())
+    indexes = pc.cast(pa.array(np.concatenate([np.arange(count) for count in counts])), pa.string())
+    return merged, pc.binary_join_element_wise(ids, indexes, ":")
+
+
+def _table(kind: str, entries: list[tuple[str, bytes]]) -> pa.Table:
+    """Entries as one Arrow table, column by column (numpy, no per-row Python)."""
+    columns, stream_ids = _columns(kind, entries)
+    ts = columns[0]
     if kind == "trades":
-        return [
-            {"ts_event": t.ts_event, "ts_recv": t.ts_recv, "price": t.price, "size": t.size, "side": int(t.side),
-             "feed": t.feed, "seq": t.seq, "stream_id": f"{entry_id}:{i}"}
-            for i, t in enumerate(decode_trades(symbol, data))
-        ]  # fmt: skip
-    if kind == "quotes":
-        return [
-            {"ts_event": q.ts_event, "ts_recv": q.ts_recv, "bid_price": q.bid_price, "bid_size": q.bid_size,
-             "ask_price": q.ask_price, "ask_size": q.ask_size, "feed": q.feed, "stream_id": f"{entry_id}:{i}"}
-            for i, q in enumerate(decode_quotes(symbol, data))
-        ]  # fmt: skip
-    return [
-        {"ts_event": r.ts_event, "op": int(r.op), "side": int(r.side), "price": r.price, "size": r.size,
-         "feed": r.feed, "stream_id": f"{entry_id}:{i}"}
-        for i, r in enumerate(decode_depth(data))
-    ]  # fmt: skip
+        _, prices, sizes, packed, recv, seqs = columns
+        arrays = [_timestamps(ts), _timestamps(ts + recv * 1000), pa.array(prices / 100), pa.array(sizes),
+                  pa.array((packed & 3).astype(np.int8)), _feeds(packed >> 2), pa.array(seqs)]  # fmt: skip
+    elif kind == "quotes":
+        _, bids, bid_sizes, asks, ask_sizes, feeds, recv = columns
+        arrays = [_timestamps(ts), _timestamps(ts + recv * 1000), pa.array(bids / 100), pa.array(bid_sizes),
+                  pa.array(asks / 100), pa.array(ask_sizes), _feeds(feeds)]  # fmt: skip
+    else:
+        _, ops, sides, prices, sizes, feeds = columns
+        arrays = [_timestamps(ts), pa.array(ops.astype(np.int8)), pa.array(sides.astype(np.int8)),
+                  pa.array(prices / 100), pa.array(sizes), _feeds(feeds)]  # fmt: skip
+    return pa.Table.from_arrays([*arrays, stream_ids], schema=SCHEMAS[TABLE_OF_KIND[kind]])
 
 
 def tables_by_day(kind: str, symbol: str, entries: list[tuple[str, bytes]]) -> dict[date, pa.Table]:
     """The rows of some stream entries, as one Arrow table per UTC day of their exchange time."""
-    table = TABLE_OF_KIND[kind]
-    by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    for entry_id, data in entries:
-        for row in _rows(kind, symbol, entry_id, data):
-            by_day[_day(row["ts_event"])].append(row)
-    return {day: pa.Table.from_pylist(rows, schema=SCHEMAS[table]) for day, rows in by_day.items()}
+    if not entries:
+        return {}
+    table = _table(kind, entries)
+    days = pc.divide(pc.cast(table["ts_event"], pa.int64()), NS_PER_DAY).to_numpy()
+    result = {}
+    for day in np.unique(days):
+        moment = datetime.fromtimestamp(int(day) * 86_400, tz=UTC).date()
+        result[moment] = table.filter(pa.array(days == day))
+    return result
