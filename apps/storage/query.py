@@ -61,14 +61,19 @@ def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
             connection.execute(f"create view {table} as select * from {source}")  # noqa: S608 - names we built
 
 
-def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[Any]:
-    try:
-        return connection.execute(sql, params).fetchall()
-    except duckdb.IOException as error:
-        # Every file of the table was purged since its view was made: nothing to read.
-        if "No files found" in str(error):
-            return []
-        raise
+def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any], attempts: int = 5) -> list[Any]:
+    for attempt in range(attempts):
+        try:
+            return connection.execute(sql, params).fetchall()
+        except duckdb.IOException as error:
+            # Every file of the table was purged since its view was made: nothing to read.
+            if "No files found" in str(error):
+                return []
+            # Compaction swapped a partition between listing its files and reading them: the
+            # query is consistent again on a fresh listing.
+            if attempt == attempts - 1:
+                raise
+    return []
 
 
 def _has(connection: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -24,3 +24,13 @@ PURGE = register_schedule(
         description="Removes lake files and Redis stream ranges past their retention policy; audited under Purge runs.",
     )
 )
+
+COMPACT = register_schedule(
+    ScheduleSpec(
+        name="storage: compact closed partitions",
+        task="apps.storage.tasks.compact",
+        every_seconds=24 * 3600,
+        queue=Queue.FLUSH,
+        description="Merges the small files flushes leave in each closed (past) day's partition.",
+    )
+)

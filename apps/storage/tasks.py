@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.core.redis import get_redis
+from apps.storage.compaction import lake_compact
 from apps.storage.flush import streams_flush
 from apps.storage.retention import purge_execute, purge_plan
 
@@ -32,3 +33,15 @@ def purge() -> dict[str, Any]:
     plan = purge_plan(client=client, lake=settings.LAKE_DIR)
     run = purge_execute(client=client, lake=settings.LAKE_DIR, plan=plan, dry_run=False, triggered_by="beat")
     return {"run": run.pk, "status": run.status, "bytes_freed": run.bytes_freed}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3300, time_limit=3600)
+def compact() -> dict[str, Any]:
+    """Daily: merge the small files of closed partitions."""
+    results = lake_compact(lake=settings.LAKE_DIR)
+    done = [result for result in results if not result.skipped]
+    return {
+        "partitions": len(done),
+        "files_before": sum(r.files_before for r in done),
+        "files_after": sum(r.files_after for r in done),
+    }

@@ -18,6 +18,7 @@ from pipeline_project.celery import app
 REGISTERED = {
     "apps.core.tasks.beat_heartbeat",
     "apps.core.tasks.runtime_config_snapshot",
+    "apps.storage.tasks.compact",
     "apps.storage.tasks.flush_streams",
     "apps.storage.tasks.purge",
 }

@@ -1,0 +1,106 @@
+"""Compaction: merge the small files of a closed partition (a day before today, UTC) into
+files of a sensible size, without a moment where a query sees rows twice or misses rows.
+
+The merged files are written into a staging directory outside the tables' globs, then the
+staging directory and the partition directory swap places in one atomic step (Linux
+renameat2 RENAME_EXCHANGE). A query that listed the old files and finds them gone is retried
+by the query layer and reads the new ones. A file a late flush added to the partition after it
+was read is moved back into the swapped-in partition, so nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import structlog
+
+from apps.core.clock import utc_now
+from apps.storage.lake import TABLES, publish, write_temp
+
+log = structlog.get_logger(__name__)
+
+ROWS_PER_FILE = 5_000_000
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@dataclass
+class CompactResult:
+    partition: str
+    files_before: int = 0
+    files_after: int = 0
+    rows: int = 0
+    moved_back: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def _exchange(first: Path, second: Path) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"atomic exchange of {first} and {second} failed: {os.strerror(error)}")
+
+
+def partition_compact(*, lake: Path, partition: Path, rows_per_file: int = ROWS_PER_FILE) -> CompactResult:
+    """Merge one partition's files; skipped when it has fewer than two."""
+    result = CompactResult(partition=str(partition.relative_to(lake)))
+    files = sorted(partition.glob("*.parquet"))
+    result.files_before = len(files)
+    if len(files) < 2:
+        result.skipped = "fewer than two files"
+        return result
+    table = pa.concat_tables([pq.read_table(path) for path in files], promote_options="default")
+    table = table.sort_by([("ts_event", "ascending"), ("stream_id", "ascending")])
+    result.rows = table.num_rows
+    staging = lake / ".staging" / uuid.uuid4().hex / partition.name
+    staging.mkdir(parents=True)
+    first, last = files[0].stem.split("_")[0], files[-1].stem.split("_")[-1]
+    for offset in range(0, table.num_rows, rows_per_file):
+        final = staging / f"compacted-{first}_{last}-{offset // rows_per_file:03d}.parquet"
+        publish(write_temp(table.slice(offset, rows_per_file), final), final)
+        result.files_after += 1
+    _exchange(staging, partition)
+    # `staging` now holds the old files: anything there that was not merged arrived meanwhile.
+    merged = {path.name for path in files}
+    for path in sorted(staging.glob("*.parquet")):
+        if path.name not in merged:
+            publish(path, partition / path.name)
+            result.moved_back.append(path.name)
+    shutil.rmtree(staging.parent, ignore_errors=True)
+    log.info(
+        "compaction.done",
+        partition=result.partition,
+        before=result.files_before,
+        after=result.files_after,
+        rows=result.rows,
+    )
+    return result
+
+
+def _partition_day(partition: Path) -> date | None:
+    name = partition.parent.name
+    try:
+        return date.fromisoformat(name.removeprefix("date=")) if name.startswith("date=") else None
+    except ValueError:
+        return None
+
+
+def lake_compact(*, lake: Path, today: date | None = None) -> list[CompactResult]:
+    """Compact every closed partition (before today, UTC) of every table that has small files."""
+    today = today or utc_now().date()
+    results = []
+    for table in TABLES:
+        for partition in sorted((lake / table).glob("date=*/symbol=*")):
+            day = _partition_day(partition)
+            if day is None or day >= today or not partition.is_dir():
+                continue
+            results.append(partition_compact(lake=lake, partition=partition))
+    return results
