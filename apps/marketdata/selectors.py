@@ -15,7 +15,7 @@ import redis
 from apps.core import keys
 from apps.core.clock import to_epoch_ms
 from apps.core.redis import get_redis
-from apps.marketdata.blocks import DepthOp, DepthRow, decode_depth, decode_trades
+from apps.marketdata.blocks import DepthOp, DepthRow, decode_depth, decode_quotes, decode_trades
 from apps.marketdata.events import Quote, Side, Trade, from_price_int
 
 NS_PER_MS = 1_000_000
@@ -322,3 +322,31 @@ def dead_letters_list(*, source: str, count: int = 100, client: redis.Redis | No
 def streamer_status(*, name: str, client: redis.Redis | None = None) -> dict[str, str]:
     """The status hash a streamer process keeps (state, connected_since, last_message, rates)."""
     return _fields(_client(client).hgetall(keys.streamer(name)))
+
+
+@dataclass(frozen=True)
+class StoredQuote:
+    id: str
+    quote: Quote
+
+
+def quotes_between(
+    *, symbol: str, start: datetime, end: datetime, limit: int = 100_000, client: redis.Redis | None = None
+) -> list[StoredQuote]:
+    """Quotes with exchange time in [start, end] from the hot store, in stream order (at most `limit`)."""
+    client, key = _client(client), keys.quotes(symbol)
+    start_ns, end_ns = to_epoch_ms(start) * NS_PER_MS, (to_epoch_ms(end) + 1) * NS_PER_MS
+    before = _xrevrange(client, key, max=f"({to_epoch_ms(start)}-0", min="-", count=1)
+    low = _text(before[0][0]) if before else f"{to_epoch_ms(start)}-0"
+    high = f"{to_epoch_ms(end)}-18446744073709551615"
+    found: list[StoredQuote] = []
+    while len(found) < limit:
+        entries = _xrange(client, key, min=low, max=high, count=SCAN_BATCH)
+        for entry_id, raw in entries:
+            for index, quote in enumerate(decode_quotes(symbol, _data(key, entry_id, raw))):
+                if start_ns <= quote.ts_event < end_ns:
+                    found.append(StoredQuote(f"{_text(entry_id)}:{index}", quote))
+        if len(entries) < SCAN_BATCH:
+            break
+        low = f"({_text(entries[-1][0])}"
+    return found[:limit]

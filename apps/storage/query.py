@@ -9,8 +9,9 @@ was not yet, one result without gaps or duplicates (rows are matched by `stream_
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ import duckdb
 from django.conf import settings
 
 from apps.core.clock import to_epoch_ms
-from apps.marketdata.events import Side, Trade
-from apps.marketdata.selectors import StoredTrade, trades_between
+from apps.marketdata.events import Quote, Side, Trade
+from apps.marketdata.selectors import StoredQuote, StoredTrade, quotes_between, trades_between
 from apps.storage.lake import TABLES
 
 _local = threading.local()
@@ -57,23 +58,35 @@ def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
     # the glob is read at query time, so files flushed later are seen without a refresh.
     for table in TABLES:
         if not _has(connection, table) and any((lake / table).rglob("*.parquet")):
-            source = f"read_parquet('{_glob(lake, table)}', hive_partitioning = true, union_by_name = true)"
+            # One schema per table (apps/storage/tables.py): no union_by_name, which would open
+            # every file of every partition to read its schema.
+            source = f"read_parquet('{_glob(lake, table)}', hive_partitioning = true)"
             connection.execute(f"create view {table} as select * from {source}")  # noqa: S608 - names we built
 
 
-def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any], attempts: int = 5) -> list[Any]:
+def _fetch(lake: Path | None, sql: str, params: list[Any], attempts: int = 10) -> list[Any]:
     for attempt in range(attempts):
+        connection = lake_connection(lake)
         try:
             return connection.execute(sql, params).fetchall()
         except duckdb.IOException as error:
             # Every file of the table was purged since its view was made: nothing to read.
             if "No files found" in str(error):
                 return []
-            # Compaction swapped a partition between listing its files and reading them: the
-            # query is consistent again on a fresh listing.
+            # Compaction swapped a partition between listing its files and reading them. A new
+            # connection (no cached listing or metadata) reads a consistent state again.
+            _forget_connection(lake)
             if attempt == attempts - 1:
                 raise
+            time.sleep(0.01 * (attempt + 1))
     return []
+
+
+def _forget_connection(lake: Path | None) -> None:
+    cached = getattr(_local, "connections", {})
+    connection = cached.pop(str(lake or settings.LAKE_DIR), None)
+    if connection is not None:
+        connection.close()
 
 
 def _has(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -103,7 +116,7 @@ def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
     if not _has(connection, "tick_data"):
         return []
     rows = _fetch(
-        connection,
+        lake,
         """
         select epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, stream_id
         from tick_data
@@ -131,13 +144,7 @@ def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
 
 
 def _stream_order(item: StoredTrade) -> tuple[int, int, int]:
-    """Stream order for rows that came through Redis (`<ms>-<seq>:<index>`); exchange time for
-    imported rows (`import:<digest>:<row>`)."""
-    entry, _, index = item.id.rpartition(":")
-    ms, dash, seq = entry.partition("-")
-    if dash and ms.isdigit() and seq.isdigit():
-        return int(ms), int(seq), int(index)
-    return item.trade.ts_event // 1_000_000, -1, int(index) if index.isdigit() else 0
+    return _order_key(item.id, item.trade.ts_event)
 
 
 def trades_in_range(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredTrade]:
@@ -167,7 +174,7 @@ def lake_bars(
     width = INTERVAL_NS[interval]
     # Integer nanoseconds throughout: 2-3x faster in DuckDB than time_bucket on timestamps.
     rows: list[Any] = _fetch(
-        connection,
+        lake,
         f"""
         with trades as (
             select epoch_ns(ts_event) as ns, price, size from tick_data
@@ -192,3 +199,129 @@ def lake_bars(
         )
         for row in rows
     ]
+
+
+def _order_key(stream_id: str, ts_event: int) -> tuple[int, int, int]:
+    """Stream order for rows that came through Redis (`<ms>-<seq>:<index>`); exchange time for
+    imported rows (`import:<digest>:<row>`)."""
+    entry, _, index = stream_id.rpartition(":")
+    ms, dash, seq = entry.partition("-")
+    if dash and ms.isdigit() and seq.isdigit():
+        return int(ms), int(seq), int(index)
+    return ts_event // 1_000_000, -1, int(index) if index.isdigit() else 0
+
+
+def lake_quotes(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredQuote]:
+    """Quotes in the lake with exchange time in [start, end], in stream order."""
+    connection = lake_connection(lake)
+    if not _has(connection, "quote_data"):
+        return []
+    rows = _fetch(
+        lake,
+        """
+        select epoch_ns(ts_event), epoch_ns(ts_recv), bid_price, bid_size, ask_price, ask_size, feed, stream_id
+        from quote_data
+        where symbol = ? and epoch_ns(ts_event) between ? and ? and date between ?::date and ?::date
+        """,
+        [symbol, *_ns_range(start, end), start.astimezone(UTC).date(), end.astimezone(UTC).date()],
+    )
+    quotes = [
+        StoredQuote(
+            row[7], Quote(symbol, int(row[0]), int(row[1]), row[2], int(row[3]), row[4], int(row[5]), row[6] or "")
+        )
+        for row in rows
+    ]
+    return sorted(quotes, key=lambda item: _order_key(item.id, item.quote.ts_event))
+
+
+def quotes_in_range(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredQuote]:
+    """Quotes in [start, end] from the lake and the hot store together, each once, in stream order."""
+    merged = {item.id: item for item in lake_quotes(symbol=symbol, start=start, end=end, lake=lake)}
+    for item in quotes_between(symbol=symbol, start=start, end=end):
+        merged.setdefault(item.id, item)
+    return sorted(merged.values(), key=lambda item: _order_key(item.id, item.quote.ts_event))
+
+
+@dataclass(frozen=True)
+class TradeWithQuote:
+    trade: Trade
+    bid_price: float | None
+    ask_price: float | None
+    quote_ts_event: int | None
+
+
+def trades_with_quotes(
+    *, symbol: str, start: datetime, end: datetime, lake: Path | None = None
+) -> list[TradeWithQuote]:
+    """Each lake trade in [start, end] with the quote prevailing when it printed (DuckDB ASOF
+    JOIN: the latest quote at or before the trade's exchange time), in time order."""
+    connection = lake_connection(lake)
+    if not _has(connection, "tick_data"):
+        return []
+    quotes_source = "quote_data" if _has(connection, "quote_data") else None
+    low, high = _ns_range(start, end)
+    days = [start.astimezone(UTC).date() - timedelta(days=1), end.astimezone(UTC).date()]
+    if quotes_source is None:
+        return [
+            TradeWithQuote(item.trade, None, None, None)
+            for item in lake_trades(symbol=symbol, start=start, end=end, lake=lake)
+        ]
+    rows = _fetch(
+        lake,
+        """
+        with t as (
+            select ts_event, ts_recv, price, size, side, feed, seq from tick_data
+            where symbol = ? and epoch_ns(ts_event) between ? and ? and date between ?::date and ?::date
+        ), q as (
+            select ts_event as quote_ts, bid_price, ask_price from quote_data
+            where symbol = ? and epoch_ns(ts_event) <= ? and date between ?::date and ?::date
+        )
+        select epoch_ns(t.ts_event), epoch_ns(t.ts_recv), t.price, t.size, t.side, t.feed, t.seq,
+               q.bid_price, q.ask_price, epoch_ns(q.quote_ts)
+        from t asof left join q on t.ts_event >= q.quote_ts
+        order by t.ts_event, t.seq
+        """,
+        [symbol, low, high, *days, symbol, high, *days],
+    )
+    return [
+        TradeWithQuote(
+            Trade(symbol, int(row[0]), int(row[1]), row[2], int(row[3]), Side(row[4]), row[5] or "", int(row[6])),
+            row[7],
+            row[8],
+            int(row[9]) if row[9] is not None else None,
+        )
+        for row in rows
+    ]
+
+
+def lake_book_at(
+    *, symbol: str, at: datetime, feed: str, lake: Path | None = None
+) -> dict[str, list[tuple[float, int]]] | None:
+    """The book of `feed` at `at` from the lake's depth operations: the latest CLEAR (snapshot)
+    at or before `at` of that day or the day before, with every SET after it applied."""
+    connection = lake_connection(lake)
+    if not _has(connection, "depth_data"):
+        return None
+    at_ns = _ns_range(at, at)[1]
+    day = at.astimezone(UTC).date()
+    rows = _fetch(
+        lake,
+        """
+        select epoch_ns(ts_event), op, side, price, size, stream_id from depth_data
+        where symbol = ? and feed = ? and epoch_ns(ts_event) <= ? and date between ?::date and ?::date
+        """,
+        [symbol, feed, at_ns, day - timedelta(days=1), day],
+    )
+    ordered = sorted(rows, key=lambda row: _order_key(row[5], int(row[0])))
+    start = max((index for index, row in enumerate(ordered) if row[1] == 0), default=None)
+    if start is None:
+        return None
+    bids: dict[float, int] = {}
+    asks: dict[float, int] = {}
+    for _, _op, side, price, size, _ in ordered[start + 1 :]:
+        levels = bids if side == int(Side.BUY) else asks
+        if size:
+            levels[price] = int(size)
+        else:
+            levels.pop(price, None)
+    return {"bids": sorted(bids.items(), key=lambda level: -level[0]), "asks": sorted(asks.items())}

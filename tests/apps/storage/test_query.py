@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 from apps.core.redis import get_redis
-from apps.marketdata.events import Side, Trade
+from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Quote, Side, Trade
 from apps.storage.flush import streams_flush
-from apps.storage.query import LakeQueryError, lake_bars, lake_trades, trades_in_range
+from apps.storage.query import (
+    LakeQueryError,
+    lake_bars,
+    lake_book_at,
+    lake_trades,
+    quotes_in_range,
+    trades_in_range,
+    trades_with_quotes,
+)
 from tests.apps.storage.test_flush import write
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
@@ -62,3 +70,58 @@ def test_a_range_spanning_lake_and_hot_store_is_continuous_and_has_no_duplicates
     both = trades_in_range(symbol="ESZ26", start=start, end=end, lake=tmp_path)
     assert [item.trade.seq for item in both] == list(range(10, 50))
     assert len({item.id for item in both}) == len(both)
+
+
+def test_quotes_span_lake_and_hot_store(tmp_path: Path) -> None:
+    write([[Quote("ESZ26", ns(second), ns(second), 6000.0, second + 1, 6000.25, 1, "test") for second in range(0, 10)]])
+    streams_flush(client=get_redis(), lake=tmp_path)
+    write(
+        [[Quote("ESZ26", ns(second), ns(second), 6000.0, second + 1, 6000.25, 1, "test") for second in range(10, 20)]]
+    )
+    quotes = quotes_in_range(
+        symbol="ESZ26", start=T0 + timedelta(seconds=5), end=T0 + timedelta(seconds=14), lake=tmp_path
+    )
+    assert [item.quote.bid_size for item in quotes] == list(range(6, 16))
+
+
+def test_each_trade_gets_the_quote_prevailing_when_it_printed(tmp_path: Path) -> None:
+    write(
+        [
+            [
+                Quote("ESZ26", ns(1), ns(1), 6000.0, 5, 6000.25, 5, "test"),
+                Quote("ESZ26", ns(3), ns(3), 6001.0, 5, 6001.25, 5, "test"),
+            ]
+        ]
+    )
+    write([[trade(0.5, 6000.0, 1, 1), trade(2, 6000.25, 1, 2), trade(3, 6001.25, 1, 3), trade(4, 6001.0, 1, 4)]])
+    streams_flush(client=get_redis(), lake=tmp_path)
+    rows = trades_with_quotes(symbol="ESZ26", start=T0, end=T0 + timedelta(seconds=10), lake=tmp_path)
+    assert [(row.trade.seq, row.bid_price, row.ask_price) for row in rows] == [
+        (1, None, None),  # before any quote
+        (2, 6000.0, 6000.25),
+        (3, 6001.0, 6001.25),  # a quote at the same instant prevails
+        (4, 6001.0, 6001.25),
+    ]
+
+
+def test_the_book_at_a_time_from_the_lake(tmp_path: Path) -> None:
+    write(
+        [
+            [DepthSnapshot("ESZ26", ns(0), ns(0), (Level(6000.0, 5), Level(5999.75, 8)), (Level(6000.25, 7),), "test")],
+            [
+                DepthUpdate("ESZ26", ns(2), ns(2), Side.BUY, 6000.0, 9, "test"),
+                DepthUpdate("ESZ26", ns(4), ns(4), Side.SELL, 6000.25, 0, "test"),
+            ],
+            [DepthSnapshot("ESZ26", ns(1), ns(1), (Level(6100.0, 1),), (Level(6100.25, 1),), "simulator")],
+        ]
+    )
+    streams_flush(client=get_redis(), lake=tmp_path)
+    assert lake_book_at(symbol="ESZ26", at=T0 + timedelta(seconds=3), feed="test", lake=tmp_path) == {
+        "bids": [(6000.0, 9), (5999.75, 8)],
+        "asks": [(6000.25, 7)],
+    }
+    assert lake_book_at(symbol="ESZ26", at=T0 + timedelta(seconds=5), feed="test", lake=tmp_path) == {
+        "bids": [(6000.0, 9), (5999.75, 8)],
+        "asks": [],
+    }
+    assert lake_book_at(symbol="ESZ26", at=T0 - timedelta(seconds=1), feed="test", lake=tmp_path) is None
