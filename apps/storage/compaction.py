@@ -14,6 +14,7 @@ import ctypes
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -93,14 +94,21 @@ def _partition_day(partition: Path) -> date | None:
         return None
 
 
-def lake_compact(*, lake: Path, today: date | None = None) -> list[CompactResult]:
-    """Compact every closed partition (before today, UTC) of every table that has small files."""
+def lake_compact(
+    *, lake: Path, today: date | None = None, progress: Callable[[int, int], None] | None = None
+) -> list[CompactResult]:
+    """Compact every closed partition (before today, UTC) of every table that has small files;
+    `progress(done, total)` after each partition."""
     today = today or utc_now().date()
+    partitions = [
+        partition
+        for table in TABLES
+        for partition in sorted((lake / table).glob("date=*/symbol=*"))
+        if partition.is_dir() and (day := _partition_day(partition)) is not None and day < today
+    ]
     results = []
-    for table in TABLES:
-        for partition in sorted((lake / table).glob("date=*/symbol=*")):
-            day = _partition_day(partition)
-            if day is None or day >= today or not partition.is_dir():
-                continue
-            results.append(partition_compact(lake=lake, partition=partition))
+    for done, partition in enumerate(partitions, start=1):
+        results.append(partition_compact(lake=lake, partition=partition))
+        if progress:
+            progress(done, len(partitions))
     return results

@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,13 +178,19 @@ def hot_streams(client: redis.Redis) -> list[str]:
     return sorted(found)
 
 
-def streams_flush(*, client: redis.Redis, lake: Path, failpoint: str = "") -> list[FlushResult]:
-    """Flush every hot stream; one stream's failure does not stop the others."""
+def streams_flush(
+    *, client: redis.Redis, lake: Path, failpoint: str = "", progress: Callable[[int, int], None] | None = None
+) -> list[FlushResult]:
+    """Flush every hot stream; one stream's failure does not stop the others. `progress(done,
+    total)` is called after each stream."""
     results = []
-    for key in hot_streams(client):
+    streams = hot_streams(client)
+    for done, key in enumerate(streams, start=1):
         try:
             results.append(stream_flush(client=client, key=key, lake=lake, failpoint=failpoint))
         except (redis.RedisError, OSError, ValueError) as error:
             log.error("flush.failed", key=key, error=f"{type(error).__name__}: {error}")
             results.append(FlushResult(key=key, skipped=f"failed: {error}"))
+        if progress:
+            progress(done, len(streams))
     return results

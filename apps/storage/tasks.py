@@ -7,16 +7,22 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from apps.core.progress import task_progress
 from apps.core.redis import get_redis
 from apps.storage.compaction import lake_compact
 from apps.storage.flush import streams_flush
 from apps.storage.retention import purge_execute, purge_plan
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
-def flush_streams() -> dict[str, Any]:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
+def flush_streams(self: Any) -> dict[str, Any]:
     """Idempotent by construction: a re-run writes the same ranges to the same files."""
-    results = streams_flush(client=get_redis(), lake=settings.LAKE_DIR, failpoint=settings.FLUSH_FAILPOINT)
+    results = streams_flush(
+        client=get_redis(),
+        lake=settings.LAKE_DIR,
+        failpoint=settings.FLUSH_FAILPOINT,
+        progress=task_progress(self, what="streams flushed"),
+    )
     return {
         "rows": sum(result.rows for result in results),
         "streams": {
@@ -35,10 +41,10 @@ def purge() -> dict[str, Any]:
     return {"run": run.pk, "status": run.status, "bytes_freed": run.bytes_freed}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3300, time_limit=3600)
-def compact() -> dict[str, Any]:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=3300, time_limit=3600)
+def compact(self: Any) -> dict[str, Any]:
     """Daily: merge the small files of closed partitions."""
-    results = lake_compact(lake=settings.LAKE_DIR)
+    results = lake_compact(lake=settings.LAKE_DIR, progress=task_progress(self, what="partitions compacted"))
     done = [result for result in results if not result.skipped]
     return {
         "partitions": len(done),
