@@ -1,40 +1,10 @@
 from __future__ import annotations
 
-from argparse import ArgumentParser
-from pathlib import Path
-from typing import Any
-
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
-from rich.progress import Progress, TaskID
-
-from apps.storage.importers import ImportFileError, depth_import
+from apps.storage.importers import depth_import
+from apps.storage.management.import_command import ImportCommand
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = "Import depth from CSV or Parquet (columns ts, side, price, size; optional symbol, op) into the lake."
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("files", nargs="+", type=Path)
-        parser.add_argument("--symbol", help="canonical symbol for files without a symbol column")
-        parser.add_argument("--feed", default="import", help="feed name stored with the rows")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        with Progress(transient=True) as progress:
-            for path in options["files"]:
-                task = progress.add_task(f"importing {path.name}", total=None)
-
-                def report(done: int, total: int, task: TaskID = task) -> None:
-                    progress.update(task, completed=done, total=total)
-
-                try:
-                    result = depth_import(
-                        path=path,
-                        lake=settings.LAKE_DIR,
-                        symbol=options["symbol"],
-                        feed=options["feed"],
-                        progress=report,
-                    )
-                except ImportFileError as error:
-                    raise CommandError(f"{error.message} (nothing from this file was written)") from None
-                self.stdout.write(f"{path}: {result.rows:,} depth rows into {len(result.files)} partition file(s)")
+    noun = "depth rows"
+    importer = staticmethod(depth_import)
