@@ -57,7 +57,24 @@ def gex_snapshot(symbol: str, category: str) -> str:
     return f"gex:snapshot:{{{_symbol(symbol)}}}:{_name('category', category)}"
 
 
-GEX_SNAPSHOTS = "gex:snapshots"
+def gex_snapshots(ticker: str) -> str:
+    """The stream of every snapshot of one ticker (all packages and categories); the flush lands
+    it in the lake as `gex_snapshots`."""
+    return f"gex:snapshots:{{{_symbol(ticker)}}}"
+
+
+def gex_recorded(ticker: str) -> str:
+    """Sorted set of `package:category:timestamp` already recorded, scored by timestamp: no
+    snapshot is stored twice."""
+    return f"gex:recorded:{{{_symbol(ticker)}}}"
+
+
+def gex_rate_limit(ticker: str, metric: str) -> str:
+    """Held for one second per request to GEXBot for a ticker and metric, across all workers."""
+    return f"gex:ratelimit:{{{_symbol(ticker)}}}:{_name('metric', metric)}"
+
+
+GEX_POLL_SKIPPED = "gex:poll:skipped"
 
 # Unusual Whales
 UW_OPTION_TRADE = "uw:option_trade"

@@ -36,7 +36,12 @@ log = structlog.get_logger(__name__)
 CONSUMER = "flusher"
 BATCH_ENTRIES = 2000
 LOCK_SECONDS = 600
-STREAM_PATTERNS = {"trades": "md:trades:*", "quotes": "md:quotes:*", "depth": "md:depth:*"}
+STREAM_PATTERNS = {
+    "trades": "md:trades:*",
+    "quotes": "md:quotes:*",
+    "depth": "md:depth:*",
+    "snapshots": "gex:snapshots:*",
+}
 
 
 @dataclass
@@ -115,7 +120,7 @@ def _acquire(client: redis.Redis, key: str) -> Any | None:
 
 
 def _kind_and_symbol(key: str) -> tuple[str, str]:
-    # md:{kind}:{SYM}
+    # md:{kind}:{SYM} or gex:snapshots:{TICKER}
     _, kind, tagged = key.split(":", 2)
     return kind, tagged.strip("{}")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TABLES = ("tick_data", "quote_data", "depth_data")
+TABLES = ("tick_data", "quote_data", "depth_data", "gex_snapshots")
 
 
 def partition_dir(*, lake: Path, table: str, day: date, symbol: str) -> Path:

@@ -8,6 +8,7 @@ class DataType(models.TextChoices):
     TRADES = "trades", "Trades (tick_data)"
     QUOTES = "quotes", "Quotes (quote_data)"
     DEPTH = "depth", "Depth (depth_data)"
+    SNAPSHOTS = "snapshots", "GEX snapshots (gex_snapshots)"
 
 
 class RetentionPolicy(models.Model):

@@ -1,4 +1,5 @@
-"""Hot-store blocks -> Arrow tables of the lake (`tick_data`, `quote_data`, `depth_data`).
+"""Hot-store entries -> Arrow tables of the lake (`tick_data`, `quote_data`, `depth_data` from
+market-data blocks, `gex_snapshots` from GEX snapshots).
 
 Every row keeps `stream_id` (`<entry id>:<index>`), its position in the hot stream, so a row is
 traceable to where it came from and duplicates are detectable. `date` and `symbol` are not
@@ -13,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from apps.gex.snapshots import snapshot_decode
 from apps.marketdata.blocks import BlockKind, decode_columns
 from apps.marketdata.events import FEED_NAMES
 
@@ -54,8 +56,30 @@ SCHEMAS = {
         ]
     ),
 }
+SCHEMAS["gex_snapshots"] = pa.schema(
+    [
+        ("ts_event", TIMESTAMP),
+        ("package", pa.string()),
+        ("category", pa.string()),
+        ("spot", pa.float64()),
+        ("zero_gamma", pa.float64()),
+        ("major_pos_vol", pa.float64()),
+        ("major_pos_oi", pa.float64()),
+        ("major_neg_vol", pa.float64()),
+        ("major_neg_oi", pa.float64()),
+        ("sum_gex_vol", pa.float64()),
+        ("sum_gex_oi", pa.float64()),
+        ("source", pa.string()),
+        ("units", pa.string()),
+        # The whole snapshot (strike rows included) as recorded, so a read gives it back unchanged.
+        ("data", pa.string()),
+        ("stream_id", pa.string()),
+    ]
+)
 # Which lake table each hot stream kind goes to.
-TABLE_OF_KIND = {"trades": "tick_data", "quotes": "quote_data", "depth": "depth_data"}
+TABLE_OF_KIND = {"trades": "tick_data", "quotes": "quote_data", "depth": "depth_data", "snapshots": "gex_snapshots"}
+_GEX_SCALARS = ("spot", "zero_gamma", "major_pos_vol", "major_pos_oi", "major_neg_vol", "major_neg_oi",
+                "sum_gex_vol", "sum_gex_oi")  # fmt: skip
 
 
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -102,11 +126,32 @@ def _table(kind: str, entries: list[tuple[str, bytes]]) -> pa.Table:
     return pa.Table.from_arrays([*arrays, stream_ids], schema=SCHEMAS[TABLE_OF_KIND[kind]])
 
 
+def _gex_table(entries: list[tuple[str, bytes]]) -> pa.Table:
+    """GEX snapshots (one per entry, a few per second at most): row by row is fast enough."""
+    snapshots = [snapshot_decode(data) for _, data in entries]
+    columns: dict[str, list[object]] = {
+        "ts_event": [snapshot.timestamp * 1_000_000_000 for snapshot in snapshots],
+        "package": [snapshot.package for snapshot in snapshots],
+        "category": [snapshot.category for snapshot in snapshots],
+        **{name: [getattr(snapshot, name) for snapshot in snapshots] for name in _GEX_SCALARS},
+        "source": [snapshot.source for snapshot in snapshots],
+        "units": [snapshot.units for snapshot in snapshots],
+        "data": [data.decode() for _, data in entries],
+        "stream_id": [_text(entry_id) for entry_id, _ in entries],
+    }
+    columns["ts_event"] = list(_timestamps(np.array(columns["ts_event"], dtype=np.int64)))
+    return pa.Table.from_pydict(columns, schema=SCHEMAS["gex_snapshots"])
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def tables_by_day(kind: str, symbol: str, entries: list[tuple[str, bytes]]) -> dict[date, pa.Table]:
     """The rows of some stream entries, as one Arrow table per UTC day of their exchange time."""
     if not entries:
         return {}
-    table = _table(kind, entries)
+    table = _gex_table(entries) if kind == "snapshots" else _table(kind, entries)
     days = pc.divide(pc.cast(table["ts_event"], pa.int64()), NS_PER_DAY).to_numpy()
     result = {}
     for day in np.unique(days):

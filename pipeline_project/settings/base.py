@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.marketdata",
     "apps.storage",
+    "apps.gex",
 ]
 
 MIDDLEWARE = [
@@ -117,7 +118,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
-CELERY_TASK_ROUTES = {f"apps.{app}.*": {"queue": queue.value} for app, queue in Queue.routes()}
+CELERY_TASK_ROUTES = {
+    # History imports run on the batch queue so they never delay live GEX polling.
+    "apps.gex.tasks.gex_history_import": {"queue": Queue.BATCH.value},
+    **{f"apps.{app}.*": {"queue": queue.value} for app, queue in Queue.routes()},
+}
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_TRACK_STARTED = True

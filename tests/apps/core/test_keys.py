@@ -20,7 +20,10 @@ def test_per_symbol_keys_are_pinned() -> None:
 
 
 def test_shared_keys_and_channels_are_pinned() -> None:
-    assert keys.GEX_SNAPSHOTS == "gex:snapshots"
+    assert keys.gex_snapshots("ES_SPX") == "gex:snapshots:{ES_SPX}"
+    assert keys.gex_recorded("SPX") == "gex:recorded:{SPX}"
+    assert keys.gex_rate_limit("SPX", "classic-gex_zero") == "gex:ratelimit:{SPX}:classic-gex_zero"
+    assert keys.GEX_POLL_SKIPPED == "gex:poll:skipped"
     assert (keys.UW_OPTION_TRADE, keys.UW_FLOW_ALERT, keys.UW_MARKET_AGG) == (
         "uw:option_trade",
         "uw:flow_alert",
