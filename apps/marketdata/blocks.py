@@ -18,20 +18,23 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
+
+import numpy as np
 
 from apps.marketdata.events import (
     FEED_NAMES,
+    PRICE_SCALE,
     DepthSnapshot,
     DepthUpdate,
     Quote,
     Side,
     Trade,
     feed_code,
-    to_price_int,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEADER = struct.Struct("<BBqii")  # version, kind, base time (µs), rows, columns
 
 
@@ -56,8 +59,12 @@ class DepthRow:
     feed: str
 
 
-def _deltas(values: list[int]) -> list[int]:
-    return [values[0]] + [values[i] - values[i - 1] for i in range(1, len(values))] if values else []
+def _deltas(values: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values)
+    if len(values):
+        out[0] = values[0]
+        np.subtract(values[1:], values[:-1], out=out[1:])
+    return out
 
 
 def _sums(values: Sequence[int]) -> list[int]:
@@ -68,33 +75,97 @@ def _sums(values: Sequence[int]) -> list[int]:
     return out
 
 
-def _encode(kind: BlockKind, base_us: int, columns: list[list[int]]) -> bytes:
-    rows = len(columns[0])
-    flat = [value for column in columns for value in column]
-    body = zlib.compress(struct.pack(f"<{len(flat)}q", *flat), 1)
-    return _HEADER.pack(FORMAT_VERSION, kind, base_us, rows, len(columns)) + body
+def _column(items: Sequence[Any], name: str, dtype: Any = np.int64) -> np.ndarray:
+    return np.fromiter(map(attrgetter(name), items), dtype=dtype, count=len(items))
 
 
-def _decode(data: bytes, kind: BlockKind) -> tuple[int, list[tuple[int, ...]]]:
+def _prices(items: Sequence[Any], name: str) -> np.ndarray:
+    # Integer hundredths, rounded half to even as `to_price_int` (Python's round) does.
+    return np.rint(_column(items, name, np.float64) * PRICE_SCALE).astype(np.int64)
+
+
+def _feeds(items: Sequence[Any]) -> np.ndarray | int:
+    """The feed code column, or one code when the whole batch comes from one feed (the usual case)."""
+    first = items[0].feed
+    if all(item.feed == first for item in items):
+        return feed_code(first)
+    return np.fromiter((feed_code(item.feed) for item in items), dtype=np.int64, count=len(items))
+
+
+# Version 2 stores each column in the narrowest signed width its values fit (1, 2, 4 or 8
+# bytes), or as one value when every row holds it (width code 0): less for zlib to compress
+# (the writer's largest cost) and less memory. Version 1 (every column int64) still decodes.
+_WIDTHS = ((1, -(2**7), 2**7 - 1), (2, -(2**15), 2**15 - 1), (4, -(2**31), 2**31 - 1))
+_DTYPES = {1: "<i1", 2: "<i2", 4: "<i4", 8: "<i8"}
+
+
+def _narrow(column: np.ndarray) -> tuple[int, bytes]:
+    low, high = int(column.min()), int(column.max())
+    if low == high:
+        return 0, struct.pack("<q", low)
+    for width, smallest, largest in _WIDTHS:
+        if smallest <= low and high <= largest:
+            return width, column.astype(_DTYPES[width]).tobytes()
+    return 8, column.astype("<i8").tobytes()
+
+
+def _encode(kind: BlockKind, base_us: int, columns: list[np.ndarray | int]) -> bytes:
+    rows = max(len(column) for column in columns if isinstance(column, np.ndarray))
+    codes, parts = bytearray(), []
+    for column in columns:
+        code, data = (0, struct.pack("<q", column)) if isinstance(column, int) else _narrow(column)
+        codes.append(code)
+        parts.append(data)
+    body = zlib.compress(b"".join(parts), 1)
+    return _HEADER.pack(FORMAT_VERSION, kind, base_us, rows, len(columns)) + bytes(codes) + body
+
+
+def _raw_columns(data: bytes, kind: BlockKind) -> tuple[int, list[np.ndarray]]:
+    """A block's stored columns as int64 arrays (deltas not yet resolved), either version."""
     version, found, base_us, rows, width = _HEADER.unpack_from(data)
-    if version != FORMAT_VERSION or found != kind:
+    if found != kind or version not in (1, FORMAT_VERSION):
         raise ValueError(f"block format {version}/{found} is not {FORMAT_VERSION}/{int(kind)}")
-    flat = struct.unpack(f"<{rows * width}q", zlib.decompress(data[_HEADER.size :]))
-    return base_us, [flat[i * rows : (i + 1) * rows] for i in range(width)]
+    if version == 1:
+        flat = np.frombuffer(zlib.decompress(data[_HEADER.size :]), dtype="<i8").reshape(width, rows)
+        return base_us, [flat[i] for i in range(width)]
+    codes = data[_HEADER.size : _HEADER.size + width]
+    body = zlib.decompress(data[_HEADER.size + width :])
+    columns, offset = [], 0
+    for code in codes:
+        if code == 0:
+            columns.append(np.full(rows, struct.unpack_from("<q", body, offset)[0], dtype=np.int64))
+            offset += 8
+        else:
+            columns.append(np.frombuffer(body, dtype=_DTYPES[code], count=rows, offset=offset).astype(np.int64))
+            offset += code * rows
+    return base_us, columns
+
+
+def _decode(data: bytes, kind: BlockKind) -> tuple[int, list[list[int]]]:
+    base_us, columns = _raw_columns(data, kind)
+    return base_us, [column.tolist() for column in columns]
+
+
+def _times_us(items: Sequence[Any]) -> tuple[int, np.ndarray, np.ndarray]:
+    """Base time (µs of the first event), event times relative to it, and receive latencies (µs, ≥ 0)."""
+    events = _column(items, "ts_event")
+    base_us = int(events[0]) // 1000
+    latency = np.maximum((_column(items, "ts_recv") - events) // 1000, 0)
+    return base_us, events // 1000 - base_us, latency
 
 
 def encode_trades(trades: Sequence[Trade]) -> bytes:
-    base_us = trades[0].ts_event // 1000
+    base_us, times, latency = _times_us(trades)
     return _encode(
         BlockKind.TRADES,
         base_us,
         [
-            [trade.ts_event // 1000 - base_us for trade in trades],
-            _deltas([to_price_int(trade.price) for trade in trades]),
-            [trade.size for trade in trades],
-            [int(trade.side) | (feed_code(trade.feed) << 2) for trade in trades],
-            [max(0, (trade.ts_recv - trade.ts_event) // 1000) for trade in trades],
-            _deltas([trade.seq for trade in trades]),
+            times,
+            _deltas(_prices(trades, "price")),
+            _column(trades, "size"),
+            _column(trades, "side") | (np.asarray(_feeds(trades)) << 2),
+            latency,
+            _deltas(_column(trades, "seq")),
         ],
     )
 
@@ -122,18 +193,18 @@ def decode_trades(symbol: str, data: bytes) -> list[Trade]:
 
 
 def encode_quotes(quotes: Sequence[Quote]) -> bytes:
-    base_us = quotes[0].ts_event // 1000
+    base_us, times, latency = _times_us(quotes)
     return _encode(
         BlockKind.QUOTES,
         base_us,
         [
-            [quote.ts_event // 1000 - base_us for quote in quotes],
-            _deltas([to_price_int(quote.bid_price) for quote in quotes]),
-            [quote.bid_size for quote in quotes],
-            _deltas([to_price_int(quote.ask_price) for quote in quotes]),
-            [quote.ask_size for quote in quotes],
-            [feed_code(quote.feed) for quote in quotes],
-            [max(0, (quote.ts_recv - quote.ts_event) // 1000) for quote in quotes],
+            times,
+            _deltas(_prices(quotes, "bid_price")),
+            _column(quotes, "bid_size"),
+            _deltas(_prices(quotes, "ask_price")),
+            _column(quotes, "ask_size"),
+            _feeds(quotes),
+            latency,
         ],
     )
 
@@ -161,28 +232,55 @@ def decode_quotes(symbol: str, data: bytes) -> list[Quote]:
 
 def encode_depth(events: Sequence[DepthSnapshot | DepthUpdate]) -> bytes:
     base_us = events[0].ts_event // 1000
+    if all(type(event) is DepthUpdate for event in events):
+        # Updates only (the usual batch): one SET row per event, built column by column.
+        updates = cast(Sequence[DepthUpdate], events)
+        return _encode(
+            BlockKind.DEPTH,
+            base_us,
+            [_column(updates, "ts_event") // 1000 - base_us, int(DepthOp.SET), _column(updates, "side"), _deltas(_prices(updates, "price")),
+             _column(updates, "size"), _feeds(updates)],
+        )  # fmt: skip
+    # Snapshots in the batch: one CLEAR row, then a SET row per level; columns grow by whole
+    # runs (extend) and prices are scaled in one vectorized step.
     times: list[int] = []
     ops: list[int] = []
     sides: list[int] = []
-    prices: list[int] = []
+    prices: list[float] = []
     sizes: list[int] = []
     feeds: list[int] = []
     for event in events:
-        time_us, feed = event.ts_event // 1000 - base_us, feed_code(event.feed)
-        if isinstance(event, DepthUpdate):
-            rows = [(DepthOp.SET, int(event.side), to_price_int(event.price), event.size)]
-        else:
-            rows = [(DepthOp.CLEAR, 0, 0, 0)]
-            rows += [(DepthOp.SET, int(Side.BUY), to_price_int(level.price), level.size) for level in event.bids]
-            rows += [(DepthOp.SET, int(Side.SELL), to_price_int(level.price), level.size) for level in event.asks]
-        for op, side, price, size in rows:
-            times.append(time_us)
-            ops.append(op)
-            sides.append(side)
-            prices.append(price)
-            sizes.append(size)
-            feeds.append(feed)
-    return _encode(BlockKind.DEPTH, base_us, [times, ops, sides, _deltas(prices), sizes, feeds])
+        if type(event) is DepthUpdate:
+            times.append(event.ts_event)
+            ops.append(DepthOp.SET)
+            sides.append(event.side)
+            prices.append(event.price)
+            sizes.append(event.size)
+            feeds.append(feed_code(event.feed))
+            continue
+        snapshot = cast(DepthSnapshot, event)
+        bids, asks = len(snapshot.bids), len(snapshot.asks)
+        times.extend([snapshot.ts_event] * (1 + bids + asks))
+        ops.append(DepthOp.CLEAR)
+        ops.extend([DepthOp.SET] * (bids + asks))
+        sides.append(0)
+        sides.extend([Side.BUY] * bids)
+        sides.extend([Side.SELL] * asks)
+        prices.append(0.0)
+        prices.extend([level.price for level in snapshot.bids])
+        prices.extend([level.price for level in snapshot.asks])
+        sizes.append(0)
+        sizes.extend([level.size for level in snapshot.bids])
+        sizes.extend([level.size for level in snapshot.asks])
+        feeds.extend([feed_code(snapshot.feed)] * (1 + bids + asks))
+    scaled = np.rint(np.array(prices, dtype=np.float64) * PRICE_SCALE).astype(np.int64)
+    return _encode(
+        BlockKind.DEPTH,
+        base_us,
+        [np.array(times, dtype=np.int64) // 1000 - base_us, np.array(ops, dtype=np.int64),
+         np.array(sides, dtype=np.int64), _deltas(scaled), np.array(sizes, dtype=np.int64),
+         np.array(feeds, dtype=np.int64)],
+    )  # fmt: skip
 
 
 def decode_depth(data: bytes) -> list[DepthRow]:
@@ -196,33 +294,29 @@ def decode_depth(data: bytes) -> list[DepthRow]:
 def batch_bars(trades: Sequence[Trade], width_ms: int) -> list[list[int]]:
     """OHLCV bars of one batch ([start_ms, o, h, l, c, v], prices as integer hundredths). A trade
     older than the bar before it counts in that bar, as it does when the writer merges."""
-    bars: list[list[int]] = []
-    latest = -1
-    for trade in trades:
-        latest = max(latest, trade.ts_event // 1_000_000)
-        start = latest - latest % width_ms
-        price = to_price_int(trade.price)
-        if bars and bars[-1][0] == start:
-            bar = bars[-1]
-            bar[2] = max(bar[2], price)
-            bar[3] = min(bar[3], price)
-            bar[4] = price
-            bar[5] += trade.size
-        else:
-            bars.append([start, price, price, price, price, trade.size])
-    return bars
+    latest = np.maximum.accumulate(_column(trades, "ts_event") // 1_000_000)
+    starts = latest - latest % width_ms
+    prices = _prices(trades, "price")
+    sizes = _column(trades, "size")
+    # Starts never decrease, so each bar is one run of equal starts.
+    first = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
+    last = np.r_[first[1:] - 1, len(starts) - 1]
+    return np.column_stack(
+        [
+            starts[first],
+            prices[first],
+            np.maximum.reduceat(prices, first),
+            np.minimum.reduceat(prices, first),
+            prices[last],
+            np.add.reduceat(sizes, first),
+        ]
+    ).tolist()
 
 
 def decode_columns(data: bytes, kind: BlockKind) -> tuple[int, list[Any]]:
     """A block's columns as int64 numpy arrays (deltas resolved), for bulk readers such as the
     lake's flush; `decode_trades` and friends give events instead."""
-    import numpy as np
-
-    version, found, base_us, rows, width = _HEADER.unpack_from(data)
-    if version != FORMAT_VERSION or found != kind:
-        raise ValueError(f"block format {version}/{found} is not {FORMAT_VERSION}/{int(kind)}")
-    flat = np.frombuffer(zlib.decompress(data[_HEADER.size :]), dtype="<i8").reshape(width, rows)
-    columns = [flat[i] for i in range(width)]
+    base_us, columns = _raw_columns(data, kind)
     for index in DELTA_COLUMNS[kind]:
         columns[index] = np.cumsum(columns[index])
     return base_us, columns

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 import redis
@@ -51,8 +52,37 @@ class HotStoreWriter:
         self.feed = feed
         self._trades = client.register_script(TRADES)
         self._block = client.register_script(BLOCK)
+        self._loaded = False
+
+    async def _load_scripts(self) -> None:
+        # Loaded once, then called by SHA: redis-py's pipelined Script objects would ask
+        # SCRIPT EXISTS on every batch, one more round trip each time.
+        for script in (self._trades, self._block):
+            script.sha = await self.client.script_load(script.script)
+        self._loaded = True
 
     async def write(self, events: Sequence[Event]) -> WriteResult:
+        if not self._loaded:
+            await self._load_scripts()
+        result = await self._write(events)
+        if any(reason.startswith("NOSCRIPT") for _, reason in result.rejected):
+            # Redis restarted or SCRIPT FLUSH ran since the load: nothing of those calls was
+            # written, so load again and write them.
+            await self._load_scripts()
+            retried = [events for events, reason in result.rejected if reason.startswith("NOSCRIPT")]
+            result.rejected = [item for item in result.rejected if not item[1].startswith("NOSCRIPT")]
+            for batch in retried:
+                again = await self._write(batch)
+                result.trades, result.quotes, result.depth = (
+                    result.trades + again.trades,
+                    result.quotes + again.quotes,
+                    result.depth + again.depth,
+                )
+                result.last_ids.update(again.last_ids)
+                result.rejected += again.rejected
+        return result
+
+    async def _write(self, events: Sequence[Event]) -> WriteResult:
         trades: dict[str, list[Trade]] = defaultdict(list)
         quotes: dict[str, list[Quote]] = defaultdict(list)
         depth: dict[str, list[DepthSnapshot | DepthUpdate]] = defaultdict(list)
@@ -70,50 +100,54 @@ class HotStoreWriter:
         async with self.client.pipeline(transaction=False) as pipe:
             for symbol, batch in trades.items():
                 last = batch[-1]
-                await self._trades(
-                    keys=[keys.trades(symbol), keys.last(symbol), keys.bars("1s", symbol), keys.bars("1m", symbol)],
-                    args=[
-                        batch[0].ts_event // NS_PER_MS,
-                        encode_trades(batch),
-                        len(batch),
-                        to_price_int(last.price),
-                        last.size,
-                        last.ts_event // NS_PER_MS,
-                        BARS_1S_KEPT,
-                        BARS_1M_KEPT,
-                        _msgpack.encode(batch_bars(batch, 1000)),
-                        _msgpack.encode(batch_bars(batch, 60_000)),
-                    ],
-                    client=pipe,
+                trade_keys = [keys.trades(symbol), keys.last(symbol), keys.bars("1s", symbol), keys.bars("1m", symbol)]
+                pipe.evalsha(  # type: ignore[unused-awaitable]
+                    self._trades.sha,
+                    len(trade_keys),
+                    *trade_keys,
+                    batch[0].ts_event // NS_PER_MS,
+                    encode_trades(batch),
+                    len(batch),
+                    to_price_int(last.price),
+                    last.size,
+                    last.ts_event // NS_PER_MS,
+                    BARS_1S_KEPT,
+                    BARS_1M_KEPT,
+                    _msgpack.encode(batch_bars(batch, 1000)),
+                    _msgpack.encode(batch_bars(batch, 60_000)),
                 )
                 calls.append(("trades", keys.trades(symbol), batch))
             for symbol, quote_batch in quotes.items():
                 last_quote = quote_batch[-1]
-                await self._block(
-                    keys=[keys.quotes(symbol), keys.last(symbol)],
-                    args=[
-                        quote_batch[0].ts_event // NS_PER_MS,
-                        len(quote_batch),
-                        encode_quotes(quote_batch),
-                        "bid",
-                        to_price_int(last_quote.bid_price),
-                        "bid_size",
-                        last_quote.bid_size,
-                        "ask",
-                        to_price_int(last_quote.ask_price),
-                        "ask_size",
-                        last_quote.ask_size,
-                        "quote_ts",
-                        last_quote.ts_event // NS_PER_MS,
-                    ],
-                    client=pipe,
+                pipe.evalsha(  # type: ignore[unused-awaitable]
+                    self._block.sha,
+                    2,
+                    keys.quotes(symbol),
+                    keys.last(symbol),
+                    quote_batch[0].ts_event // NS_PER_MS,
+                    len(quote_batch),
+                    encode_quotes(quote_batch),
+                    "bid",
+                    to_price_int(last_quote.bid_price),
+                    "bid_size",
+                    last_quote.bid_size,
+                    "ask",
+                    to_price_int(last_quote.ask_price),
+                    "ask_size",
+                    last_quote.ask_size,
+                    "quote_ts",
+                    last_quote.ts_event // NS_PER_MS,
                 )
                 calls.append(("quotes", keys.quotes(symbol), quote_batch))
             for symbol, depth_batch in depth.items():
-                await self._block(
-                    keys=[keys.depth(symbol), keys.last(symbol)],
-                    args=[depth_batch[0].ts_event // NS_PER_MS, len(depth_batch), encode_depth(depth_batch)],
-                    client=pipe,
+                pipe.evalsha(  # type: ignore[unused-awaitable]
+                    self._block.sha,
+                    2,
+                    keys.depth(symbol),
+                    keys.last(symbol),
+                    depth_batch[0].ts_event // NS_PER_MS,
+                    len(depth_batch),
+                    encode_depth(depth_batch),
                 )
                 calls.append(("depth", keys.depth(symbol), depth_batch))
             if trades:
@@ -121,14 +155,22 @@ class HotStoreWriter:
                 pipe.publish(keys.trades_channel(self.feed), dumps(summary))  # type: ignore[unused-awaitable]
             replies = await pipe.execute(raise_on_error=False)
 
-        result = WriteResult()
-        for (kind, key, written), reply in zip(calls, replies, strict=False):
-            if isinstance(reply, redis.ResponseError):
-                result.rejected.append((written, f"{key}: {reply}"))
-                continue
-            if isinstance(reply, Exception):
-                raise reply
-            setattr(result, kind, getattr(result, kind) + len(written))
-            last_id = reply[1]
-            result.last_ids[key] = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
-        return result
+        return _collect(calls, replies)
+
+
+def _collect(calls: list[tuple[str, str, Sequence[Event]]], replies: list[Any]) -> WriteResult:
+    """What each call of a pipelined batch wrote, and what Redis refused."""
+    result = WriteResult()
+    for (kind, key, written), reply in zip(calls, replies, strict=False):
+        if isinstance(reply, redis.exceptions.NoScriptError):
+            result.rejected.append((written, f"NOSCRIPT {key}: {reply}"))
+            continue
+        if isinstance(reply, redis.ResponseError):
+            result.rejected.append((written, f"{key}: {reply}"))
+            continue
+        if isinstance(reply, Exception):
+            raise reply
+        setattr(result, kind, getattr(result, kind) + len(written))
+        last_id = reply[1]
+        result.last_ids[key] = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
+    return result

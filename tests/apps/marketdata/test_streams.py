@@ -246,3 +246,46 @@ def test_trim_without_groups_keeps_the_hot_window() -> None:
     client.xadd(key, {"p": 2}, id=f"{now_ms - 60_000}-0")
     stream_trim(client=client, key=key, window_minutes=30, exact=True)
     assert [raw[b"p"] for _, raw in client.xrange(key)] == [b"2"]
+
+
+def test_a_writer_survives_redis_forgetting_its_scripts() -> None:
+    """Redis restarted (or SCRIPT FLUSH ran) under a running streamer: its next batches are written."""
+
+    async def scenario() -> WriteResult:
+        client = get_async_redis(settings.REDIS_URL)
+        writer = HotStoreWriter(client, feed="test")
+        try:
+            await writer.write([trade(0, 6000.0, seq=1)])
+            await client.script_flush()
+            return await writer.write(
+                [trade(5, 6000.25, seq=2), Quote("ESZ26", ns(6), ns(7), 6000.0, 3, 6000.25, 4, "test")]
+            )
+        finally:
+            await client.aclose()
+
+    result = run(scenario())
+    assert (result.trades, result.quotes, result.rejected) == (1, 1, [])
+    assert [item.trade.seq for item in trades_last(symbol="ESZ26", count=10)] == [1, 2]
+    assert quote_latest(symbol="ESZ26") is not None
+
+
+def test_blocks_written_before_the_narrow_format_still_read() -> None:
+    """Format 1 (every column int64) is what earlier versions wrote; a stream or a lake flush
+    that still holds such entries must decode them."""
+    import struct
+    import zlib
+
+    from apps.marketdata.blocks import BlockKind, decode_columns, decode_trades
+
+    columns = [[0, 250], [600000, 25], [2, 1], [1 | (1 << 2), 2 | (1 << 2)], [3, 4], [7, 1]]
+    flat = [value for column in columns for value in column]
+    block = struct.pack("<BBqii", 1, BlockKind.TRADES, BASE_NS // 1000, 2, 6) + zlib.compress(
+        struct.pack(f"<{len(flat)}q", *flat)
+    )
+    trades = decode_trades("ESZ26", block)
+    assert [(t.ts_event, t.price, t.size, t.side, t.seq) for t in trades] == [
+        (BASE_NS, 6000.0, 2, Side.BUY, 7),
+        (BASE_NS + 250_000, 6000.25, 1, Side.SELL, 8),
+    ]
+    _, decoded = decode_columns(block, BlockKind.TRADES)
+    assert decoded[1].tolist() == [600000, 600025]
