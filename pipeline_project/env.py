@@ -79,6 +79,7 @@ class PipelineEnv(BaseSettings):
 
     # Storage, logging, runtime configuration
     LAKE_DIR: Path = Path("var/lake")
+    SIERRA_CHART_DIR: Path = Path("var/sierra")
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["console", "json"] = "console"
     RUNTIME_CONFIG_REFRESH_SECONDS: PositiveFloat = 2.0
@@ -94,6 +95,7 @@ class PipelineEnv(BaseSettings):
     TASTYTRADE_REFRESH_TOKEN: SecretStr = SecretStr("")
     GEXBOT_ENABLED: bool = False
     GEXBOT_API_KEY: SecretStr = SecretStr("")
+    GEXBOT_BASE_URL: str = "https://api.gex.bot/v2"
     UW_ENABLED: bool = False
     UW_API_TOKEN: SecretStr = SecretStr("")
     DISCORD_ENABLED: bool = False
@@ -122,6 +124,13 @@ class PipelineEnv(BaseSettings):
         dj_database_url.parse(value)
         return value
 
+    @field_validator("GEXBOT_BASE_URL")
+    @classmethod
+    def _gexbot_base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.gex.bot/v2")
+        return value
+
     @field_validator("FLOWER_BASIC_AUTH")
     @classmethod
     def _basic_auth(cls, value: SecretStr) -> SecretStr:
@@ -141,6 +150,10 @@ class PipelineEnv(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.LAKE_DIR if self.LAKE_DIR.is_absolute() else BASE_DIR / self.LAKE_DIR
+
+    @property
+    def sierra_chart_dir(self) -> Path:
+        return self.SIERRA_CHART_DIR if self.SIERRA_CHART_DIR.is_absolute() else BASE_DIR / self.SIERRA_CHART_DIR
 
 
 @dataclass(frozen=True)
