@@ -74,7 +74,29 @@ def gex_rate_limit(ticker: str, metric: str) -> str:
     return f"gex:ratelimit:{{{_symbol(ticker)}}}:{_name('metric', metric)}"
 
 
+def gex_import(job_id: int) -> str:
+    """Hash of a GEX history import's progress (state, done, total, rows_imported, error), read by
+    the admin and the API while the job runs."""
+    if not isinstance(job_id, int) or job_id < 1:
+        raise ValueError(f"job_id {job_id!r} must be a positive integer")
+    return f"gex:import:{job_id}"
+
+
+def gex_available_tickers(source: str) -> str:
+    """The tickers a GEX source lists (GEXBot's /tickers), cached for an hour."""
+    return f"gex:tickers:{_name('source', source)}"
+
+
+# Per `TICKER:package:category`: when it was last polled, and polls skipped while a breaker was open.
+GEX_POLL_LAST = "gex:poll:last"
 GEX_POLL_SKIPPED = "gex:poll:skipped"
+
+
+def gex_breaker(name: str) -> str:
+    """Namespace of a GEX source's circuit breaker, shared by every worker; pybreaker appends
+    `:pybreaker:state|fail_counter|success_counter|opened_at`. The hash tag keeps the four in one slot."""
+    return f"gex:breaker:{{{_name('breaker', name)}}}"
+
 
 # Unusual Whales
 UW_OPTION_TRADE = "uw:option_trade"
@@ -92,6 +114,21 @@ def streamer(name: str) -> str:
 
 def dead_letter(source: str) -> str:
     return f"deadletter:{_name('source', source)}"
+
+
+# Every streamer's status hash: `streamer:{name}` (and nothing else under `streamer:`).
+STREAMER_STATUS_PATTERN = "streamer:*"
+
+
+def streamer_control(name: str) -> str:
+    """Stream of operator requests (`action=resubscribe`) that the streamer process reads."""
+    return f"control:streamer:{_name('streamer', name)}"
+
+
+# REST API
+def api_rate_limit(subject: str) -> str:
+    """Requests of one API caller (`token-<id>` or `user-<id>`) in the current one-minute window."""
+    return f"api:ratelimit:{_name('subject', subject)}"
 
 
 # The lake: per stream, the flush checkpoint and the lock that keeps two flushes apart. They

@@ -7,3 +7,6 @@ class GexConfig(AppConfig):
     name = "apps.gex"
     label = "gex"
     verbose_name = "GEX"
+
+    def ready(self) -> None:
+        from apps.gex import runtime_settings, schedules  # noqa: F401 - registers

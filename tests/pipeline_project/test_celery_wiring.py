@@ -18,6 +18,9 @@ from pipeline_project.celery import app
 REGISTERED = {
     "apps.core.tasks.beat_heartbeat",
     "apps.core.tasks.runtime_config_snapshot",
+    "apps.gex.tasks.gex_history_import",
+    "apps.gex.tasks.gex_poll",
+    "apps.gex.tasks.gex_tickers_refresh",
     "apps.storage.tasks.compact",
     "apps.storage.tasks.flush_streams",
     "apps.storage.tasks.purge",
@@ -42,7 +45,8 @@ def test_one_queue_per_workload() -> None:
 @pytest.mark.parametrize(
     ("task_name", "queue"),
     [
-        ("apps.gex.tasks.poll", "gex"),
+        ("apps.gex.tasks.gex_poll", "gex"),
+        ("apps.gex.tasks.gex_history_import", "batch"),
         ("apps.storage.tasks.flush_streams", "flush"),
         ("apps.alerts.tasks.evaluate", "alerts"),
         ("apps.batch.tasks.import_scid", "batch"),

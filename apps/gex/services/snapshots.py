@@ -28,7 +28,7 @@ log = structlog.get_logger(__name__)
 DEDUPE_DAYS = 100
 # Entries kept per ticker stream whatever the retention window says: a cap on memory (snapshots
 # with full strike rows are kilobytes each), far more than arrive between two flushes.
-STREAM_MAX_ENTRIES = 10_000
+STREAM_MAX_ENTRIES = 2_000
 
 # KEYS: recorded zset, stream, latest key
 # ARGV: member, timestamp (s), dedupe cutoff (s), snapshot JSON, set latest (0/1), stream max length

@@ -24,6 +24,10 @@ def test_shared_keys_and_channels_are_pinned() -> None:
     assert keys.gex_recorded("SPX") == "gex:recorded:{SPX}"
     assert keys.gex_rate_limit("SPX", "classic-gex_zero") == "gex:ratelimit:{SPX}:classic-gex_zero"
     assert keys.GEX_POLL_SKIPPED == "gex:poll:skipped"
+    assert keys.GEX_POLL_LAST == "gex:poll:last"
+    assert keys.gex_available_tickers("gexbot") == "gex:tickers:gexbot"
+    assert keys.gex_breaker("gexbot") == "gex:breaker:{gexbot}"
+    assert keys.gex_import(42) == "gex:import:42"
     assert (keys.UW_OPTION_TRADE, keys.UW_FLOW_ALERT, keys.UW_MARKET_AGG) == (
         "uw:option_trade",
         "uw:flow_alert",
@@ -33,6 +37,9 @@ def test_shared_keys_and_channels_are_pinned() -> None:
     assert keys.MD_GAPS == "md:gaps"
     assert keys.streamer("tastytrade") == "streamer:tastytrade"
     assert keys.dead_letter("schwab") == "deadletter:schwab"
+    assert keys.STREAMER_STATUS_PATTERN == "streamer:*"
+    assert keys.streamer_control("schwab") == "control:streamer:schwab"
+    assert keys.api_rate_limit("token-12") == "api:ratelimit:token-12"
     assert keys.trades_channel("tastytrade") == "market_data:tastytrade:trades"
     assert keys.GEX_SNAPSHOT_CHANNEL == "gex:snapshot:stream"
     assert keys.UW_MARKET_AGG_CHANNEL == "uw:market_agg:stream"
