@@ -10,8 +10,9 @@ admin.site.site_title = "data-pipeline admin"
 admin.site.index_title = "Configuration, schedules and audit"
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("apps.api.urls")),
     path("health/live", core_views.health_live, name="health-live"),
     path("health/ready", core_views.health_ready, name="health-ready"),
     path("", include("django_prometheus.urls")),

@@ -95,6 +95,10 @@ def _runtime_view(name: str, fixed: tuple[str, ...] | None) -> RuntimeView:
     )
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class _SessionEndedError(Exception):
     """The housekeeping task ended the session (disabled in the admin, or stopping)."""
 
@@ -127,6 +131,8 @@ class StreamerRunner:
         self._rate_mark = (time.monotonic(), 0)
         self.rate = 0.0
         self._session_symbols: list[str] = []
+        self.resubscribes = 0
+        self._control_seen = "0-0"
 
     @property
     def _runtime(self) -> RuntimeView:
@@ -153,6 +159,7 @@ class StreamerRunner:
             self._record = self.config.record_path.open("ab")
         self.redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.writer = HotStoreWriter(self.redis, feed=self.name)
+        self._control_seen = await self._control_last_id()
         self.runtime = await asyncio.to_thread(_read_runtime, self.name, self.config.fixed_symbols)
         log.info("streamer.starting", streamer=self.name, symbols=self._runtime.symbols, pid=os.getpid())
         flusher = asyncio.create_task(self._flush_periodically(), name="flush")
@@ -388,6 +395,7 @@ class StreamerRunner:
             await asyncio.sleep(self.config.status_interval)
             try:
                 await self._apply_runtime(await asyncio.to_thread(_read_runtime, self.name, self.config.fixed_symbols))
+                await self._apply_control()
                 await self._publish_status()
                 if time.monotonic() - last_trim >= self.config.trim_interval:
                     last_trim = time.monotonic()
@@ -406,6 +414,33 @@ class StreamerRunner:
             log.info("streamer.resubscribe", streamer=self.name, symbols=runtime.symbols)
             self._session_symbols = list(runtime.symbols)
             await self.client.subscribe(self._session_symbols)
+
+    # -- operator requests (the REST API's control endpoints) -------------------------------
+
+    async def _control_last_id(self) -> str:
+        """Requests made before this process started are not for it: start after the last one.
+        (Redis down at start: from the beginning; an extra resubscription does no harm.)"""
+        try:
+            last: Any = await self.redis.xrevrange(keys.streamer_control(self.name), count=1)
+        except redis.RedisError:
+            return "0-0"
+        return _text(last[0][0]) if last else "0-0"
+
+    async def _apply_control(self) -> None:
+        """Act on requests in `keys.streamer_control(name)`: `resubscribe` sends the subscription
+        of every symbol again on the open connection, as after a reconnect. Several pending
+        requests make one resubscription; without a connection the next connect subscribes anyway."""
+        entries: Any = await self.redis.xrange(keys.streamer_control(self.name), min=f"({self._control_seen}", max="+")
+        if not entries:
+            return
+        self._control_seen = _text(entries[-1][0])
+        actions = {_text(fields.get(b"action", b"")) for _, fields in entries}
+        for unknown in sorted(actions - {"resubscribe"}):
+            log.warning("streamer.control_unknown", streamer=self.name, action=unknown)
+        if "resubscribe" in actions and self.connected:
+            log.info("streamer.resubscribe_requested", streamer=self.name, symbols=self._session_symbols)
+            await self.client.subscribe(self._session_symbols)
+            self.resubscribes += 1
 
     def _trim(self) -> None:
         """Runs in a worker thread: the retention policies' hot windows, then XTRIM."""
@@ -440,6 +475,7 @@ class StreamerRunner:
             "dead_letters": self.dead_letters,
             "reconnects": self.reconnects,
             "gaps": self.gaps,
+            "resubscribes": self.resubscribes,
             "updated_at": utc_now().isoformat(),
         }
         with contextlib.suppress(redis.RedisError):

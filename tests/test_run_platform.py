@@ -125,6 +125,21 @@ def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: 
             lambda: trades_last(symbol=lead, count=10), timeout=30, what=f"simulated {lead} trades in Redis", log=log
         )
 
+        # GEX: beat polls the simulated source, which follows the simulator's ES price.
+        from apps.gex.selectors import snapshot_latest
+
+        snapshot = wait_for(
+            lambda: snapshot_latest(ticker="ES_SPX", category="gex_zero"),
+            timeout=60,
+            what="a simulated ES_SPX GEX snapshot",
+            log=log,
+        )
+        assert snapshot.source == "simulated"
+        assert snapshot.strikes
+        assert snapshot.zero_gamma is not None
+        last_price = trades_last(symbol=lead, count=1)[0].trade.price
+        assert abs(snapshot.spot - last_price) < last_price * 0.01, "the profile follows the simulated price"
+
         children = psutil.Process(launcher.pid).children(recursive=True)
         assert len(children) >= 5
     finally:

@@ -41,3 +41,11 @@ def test_core_does_not_import_other_apps() -> None:
         if names:
             offenders[str(path.relative_to(ROOT))] = names
     assert not offenders
+
+
+def test_the_apps_know_every_streamer_the_registry_can_start() -> None:
+    """Apps may not import `streamers`, so they keep the names; the two lists must agree."""
+    from apps.marketdata.runtime_settings import STREAMER_NAMES
+    from streamers.registry import STREAMERS
+
+    assert set(STREAMER_NAMES) == set(STREAMERS)

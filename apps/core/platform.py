@@ -58,6 +58,9 @@ def platform_processes(
                 str(web_port),
                 "--lifespan",
                 "off",
+                # The API logs each request itself (without secrets); uvicorn's access log
+                # would record WebSocket URLs with their ?token=.
+                "--no-access-log",
             ],
         ),
         ProcessSpec(
@@ -145,6 +148,7 @@ def platform_banner(
             "data-pipeline is starting:",
             f"  dashboard  http://{host}:{web_port}/",
             f"  admin      http://{host}:{web_port}/admin/",
+            f"  api        http://{host}:{web_port}/api/docs  (WebSockets under ws://{host}:{web_port}/ws/)",
             f"  health     http://{host}:{web_port}/health/ready",
             f"  metrics    http://{host}:{web_port}/metrics",
             f"  flower     http://{host}:{flower_port}/  (basic auth: FLOWER_BASIC_AUTH, else the admin login)",

@@ -89,7 +89,10 @@ class _Cache:
         return self._current()[key]
 
     def snapshot(self) -> dict[str, Any]:
-        return {"version": self.version, "values": dict(self._current())}
+        # As JSON values: settings may be typed (pydantic models), and the snapshot crosses
+        # process boundaries (a Celery result, `manage.py config show`).
+        values = {key: spec_for(key).to_json(value) for key, value in self._current().items()}
+        return {"version": self.version, "values": values}
 
     def _current(self) -> dict[str, Any]:
         self.refresh_if_stale()

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from apps.core.health import readiness_checks
@@ -23,9 +21,3 @@ def health_ready(request: HttpRequest) -> JsonResponse:
         "checks": {check.name: {"ok": check.ok, "detail": check.detail, "seconds": check.seconds} for check in checks},
     }
     return JsonResponse(body, status=503 if failing else 200)
-
-
-@staff_member_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {"checks": readiness_checks()})

@@ -44,6 +44,9 @@ class BlockKind(IntEnum):
     DEPTH = 3
 
 
+_SIDES = (Side.UNKNOWN, Side.BUY, Side.SELL, Side.UNKNOWN)
+
+
 class DepthOp(IntEnum):
     CLEAR = 0
     SET = 1
@@ -184,7 +187,7 @@ def decode_trades(symbol: str, data: bytes) -> list[Trade]:
                 ts_event + latency * 1000,
                 price / 100,
                 size,
-                Side(code & 3),
+                _SIDES[code & 3],
                 FEED_NAMES.get(code >> 2, ""),
                 seq,
             )
@@ -238,9 +241,15 @@ def encode_depth(events: Sequence[DepthSnapshot | DepthUpdate]) -> bytes:
         return _encode(
             BlockKind.DEPTH,
             base_us,
-            [_column(updates, "ts_event") // 1000 - base_us, int(DepthOp.SET), _column(updates, "side"), _deltas(_prices(updates, "price")),
-             _column(updates, "size"), _feeds(updates)],
-        )  # fmt: skip
+            [
+                _column(updates, "ts_event") // 1000 - base_us,
+                int(DepthOp.SET),
+                _column(updates, "side"),
+                _deltas(_prices(updates, "price")),
+                _column(updates, "size"),
+                _feeds(updates),
+            ],
+        )
     # Snapshots in the batch: one CLEAR row, then a SET row per level; columns grow by whole
     # runs (extend) and prices are scaled in one vectorized step.
     times: list[int] = []

@@ -105,11 +105,14 @@ def trades_last(*, symbol: str, count: int = 100, client: redis.Redis | None = N
     collected: list[StoredTrade] = []
     high = "+"
     while len(collected) < count:
-        entries = _xrevrange(client, keys.trades(symbol), max=high, min="-", count=50)
+        # Blocks hold a batch each (often hundreds of trades): read a few at a time.
+        entries = _xrevrange(client, keys.trades(symbol), max=high, min="-", count=4)
         if not entries:
             break
         for entry_id, raw in entries:
             collected = _block(symbol, entry_id, raw) + collected
+            if len(collected) >= count:
+                break
         high = f"({_text(entries[-1][0])}"
     return collected[-count:]
 

@@ -8,8 +8,10 @@ was not yet, one result without gaps or duplicates (rows are matched by `stream_
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,12 +164,55 @@ def trades_in_range(*, symbol: str, start: datetime, end: datetime, lake: Path |
     return sorted(merged.values(), key=_stream_order)
 
 
+def _partition_signature(lake: Path, symbol: str, start: datetime, end: datetime) -> tuple[Any, ...] | None:
+    """What the files of `symbol` in [start, end] are (names, sizes, change times), or None when
+    the range reaches into today, whose partition grows with every flush."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    if last >= datetime.now(tz=UTC).date() or (last - first).days > 31:
+        return None
+    signature: list[Any] = []
+    day = first
+    while day <= last:
+        directory = lake / "tick_data" / f"date={day.isoformat()}" / f"symbol={symbol}"
+        if directory.is_dir():
+            for entry in sorted(os.scandir(directory), key=lambda item: item.name):
+                info = entry.stat()
+                signature.append((entry.name, info.st_size, info.st_mtime_ns))
+        day += timedelta(days=1)
+    return tuple(signature)
+
+
+# Bars of closed days, per process: a closed partition changes only by compaction or purge,
+# which change its file signature. A trader's chart asks for the same days again and again.
+_BARS_CACHE: OrderedDict[tuple[Any, ...], list[LakeBar]] = OrderedDict()
+_BARS_CACHE_SIZE = 64
+_bars_cache_lock = threading.Lock()
+
+
 def lake_bars(
     *, symbol: str, start: datetime, end: datetime, interval: str = "1m", lake: Path | None = None
 ) -> list[LakeBar]:
-    """OHLCV bars of lake trades at any interval (DuckDB time_bucket), oldest first."""
+    """OHLCV bars of lake trades at any interval (DuckDB), oldest first. Ranges of closed days
+    are remembered per process until their files change."""
     if interval not in INTERVAL_NS:
         raise LakeQueryError(f"interval {interval!r} is not one of {', '.join(INTERVAL_NS)}")
+    signature = _partition_signature(Path(lake or settings.LAKE_DIR), symbol, start, end)
+    key = (str(lake or settings.LAKE_DIR), symbol, interval, start, end, signature)
+    if signature is not None:
+        with _bars_cache_lock:
+            if key in _BARS_CACHE:
+                _BARS_CACHE.move_to_end(key)
+                return list(_BARS_CACHE[key])
+    bars = _lake_bars(symbol=symbol, start=start, end=end, interval=interval, lake=lake)
+    if signature is not None:
+        with _bars_cache_lock:
+            _BARS_CACHE[key] = list(bars)
+            while len(_BARS_CACHE) > _BARS_CACHE_SIZE:
+                _BARS_CACHE.popitem(last=False)
+    return bars
+
+
+def _lake_bars(*, symbol: str, start: datetime, end: datetime, interval: str, lake: Path | None) -> list[LakeBar]:
     connection = lake_connection(lake)
     if not _has(connection, "tick_data"):
         return []

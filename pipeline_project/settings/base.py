@@ -31,6 +31,10 @@ INSTALLED_APPS = [
     "apps.marketdata",
     "apps.storage",
     "apps.gex",
+    "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
+    "apps.api",
+    "apps.dashboard",
+    "apps.realtime",
 ]
 
 MIDDLEWARE = [
@@ -41,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.api.middleware.APIRequestLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.RuntimeConfigMiddleware",
@@ -89,6 +94,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The dashboard's own files and the vendored chart library live outside any app.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -104,6 +111,10 @@ SIERRA_CHART_DIR = ENV.sierra_chart_dir
 LOG_LEVEL = ENV.LOG_LEVEL
 FLUSH_FAILPOINT = ENV.FLUSH_FAILPOINT
 RUNTIME_CONFIG_REFRESH_SECONDS = ENV.RUNTIME_CONFIG_REFRESH_SECONDS
+# WebSockets (apps/realtime): frames queued per connection before a slow client is closed with
+# 4008 (trades, alerts) or conflated to the newest frame per symbol (depth, gex, sc). Frames are
+# shared between clients, so the cost is references, not copies.
+REALTIME_QUEUE_FRAMES = 500
 BEAT_LOCK_TTL_SECONDS = ENV.BEAT_LOCK_TTL_SECONDS
 
 # Celery (read by pipeline_project/celery.py with namespace="CELERY")

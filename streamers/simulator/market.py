@@ -19,6 +19,9 @@ from apps.core.sessions import Session, session_at
 
 TICK = 0.25
 LEVELS = 10
+# Bursts of activity: about one a minute, 1-5 s long, at five times the rate.
+BURSTS_PER_SECOND = 1 / 60
+BURST_FACTOR = 5.0
 START_PRICES = {"ES": 6000.0, "MES": 6000.0, "NQ": 21000.0, "MNQ": 21000.0, "YM": 44000.0, "RTY": 2400.0}
 
 
@@ -101,6 +104,7 @@ class SimulatedMarket:
         self.books: dict[str, Book] = {}
         self.seq = 0
         self.burst_until = 0.0
+        self.last_intensity_at: float | None = None
         self.last_snapshot: dict[str, float] = {}
         for symbol in symbols:
             self.add_symbol(symbol)
@@ -125,9 +129,13 @@ class SimulatedMarket:
 
     def intensity(self, now: float) -> float:
         """Trades per second across all symbols at `now` (seconds)."""
-        if now >= self.burst_until and self.rng.random() < 0.002:
+        # Bursts start at BURSTS_PER_SECOND in time, not per trade: a chance per trade would
+        # keep a high --rate in a burst almost all the time and multiply it fivefold.
+        last = now if self.last_intensity_at is None else self.last_intensity_at
+        elapsed, self.last_intensity_at = max(0.0, now - last), now
+        if now >= self.burst_until and self.rng.random() < -math.expm1(-BURSTS_PER_SECOND * elapsed):
             self.burst_until = now + self.rng.uniform(1, 5)
-        burst = 5.0 if now < self.burst_until else 1.0
+        burst = BURST_FACTOR if now < self.burst_until else 1.0
         activity = SESSION_ACTIVITY[globex_session(datetime.fromtimestamp(now, tz=UTC))] if self.sessions else 1.0
         return self.rate * burst * activity * max(1, len(self.books))
 

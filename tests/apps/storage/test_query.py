@@ -125,3 +125,17 @@ def test_the_book_at_a_time_from_the_lake(tmp_path: Path) -> None:
         "asks": [],
     }
     assert lake_book_at(symbol="ESZ26", at=T0 - timedelta(seconds=1), feed="test", lake=tmp_path) is None
+
+
+def test_bars_of_a_closed_day_follow_its_files(tmp_path: Path) -> None:
+    """Bars of past days are remembered per process; a flush, compaction or purge that changes
+    the day's files must show in the next answer."""
+    write([[trade(1, 6000.0, 2, 1), trade(20, 6002.0, 1, 2)]])
+    streams_flush(client=get_redis(), lake=tmp_path)
+    window = {"symbol": "ESZ26", "start": T0, "end": T0 + timedelta(minutes=5), "interval": "1m", "lake": tmp_path}
+    assert [(bar.high, bar.volume) for bar in lake_bars(**window)] == [(6002.0, 3)]
+    assert [(bar.high, bar.volume) for bar in lake_bars(**window)] == [(6002.0, 3)]
+
+    write([[trade(30, 6005.0, 4, 3)]])  # a late file for the same day
+    streams_flush(client=get_redis(), lake=tmp_path)
+    assert [(bar.high, bar.volume) for bar in lake_bars(**window)] == [(6005.0, 7)]

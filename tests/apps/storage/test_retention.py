@@ -47,7 +47,12 @@ def lake(tmp_path: Path, settings: pytest.FixtureRequest) -> Path:
 
 
 def test_policies_exist_for_every_data_type() -> None:
-    assert sorted(RetentionPolicy.objects.values_list("data_type", flat=True)) == ["depth", "quotes", "snapshots", "trades"]
+    assert sorted(RetentionPolicy.objects.values_list("data_type", flat=True)) == [
+        "depth",
+        "quotes",
+        "snapshots",
+        "trades",
+    ]
     assert all(policy.cold_retention_days is None for policy in RetentionPolicy.objects.all()), (
         "the lake keeps everything by default"
     )

@@ -1,0 +1,80 @@
+"""Who is calling: a hashed API token (`Authorization: Bearer <token>`) or the Django session.
+
+`token_user` is shared with the WebSocket gateway (it wraps it with `database_sync_to_async`).
+The ninja security classes below turn either way of signing in into a `Caller`, which handlers,
+the rate limiter and the request log read from `request.auth`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from apps.api.models import APIToken
+from apps.api.services import token_hash, token_touch
+
+# Longest secret we look up: a real one is 43 characters; anything far longer is not a token.
+MAX_TOKEN_LENGTH = 200
+
+
+def token_user(raw_token: str) -> tuple[AbstractBaseUser, APIToken] | None:
+    """The active user and token a raw bearer token belongs to; None when it is unknown,
+    revoked, or its user is inactive."""
+    raw_token = raw_token.strip()
+    if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
+        return None
+    token = (
+        APIToken.objects.select_related("user")
+        .filter(key_hash=token_hash(raw_token), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    token_touch(token=token)
+    return token.user, token
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: Any
+    token: APIToken | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(getattr(self.user, "is_staff", False))
+
+    @property
+    def rate_subject(self) -> str:
+        """One rate-limit budget per token, and one per signed-in browser user."""
+        return f"token-{self.token.pk}" if self.token is not None else f"user-{self.user.pk}"
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"user_id": self.user.pk, "token_id": self.token.pk if self.token is not None else None}
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Caller | None:
+        found = token_user(token)
+        return Caller(user=found[0], token=found[1]) if found else None
+
+
+class SessionCallerAuth(SessionAuth):
+    """The browser's Django session; ninja checks the CSRF token on unsafe methods."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
+        user = super().authenticate(request, key)
+        return Caller(user=user) if user is not None else None
+
+
+API_AUTH = [TokenAuth(), SessionCallerAuth()]
+
+
+def request_caller(request: HttpRequest) -> Caller:
+    caller = getattr(request, "auth", None)
+    if not isinstance(caller, Caller):
+        raise RuntimeError("request_caller() called on an operation without API authentication")
+    return caller

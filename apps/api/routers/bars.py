@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from apps.api import render
+from apps.api.inputs import symbol_resolve, time_range
+from apps.api.schemas import ERRORS, BarsOut, BarsQuery
+from apps.api.selectors import bars_range
+
+router = Router(tags=["bars"])
+
+
+@router.get("/bars", response={200: BarsOut, **ERRORS}, summary="OHLCV bars at any interval, lake and hot store")
+def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
+    start, end = time_range(query.start, query.end, default=timedelta(days=1), limit=timedelta(days=366))
+    symbol = symbol_resolve(query.symbol, at=end)
+    rows = bars_range(symbol=symbol, interval=query.interval.value, start=start, end=end)
+    return {"symbol": symbol, "interval": query.interval.value, "bars": [render.bar(row) for row in rows]}

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.errors import HttpError
+
+from apps.api import render
+from apps.api.inputs import BadInputError, instant_check, symbol_resolve
+from apps.api.schemas import NOT_FOUND, BookOut, BookQuery, CompareQuery, DepthCompareOut
+from apps.api.selectors import book_view, depth_feed_latest
+from apps.core.clock import utc_now
+from apps.marketdata.events import FEED_CODES
+
+router = Router(tags=["depth"])
+FEEDS = sorted(name for name in FEED_CODES if name)
+
+
+def _feed(raw: str, *, field: str) -> str:
+    if raw not in FEEDS:
+        raise BadInputError(field, f"feed {raw!r} is not one of {', '.join(FEEDS)}")
+    return raw
+
+
+@router.get("/depth/book", response={200: BookOut, **NOT_FOUND}, summary="The order book of one feed at an instant")
+def depth_book(request: HttpRequest, query: Query[BookQuery]) -> dict[str, object]:
+    at = instant_check(query.at, field="at") if query.at else utc_now()
+    symbol = symbol_resolve(query.symbol, at=at)
+    feed = _feed(query.feed, field="feed") if query.feed else depth_feed_latest(symbol=symbol, at=at)
+    book = book_view(symbol=symbol, at=at, feed=feed, levels=query.levels) if feed else None
+    if book is None or feed is None:
+        raise HttpError(404, f"no book of {symbol} at {at.isoformat()}" + (f" from {feed}" if feed else ""))
+    return {"symbol": symbol, "feed": feed, "time": at, **render.book_sides(book)}
+
+
+@router.get("/depth/compare", response={200: DepthCompareOut, **NOT_FOUND}, summary="Two feeds' books side by side")
+def depth_compare(request: HttpRequest, query: Query[CompareQuery]) -> dict[str, object]:
+    names = [part.strip() for part in query.feeds.split(",") if part.strip()]
+    if len(names) != 2 or names[0] == names[1]:
+        raise BadInputError("feeds", f"feeds {query.feeds!r} must name two different feeds, e.g. schwab,tastytrade")
+    at = instant_check(query.at, field="at") if query.at else utc_now()
+    symbol = symbol_resolve(query.symbol, at=at)
+    books = {}
+    for name in names:
+        book = book_view(symbol=symbol, at=at, feed=_feed(name, field="feeds"), levels=query.levels)
+        books[name] = render.book_sides(book) if book is not None else None
+    return {"symbol": symbol, "time": at, "books": books}

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.errors import HttpError
+
+from apps.api import render
+from apps.api.inputs import symbol_resolve, time_range
+from apps.api.schemas import ERRORS, NOT_FOUND, PageQuery, QuoteLatestOut, QuotePageOut, SymbolQuery
+from apps.api.selectors import quotes_page
+from apps.marketdata.selectors import quote_latest
+
+router = Router(tags=["quotes"])
+
+
+@router.get("/quotes/latest", response={200: QuoteLatestOut, **NOT_FOUND}, summary="The latest best bid and ask")
+def quotes_latest(request: HttpRequest, query: Query[SymbolQuery]) -> dict[str, object]:
+    symbol = symbol_resolve(query.symbol)
+    quote = quote_latest(symbol=symbol)
+    if quote is None:
+        raise HttpError(404, f"no quote of {symbol} in the hot store")
+    return {"symbol": symbol, **render.quote(quote, item_id=None)}
+
+
+@router.get("/quotes", response={200: QuotePageOut, **ERRORS}, summary="Quotes in a time range, a page at a time")
+def quotes(request: HttpRequest, query: Query[PageQuery]) -> dict[str, object]:
+    start, end = time_range(query.start, query.end, default=timedelta(hours=1))
+    symbol = symbol_resolve(query.symbol, at=end)
+    page, next_cursor = quotes_page(symbol=symbol, start=start, end=end, cursor=query.cursor, limit=query.limit)
+    return {"symbol": symbol, "quotes": [render.stored_quote(item) for item in page], "next_cursor": next_cursor}

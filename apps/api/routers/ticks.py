@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from apps.api import render
+from apps.api.inputs import symbol_resolve, time_range
+from apps.api.schemas import ERRORS, PageQuery, SymbolsOut, TicksLastQuery, TradePageOut, TradesLastOut
+from apps.api.selectors import symbols_configured, trades_page
+from apps.marketdata.selectors import trades_last
+
+router = Router(tags=["ticks"])
+
+
+@router.get("/symbols", response={200: SymbolsOut, **ERRORS}, summary="Symbols the streamers follow")
+def symbols(request: HttpRequest) -> dict[str, object]:
+    return {"symbols": [{"alias": alias, "contract": contract} for alias, contract in symbols_configured()]}
+
+
+@router.get("/ticks/last", response={200: TradesLastOut, **ERRORS}, summary="The most recent trades, oldest first")
+def ticks_last(request: HttpRequest, query: Query[TicksLastQuery]) -> dict[str, object]:
+    symbol = symbol_resolve(query.symbol)
+    return {"symbol": symbol, "trades": [render.trade(item) for item in trades_last(symbol=symbol, count=query.count)]}
+
+
+@router.get("/ticks", response={200: TradePageOut, **ERRORS}, summary="Trades in a time range, a page at a time")
+def ticks(request: HttpRequest, query: Query[PageQuery]) -> dict[str, object]:
+    start, end = time_range(query.start, query.end, default=timedelta(hours=1))
+    symbol = symbol_resolve(query.symbol, at=end)
+    page, next_cursor = trades_page(symbol=symbol, start=start, end=end, cursor=query.cursor, limit=query.limit)
+    return {"symbol": symbol, "trades": [render.trade(item) for item in page], "next_cursor": next_cursor}

@@ -1,0 +1,324 @@
+"""Request and response schemas of the REST API: every endpoint declares its responses, so the
+OpenAPI document at /api/openapi.json is complete. Times are ISO-8601 UTC; `ts_event` is the
+exchange time in integer nanoseconds where the data has it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool
+
+from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
+from apps.marketdata.selectors import MAX_PAGE
+from apps.storage.models import DataType
+
+
+class Interval(StrEnum):
+    """Bar widths: the intervals apps/storage/query.py aggregates (a test keeps them equal)."""
+
+    S1 = "1s"
+    S5 = "5s"
+    M1 = "1m"
+    M5 = "5m"
+    M15 = "15m"
+    H1 = "1h"
+    D1 = "1d"
+
+
+class GEXCategory(StrEnum):
+    GEX_FULL = "gex_full"
+    GEX_ZERO = "gex_zero"
+    GEX_ONE = "gex_one"
+    FULL = "full"
+    ZERO = "zero"
+    ONE = "one"
+    DELTA_ZERO = "delta_zero"
+    GAMMA_ZERO = "gamma_zero"
+    VANNA_ZERO = "vanna_zero"
+    CHARM_ZERO = "charm_zero"
+    DELTA_ONE = "delta_one"
+    GAMMA_ONE = "gamma_one"
+    VANNA_ONE = "vanna_one"
+    CHARM_ONE = "charm_one"
+
+
+class ErrorOut(Schema):
+    detail: str | list[dict[str, Any]]
+
+
+# The error answers every endpoint may give: bad input (400/422, naming the field), not signed in
+# (401), over the rate limit (429, with Retry-After), Redis or the broker out of reach (503).
+ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut}
+NOT_FOUND: dict[int, type[Schema]] = {**ERRORS, 404: ErrorOut}
+STAFF_ONLY: dict[int, type[Schema]] = {**NOT_FOUND, 403: ErrorOut}
+
+
+class SymbolOut(Schema):
+    alias: str | None
+    contract: str
+
+
+class SymbolsOut(Schema):
+    symbols: list[SymbolOut]
+
+
+class TradeOut(Schema):
+    id: str
+    ts_event: int
+    time: datetime
+    price: float
+    size: int
+    side: Literal["buy", "sell", "unknown"]
+    feed: str
+
+
+class TradesLastOut(Schema):
+    symbol: str
+    trades: list[TradeOut]
+
+
+class TradePageOut(Schema):
+    symbol: str
+    trades: list[TradeOut]
+    next_cursor: str | None
+
+
+class QuoteOut(Schema):
+    id: str | None
+    ts_event: int
+    time: datetime
+    bid_price: float
+    bid_size: int
+    ask_price: float
+    ask_size: int
+    feed: str
+
+
+class QuoteLatestOut(QuoteOut):
+    symbol: str
+
+
+class QuotePageOut(Schema):
+    symbol: str
+    quotes: list[QuoteOut]
+    next_cursor: str | None
+
+
+class BookOut(Schema):
+    symbol: str
+    feed: str
+    time: datetime = Field(description="The instant the book stands at (the `at` asked for).")
+    last_update: datetime | None = Field(description="When the book last changed at or before `time`, when known.")
+    bids: list[tuple[float, int]]
+    asks: list[tuple[float, int]]
+
+
+class BookSideOut(Schema):
+    last_update: datetime | None
+    bids: list[tuple[float, int]]
+    asks: list[tuple[float, int]]
+
+
+class DepthCompareOut(Schema):
+    symbol: str
+    time: datetime
+    books: dict[str, BookSideOut | None]
+
+
+class BarOut(Schema):
+    time: datetime
+    start_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+
+
+class BarsOut(Schema):
+    symbol: str
+    interval: str
+    bars: list[BarOut]
+
+
+class GEXSnapshotOut(Schema):
+    ticker: str
+    package: str
+    category: str
+    timestamp: int
+    spot: float
+    zero_gamma: float | None = None
+    major_pos_vol: float | None = None
+    major_pos_oi: float | None = None
+    major_neg_vol: float | None = None
+    major_neg_oi: float | None = None
+    sum_gex_vol: float | None = None
+    sum_gex_oi: float | None = None
+    delta_risk_reversal: float | None = None
+    min_dte: int | None = None
+    sec_min_dte: int | None = None
+    strikes: list[tuple[float, float | None, float | None, list[float | None]]] = []
+    max_priors: list[tuple[float, float]] = []
+    source: str
+    units: str
+
+
+class GEXHistoryItemOut(GEXSnapshotOut):
+    id: str
+
+
+class GEXHistoryOut(Schema):
+    ticker: str
+    category: str
+    snapshots: list[GEXHistoryItemOut]
+    next_cursor: str | None
+
+
+class StreamerStatusOut(Schema):
+    name: str
+    state: str = Field(description="connected, connecting, reconnecting, disabled, stopped, ... or not_running")
+    enabled: bool
+    connected_since: datetime | None
+    last_message: datetime | None
+    rate: float | None = Field(description="Messages per second over the last second.")
+    reconnects: int
+    gaps: int
+    updated_at: datetime | None
+
+
+class FlushStatusOut(Schema):
+    stream: str
+    last_id: str | None
+    rows: int
+    at: datetime | None
+    pending: int
+    lag_entries: int
+
+
+class QueueDepthOut(Schema):
+    queue: str
+    depth: int
+
+
+class AlertOut(Schema):
+    id: str
+    time: datetime
+    rule: str | None
+    symbol: str | None
+    message: str | None
+    fields: dict[str, str]
+
+
+class StreamerControlOut(Schema):
+    streamer: str
+    action: str
+    enabled: bool | None = None
+    disabled_streamers: list[str] | None = None
+    request_id: str | None = None
+
+
+class TaskOut(Schema):
+    task_id: str
+
+
+def _iso_date(value: Any) -> Any:
+    # A number is not a date here, though pydantic would read it as seconds since the epoch.
+    if value is not None and not isinstance(value, str | date):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+class PurgeIn(Schema):
+    dry_run: StrictBool = Field(True, description="Only plan and record the plan; touch nothing.")
+    data_type: DataType | None = Field(None, description="One data type only.")
+    before: Annotated[date | None, BeforeValidator(_iso_date)] = Field(
+        None, description="Remove lake partitions before this date instead of the policy's."
+    )
+
+
+class PurgeOut(Schema):
+    run_id: int
+    dry_run: bool
+    status: str
+    plan: dict[str, Any]
+    result: dict[str, Any] | None
+    bytes_freed: int
+
+
+# -- query parameters ---------------------------------------------------------------------
+
+SYMBOL = Field(
+    ...,
+    pattern=r"^/?[A-Za-z0-9][A-Za-z0-9._:/-]{0,39}$",
+    description="A contract (ESZ26) or a continuous alias (ES: the lead contract).",
+)
+TICKER = Field(
+    ..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", description="A GEXBot ticker: SPX, ES_SPX, NQ_NDX, ..."
+)
+
+
+class SymbolQuery(Schema):
+    symbol: str = SYMBOL
+
+
+class TicksLastQuery(Schema):
+    symbol: str = SYMBOL
+    count: int = Field(100, ge=1, le=MAX_PAGE)
+
+
+class PageQuery(Schema):
+    symbol: str = SYMBOL
+    start: AwareDatetime | None = Field(None, description="Default: one hour before end.")
+    end: AwareDatetime | None = Field(None, description="Default: now.")
+    cursor: str | None = Field(None, max_length=200, description="`next_cursor` of the previous page.")
+    limit: int = Field(1000, ge=1, le=MAX_PAGE)
+
+
+class BookQuery(Schema):
+    symbol: str = SYMBOL
+    at: AwareDatetime | None = Field(None, description="Default: now.")
+    feed: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]{0,19}$", description="simulator, schwab, tastytrade, ...; default: the latest."
+    )
+    levels: int = Field(10, ge=1, le=100)
+
+
+class CompareQuery(Schema):
+    symbol: str = SYMBOL
+    feeds: str = Field(
+        ...,
+        pattern=r"^[a-z][a-z0-9_]{0,19},[a-z][a-z0-9_]{0,19}$",
+        description="Two feeds, comma-separated, e.g. schwab,tastytrade.",
+    )
+    at: AwareDatetime | None = Field(None, description="Default: now.")
+    levels: int = Field(10, ge=1, le=100)
+
+
+class BarsQuery(Schema):
+    symbol: str = SYMBOL
+    interval: Interval = Interval.M1
+    start: AwareDatetime | None = Field(None, description="Default: one day before end.")
+    end: AwareDatetime | None = Field(None, description="Default: now.")
+
+
+class GEXQuery(Schema):
+    ticker: str = TICKER
+    category: GEXCategory = GEXCategory.GEX_ZERO
+
+
+class GEXAtQuery(GEXQuery):
+    at: AwareDatetime
+
+
+class GEXHistoryQuery(GEXQuery):
+    start: AwareDatetime | None = Field(None, description="Default: one day before end.")
+    end: AwareDatetime | None = Field(None, description="Default: now.")
+    cursor: str | None = Field(None, pattern=r"^\d{1,20}-\d{1,20}$", description="`next_cursor` of the previous page.")
+    limit: int = Field(500, ge=1, le=GEX_MAX_PAGE)
+
+
+class AlertsQuery(Schema):
+    count: int = Field(50, ge=1, le=1000)

@@ -1,0 +1,210 @@
+/* The GEX panel: net GEX by strike as horizontal bars (by OI or by volume) with spot, zero gamma
+ * and the major levels marked, from /api/gex/latest and then /ws/gex; "no GEX data yet" until the
+ * first snapshot of the ticker and category is recorded. Values are shown as the source gave them,
+ * with the snapshot's `units`.
+ */
+
+import { every, getJSON, recovered, report } from "./api.js";
+import { $, h, pressOne, s } from "./dom.js";
+import { fmtAge, fmtClock, fmtCompact, fmtPrice, toMs } from "./format.js";
+import { showSocketState, TopicSocket } from "./topic_socket.js";
+
+// A safety net for when the socket is down: snapshots arrive every few seconds at most.
+const GEX_POLL_MS = 15000;
+
+/** Fill the GEX panel and keep it current. */
+export function startGexPanel() {
+  const gex = {
+    ticker: $("#gex-ticker").value,
+    category: $("#gex-category").value,
+    basis: "oi",
+    snapshot: null,
+    generation: 0,
+  };
+
+  function gexLevels(snapshot) {
+    const byOi = gex.basis === "oi";
+    return {
+      spot: snapshot.spot,
+      zero: snapshot.zero_gamma,
+      pos: byOi ? snapshot.major_pos_oi : snapshot.major_pos_vol,
+      neg: byOi ? snapshot.major_neg_oi : snapshot.major_neg_vol,
+      sum: byOi ? snapshot.sum_gex_oi : snapshot.sum_gex_vol,
+    };
+  }
+
+  function renderGexLevels(snapshot) {
+    const levels = gexLevels(snapshot);
+    const item = (cls, label, value) => {
+      const box = h("div", { class: cls });
+      box.append(h("dt", { text: label }), h("dd", { text: value }));
+      return box;
+    };
+    $("#gex-levels").replaceChildren(
+      item("spot", "spot", fmtPrice(levels.spot)),
+      item("zero", "zero γ", fmtPrice(levels.zero)),
+      item("pos", `+major ${gex.basis}`, fmtPrice(levels.pos)),
+      item("neg", `−major ${gex.basis}`, fmtPrice(levels.neg)),
+      item("", `net GEX ${gex.basis}`, fmtCompact(levels.sum)),
+      item("", "DTE", snapshot.min_dte ?? "—"),
+      item("", "package", snapshot.package),
+      item("", "source", snapshot.source),
+    );
+  }
+
+  /** Horizontal bars of net GEX per strike around spot, with spot, zero gamma and majors marked. */
+  function renderGexProfile(snapshot) {
+    const svg = $("#gex-profile");
+    const width = svg.clientWidth || 320;
+    const height = svg.clientHeight || 300;
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    const column = gex.basis === "oi" ? 2 : 1;
+    const rows = (snapshot.strikes || [])
+      .map((row) => ({ strike: Number(row[0]), value: row[column] }))
+      .filter((row) => row.value !== null && row.value !== undefined && !Number.isNaN(row.strike));
+    svg.replaceChildren();
+    svg.dataset.bars = "0";
+    if (!rows.length) {
+      svg.append(s("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, `no strikes by ${gex.basis}`));
+      return;
+    }
+    // As many strikes nearest spot as fit at 5 px each, at most 80, highest strike at the top.
+    const fit = Math.max(10, Math.min(80, Math.floor((height - 20) / 5)));
+    const shown = [...rows]
+      .sort((a, b) => Math.abs(a.strike - snapshot.spot) - Math.abs(b.strike - snapshot.spot))
+      .slice(0, fit)
+      .sort((a, b) => b.strike - a.strike);
+    const gaps = shown.slice(1).map((row, i) => shown[i].strike - row.strike).filter((gap) => gap > 0).sort((a, b) => a - b);
+    const step = gaps.length ? gaps[Math.floor(gaps.length / 2)] : 1;
+    const top = shown[0].strike + step / 2;
+    const bottom = shown[shown.length - 1].strike - step / 2;
+    const left = 52;
+    const right = width - 106;
+    const center = (left + right) / 2;
+    const y = (price) => 8 + ((top - price) / (top - bottom || 1)) * (height - 16);
+    const maxAbs = Math.max(...shown.map((row) => Math.abs(row.value)), 1e-12);
+    const half = (right - left) / 2;
+    const barHeight = Math.max(1, Math.min(14, Math.abs(y(0) - y(step)) * 0.8));
+
+    svg.append(s("line", { class: "axis", x1: center, x2: center, y1: 4, y2: height - 4 }));
+    const labelEvery = Math.max(1, Math.ceil(12 / Math.abs(y(0) - y(step))));
+    shown.forEach((row, index) => {
+      const length = (Math.abs(row.value) / maxAbs) * half;
+      const rect = s("rect", {
+        class: row.value >= 0 ? "bar-pos" : "bar-neg",
+        x: row.value >= 0 ? center : center - length,
+        y: y(row.strike) - barHeight / 2,
+        width: Math.max(length, 0.5),
+        height: barHeight,
+        "data-strike": row.strike,
+        "data-value": row.value,
+      });
+      rect.append(s("title", {}, `${fmtPrice(row.strike)}: ${fmtCompact(row.value)}`));
+      svg.append(rect);
+      if (index % labelEvery === 0) {
+        svg.append(s("text", { x: left - 6, y: y(row.strike) + 3, "text-anchor": "end" }, String(row.strike)));
+      }
+    });
+    svg.dataset.bars = String(shown.length);
+
+    const levels = gexLevels(snapshot);
+    const marks = [
+      ["spot", "spot", levels.spot],
+      ["zero", "zero γ", levels.zero],
+      ["pos", "+major", levels.pos],
+      ["neg", "−major", levels.neg],
+    ];
+    for (const [kind, label, price] of marks) {
+      if (price === null || price === undefined) continue;
+      // A level beyond the strikes shown is pinned to the edge with an arrow, never dropped.
+      const inside = price <= top && price >= bottom;
+      const at = Math.min(Math.max(y(price), 6), height - 6);
+      const arrow = inside ? "" : price > top ? " ↑" : " ↓";
+      const group = s("g", { class: `mark mark-${kind}`, "data-level": kind, "data-price": price });
+      group.append(
+        s("line", { x1: left, x2: right + 4, y1: at, y2: at }),
+        s("text", { x: right + 8, y: at + 3 }, `${label} ${fmtPrice(price)}${arrow}`),
+      );
+      svg.append(group);
+    }
+  }
+
+  function renderGex() {
+    const panel = $("#gex-panel");
+    const snapshot = gex.snapshot;
+    if (!snapshot) {
+      panel.dataset.state = "empty";
+      $("#gex-empty").hidden = false;
+      $("#gex-empty-detail").textContent =
+        `for ${gex.ticker} (${gex.category}). The panel fills in as soon as the first snapshot is recorded.`;
+      $("#gex-foot").textContent = "";
+      $("#gex-profile").replaceChildren();
+      return;
+    }
+    panel.dataset.state = "ready";
+    $("#gex-empty").hidden = true;
+    renderGexLevels(snapshot);
+    renderGexProfile(snapshot);
+    const at = toMs(snapshot.timestamp);
+    panel.dataset.timestamp = String(snapshot.timestamp);
+    $("#gex-foot").textContent = `${snapshot.ticker} · ${snapshot.category} · ${fmtClock(at)} (${fmtAge(at)} ago) · units: ${snapshot.units}`;
+  }
+
+  function acceptSnapshot(snapshot) {
+    if (!snapshot || snapshot.ticker !== gex.ticker || snapshot.category !== gex.category) return;
+    if (gex.snapshot && snapshot.timestamp < gex.snapshot.timestamp) return;
+    gex.snapshot = snapshot;
+    renderGex();
+  }
+
+  const gexSocket = new TopicSocket("gex", {
+    onEvents: (ticker, events) => {
+      if (ticker !== gex.ticker) return;
+      for (const event of events) acceptSnapshot(event);
+    },
+    onState: (state, detail) => showSocketState($("#gex-socket"), "gex", state, detail),
+  }).start();
+
+  async function loadGex() {
+    const generation = ++gex.generation;
+    const snapshot = await getJSON("gex/latest", { ticker: gex.ticker, category: gex.category }, { missingOk: true });
+    if (generation !== gex.generation) return;
+    acceptSnapshot(snapshot);
+    renderGex();
+  }
+
+  function reloadGex() {
+    gex.snapshot = null;
+    $("#gex-panel").dataset.state = "loading";
+    gexSocket.want([gex.ticker], { [gex.ticker]: null });
+    loadGex().then(
+      () => recovered("GEX"),
+      (error) => report("GEX", error),
+    );
+  }
+
+  $("#gex-ticker").addEventListener("change", (event) => {
+    gex.ticker = event.target.value;
+    reloadGex();
+  });
+  $("#gex-category").addEventListener("change", (event) => {
+    gex.category = event.target.value;
+    reloadGex();
+  });
+  $("#gex-basis").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-basis]");
+    if (!button) return;
+    pressOne($("#gex-basis"), button);
+    gex.basis = button.dataset.basis;
+    renderGex();
+  });
+  new ResizeObserver(() => gex.snapshot && renderGexProfile(gex.snapshot)).observe($("#gex-body"));
+
+  reloadGex();
+  every(GEX_POLL_MS, "GEX", async () => {
+    if (gexSocket.state !== "live" || !gex.snapshot) await loadGex();
+  });
+  // Ages ("3s ago") move even when nothing new arrives.
+  setInterval(() => gex.snapshot && renderGex(), 5000);
+  return { gex, gexSocket };
+}

@@ -1,0 +1,285 @@
+"""/ws/trades end to end: a real uvicorn server, the `websockets` client, the real hot-store writer.
+
+Live delivery, resuming from the last id without gap or duplicate (also from inside a block and
+while trades keep arriving), a position the hot store dropped, and a slow client that is cut off
+while a fast one keeps everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import urllib.request
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import ConnectionClosed
+
+from apps.core import keys
+from apps.marketdata.selectors import MAX_PAGE, trades_between, trades_last
+from tests.apps.realtime.support import (
+    SYMBOL,
+    Writer,
+    collect_events,
+    open_ws,
+    recv_json,
+    subscribe,
+    trades,
+)
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def stored_ids() -> list[str]:
+    """Every trade id in the hot store, in stream order."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        page = trades_between(
+            symbol=SYMBOL,
+            start=datetime(2020, 1, 1, tzinfo=UTC),
+            end=datetime(2100, 1, 1, tzinfo=UTC),
+            cursor=cursor,
+            limit=MAX_PAGE,
+        )
+        ids.extend(stored.id for stored in page.trades)
+        if page.next_cursor is None:
+            return ids
+        cursor = page.next_cursor
+
+
+def metric(server: Any, name: str, **labels: str) -> float:
+    """A sample from the server's own /metrics page."""
+    with urllib.request.urlopen(server.http("/metrics"), timeout=10) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def test_live_trades_arrive_in_order_with_their_ids(ws_server: Any, session_cookie: str) -> None:
+    sent_before = metric(ws_server, "pipeline_ws_events_sent_total", topic="trades")
+
+    async def scenario() -> tuple[list[dict[str, Any]], float]:
+        writer = Writer()
+        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
+        try:
+            assert await subscribe(ws, [SYMBOL]) == {"type": "subscribed", "topic": "trades", "symbols": [SYMBOL]}
+            for size in (1, 5, 40, 3):
+                await writer.write(trades(size))
+            events = await collect_events(ws, count=49)
+            clients = await asyncio.to_thread(metric, ws_server, "pipeline_ws_clients", topic="trades")
+            return events, clients
+        finally:
+            await ws.close()
+            await writer.close()
+
+    events, clients = run(scenario())
+    stored = trades_last(symbol=SYMBOL, count=100)
+    assert len(stored) == 49
+    assert [event["id"] for event in events] == [item.id for item in stored]
+    assert [(e["ts_event"], e["price"], e["size"], e["side"], e["feed"]) for e in events] == [
+        (item.trade.ts_event, item.trade.price, item.trade.size, item.trade.side.name.lower(), "test")
+        for item in stored
+    ]
+    assert clients >= 1
+    assert metric(ws_server, "pipeline_ws_events_sent_total", topic="trades") - sent_before == 49
+
+
+@pytest.mark.parametrize("queue_frames", [500, 8])
+def test_a_client_that_reconnects_with_its_last_id_gets_every_trade_exactly_once(
+    ws_server: Any, session_cookie: str, settings: Any, queue_frames: int
+) -> None:
+    """The done-when test: trades keep being written while the client receives part of the stream,
+    goes away in the middle of a block, and comes back with the last id it processed. With a
+    small queue, the live frames held during the replay overflow and the replay reads them from
+    the stream instead."""
+    settings.REALTIME_QUEUE_FRAMES = queue_frames
+    rng = random.Random(5)  # noqa: S311 - test data
+    sizes = [rng.randint(1, 30) for _ in range(800)]
+    total = sum(sizes)
+    url = ws_server.url("/ws/trades")
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        writer = Writer()
+        written = {"batches": 0, "wait_for": len(sizes)}
+        progressed = asyncio.Event()
+
+        async def write_all() -> None:
+            for size in sizes:
+                await writer.write(trades(size))
+                written["batches"] += 1
+                if written["batches"] >= written["wait_for"]:
+                    progressed.set()
+                await asyncio.sleep(0.001)
+            progressed.set()
+
+        first_ws = await open_ws(url, cookie=session_cookie)
+        await subscribe(first_ws, [SYMBOL])
+        task = asyncio.create_task(write_all())
+        first: list[dict[str, Any]] = []
+        last_frame: list[dict[str, Any]] = []
+        while len(first) < 400:
+            frame = await recv_json(first_ws)
+            assert frame["type"] == "events", frame
+            last_frame = frame["events"]
+            first.extend(last_frame)
+        # The client processed only half of its last frame before it went away.
+        seen = first[: len(first) - len(last_frame) // 2]
+        await first_ws.close()
+        assert not task.done(), "the writer must still be writing when the client leaves"
+        # Trades go on being written while the client is away.
+        written["wait_for"] = written["batches"] + 250
+        await progressed.wait()
+
+        # Back with a small socket buffer, and slow to start reading: the replay waits for room
+        # while live frames keep arriving.
+        second_ws = await open_ws(url, cookie=session_cookie, receive_buffer=4096, max_queue=1)
+        reply = await subscribe(second_ws, [SYMBOL], since={SYMBOL: seen[-1]["id"]})
+        assert reply["type"] == "subscribed", reply
+        progressed.clear()
+        written["wait_for"] = written["batches"] + 100
+        await progressed.wait()
+        resumed: list[dict[str, Any]] = []
+        while len(seen) + len(resumed) < total:
+            frame = await recv_json(second_ws)
+            assert frame["type"] == "events", frame
+            resumed.extend(frame["events"])
+        await task
+        await second_ws.close()
+        await writer.close()
+        return [e["id"] for e in seen], [e["id"] for e in resumed]
+
+    seen, resumed = run(scenario())
+    everything = stored_ids()
+    assert len(everything) == total
+    assert seen + resumed == everything, "each trade exactly once, in stream order, no gap"
+    assert seen
+    assert resumed
+
+
+def test_resume_from_inside_a_block_sends_the_rest_of_it_then_live(ws_server: Any, session_cookie: str) -> None:
+    async def scenario() -> tuple[list[str], list[str], list[str], list[str], str]:
+        writer = Writer()
+        ids = [await writer.write(trades(5)) for _ in range(4)]
+        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
+        whole = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
+        try:
+            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[1]}:2"})
+            replayed = await collect_events(ws, count=12)
+            # A plain entry id means the whole entry was seen.
+            await subscribe(whole, [SYMBOL], since={SYMBOL: ids[3]})
+            live_id = await writer.write(trades(2))
+            live = await collect_events(ws, count=2)
+            whole_live = await collect_events(whole, count=2)
+            return ids, [e["id"] for e in replayed], [e["id"] for e in live], [e["id"] for e in whole_live], live_id
+        finally:
+            await ws.close()
+            await whole.close()
+            await writer.close()
+
+    ids, replayed, live, whole_live, live_id = run(scenario())
+    assert replayed == [f"{ids[1]}:3", f"{ids[1]}:4"] + [f"{entry}:{i}" for entry in ids[2:] for i in range(5)]
+    assert live == [f"{live_id}:0", f"{live_id}:1"]
+    assert whole_live == live
+
+
+def test_a_position_the_hot_store_dropped_gets_an_error_and_the_client_continues_live(
+    ws_server: Any, session_cookie: str
+) -> None:
+    async def scenario() -> tuple[list[str], dict[str, Any], list[str], str]:
+        writer = Writer()
+        ids = [await writer.write(trades(3)) for _ in range(5)]
+        await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[2], approximate=False)
+        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
+        try:
+            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
+            error = await recv_json(ws)
+            live_id = await writer.write(trades(2))
+            live = await collect_events(ws, count=2)
+            return ids, error, [e["id"] for e in live], live_id
+        finally:
+            await ws.close()
+            await writer.close()
+
+    ids, error, live, live_id = run(scenario())
+    assert error["type"] == "error"
+    assert f"position {ids[0]}:1 of {SYMBOL} is no longer in the hot store" in error["reason"]
+    assert "/api/ticks" in error["reason"]
+    assert live == [f"{live_id}:0", f"{live_id}:1"]
+
+
+@pytest.mark.parametrize("queue_frames", [20])
+def test_a_slow_client_is_closed_with_4008_while_a_fast_one_gets_everything(
+    ws_server: Any, session_cookie: str, settings: Any, queue_frames: int
+) -> None:
+    settings.REALTIME_QUEUE_FRAMES = queue_frames
+    url = ws_server.url("/ws/trades")
+    disconnects_before = metric(ws_server, "pipeline_ws_slow_disconnects_total", topic="trades")
+
+    async def scenario() -> tuple[list[str], list[str], Any, int]:
+        writer = Writer()
+        fast = await open_ws(url, cookie=session_cookie)
+        # Never reads until the end: a small socket buffer and a one-frame client queue make the
+        # server's writes back up quickly.
+        slow = await open_ws(url, cookie=session_cookie, receive_buffer=4096, max_queue=1)
+        await subscribe(fast, [SYMBOL])
+        await subscribe(slow, [SYMBOL])
+        fast_events: list[dict[str, Any]] = []
+        written = 0
+
+        async def drain_slow() -> tuple[list[dict[str, Any]], Any]:
+            events: list[dict[str, Any]] = []
+            try:
+                while True:
+                    frame = await recv_json(slow)
+                    if frame["type"] == "events":
+                        events.extend(frame["events"])
+            except ConnectionClosed as error:
+                return events, error.rcvd
+
+        slow_reader: asyncio.Task[tuple[list[dict[str, Any]], Any]] | None = None
+        extra_after_drop = 3  # batches written after the drop: the fast client is unaffected
+        for _ in range(2000):
+            written += 100
+            await writer.write(trades(100))
+            # The fast client keeps up: it has everything before the next batch is written.
+            fast_events.extend(await collect_events(fast, count=written - len(fast_events)))
+            if slow_reader is None:
+                dropped = await asyncio.to_thread(
+                    metric, ws_server, "pipeline_ws_slow_disconnects_total", topic="trades"
+                )
+                if dropped > disconnects_before:
+                    # Read what reached the slow client, and its close frame, from now on: the
+                    # server's close handshake waits only so long for a client that never reads.
+                    slow_reader = asyncio.create_task(drain_slow())
+            else:
+                extra_after_drop -= 1
+                if extra_after_drop == 0:
+                    break
+        assert slow_reader is not None, "the slow client was never closed"
+        slow_events, closed = await slow_reader
+        await fast.close()
+        await writer.close()
+        return [e["id"] for e in fast_events], [e["id"] for e in slow_events], closed, written
+
+    fast_ids, slow_ids, closed, written = run(scenario())
+    everything = stored_ids()
+    assert len(everything) == written
+    assert fast_ids == everything, "the fast client lost nothing"
+    assert closed is not None
+    assert (closed.code, closed.reason) == (4008, "slow consumer")
+    assert 0 < len(slow_ids) < len(everything)
+    assert slow_ids == everything[: len(slow_ids)], (
+        "what the slow client got is gapless: it can resume from its last id"
+    )
+    assert metric(ws_server, "pipeline_ws_slow_disconnects_total", topic="trades") == disconnects_before + 1
