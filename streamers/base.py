@@ -27,6 +27,7 @@ from prometheus_client import start_http_server
 
 from apps.core import keys
 from apps.core.clock import utc_now
+from apps.core.codec import text as _text
 from apps.core.redis import get_redis
 from apps.core.retry import reconnect_backoff
 from apps.marketdata.events import Event, encode_json
@@ -95,10 +96,6 @@ def _runtime_view(name: str, fixed: tuple[str, ...] | None) -> RuntimeView:
     )
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class _SessionEndedError(Exception):
     """The housekeeping task ended the session (disabled in the admin, or stopping)."""
 
@@ -151,6 +148,8 @@ class StreamerRunner:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
+            # Signal handlers exist only on Unix and in the main thread; a runner started in a
+            # worker thread (tests, benchmarks) is stopped with stop() instead.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.stop)
         if self.config.metrics_port:

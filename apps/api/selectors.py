@@ -20,6 +20,7 @@ from django.conf import settings
 from apps.api.inputs import BadInputError
 from apps.core import keys
 from apps.core.clock import utc_now
+from apps.core.codec import text as _text
 from apps.core.models import RuntimeSetting
 from apps.core.queues import Queue
 from apps.core.redis import get_redis
@@ -38,10 +39,6 @@ MAX_BARS = 100_000
 # Kombu's Redis transport: a queue with priorities is one list per priority step.
 KOMBU_PRIORITY_STEPS = [0, 3, 6, 9]
 KOMBU_PRIORITY_SEP = "\x06\x16"
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _to_ns(moment: datetime) -> int:

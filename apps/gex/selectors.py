@@ -15,21 +15,14 @@ import redis
 
 from apps.core import keys
 from apps.core.clock import to_epoch_ms
+from apps.core.codec import stream_id_tuple as _id_tuple
+from apps.core.codec import text as _text
 from apps.core.redis import get_redis
 from apps.gex.snapshots import GEXSnapshot, category_canonical, snapshot_decode
 
 MAX_PAGE = 5_000
 # How far back in the hot stream `snapshot_at` looks before asking the lake.
 _SCAN_ENTRIES = 5_000
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _id_tuple(stream_id: str) -> tuple[int, int]:
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def _entries(client: redis.Redis, method: str, key: str, **kwargs: Any) -> list[tuple[str, GEXSnapshot]]:

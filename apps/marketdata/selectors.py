@@ -14,6 +14,7 @@ import redis
 
 from apps.core import keys
 from apps.core.clock import to_epoch_ms
+from apps.core.codec import text as _text
 from apps.core.redis import get_redis
 from apps.marketdata.blocks import DepthOp, DepthRow, decode_depth, decode_quotes, decode_trades
 from apps.marketdata.events import Quote, Side, Trade, from_price_int
@@ -57,10 +58,6 @@ class Book:
         bids = sorted(self.bids.items(), key=lambda level: -level[0])[:depth]
         asks = sorted(self.asks.items())[:depth]
         return {"bids": bids, "asks": asks}
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _fields(raw: dict[Any, Any]) -> dict[str, str]:

@@ -16,6 +16,7 @@ import redis
 import redis.asyncio
 import structlog
 
+from apps.core.codec import text as _text
 from apps.core.redis import get_async_redis
 from apps.realtime import metrics
 from apps.realtime.topics import EntryId, Frame, Topic, entry_id_parse
@@ -34,10 +35,6 @@ Entries = list[tuple[Any, dict[bytes, bytes]]]
 class Subscriber(Protocol):
     def deliver(self, frame: Frame) -> None:
         """Take a live frame; must not wait (the relay serves every other client meanwhile)."""
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Relay:

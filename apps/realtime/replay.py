@@ -9,6 +9,7 @@ from typing import Any, cast
 import redis
 import redis.asyncio
 
+from apps.core.codec import text as _text
 from apps.realtime.topics import Frame, Position, Topic, entry_id_parse, entry_id_text
 
 READ_ENTRIES = 100
@@ -23,10 +24,6 @@ class HistoryRead:
     frames: list[Frame]
     # The read found the end of the stream as it stood when Redis ran it.
     at_end: bool
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def _check_kept(client: redis.asyncio.Redis, key: str, position: Position) -> None:

@@ -28,6 +28,7 @@ import structlog
 
 from apps.core import keys
 from apps.core.clock import utc_now
+from apps.core.codec import text as _text
 from apps.storage.lake import file_name, partition_dir, publish, remove_stale_temps, write_temp
 from apps.storage.tables import TABLE_OF_KIND, tables_by_day
 
@@ -52,10 +53,6 @@ class FlushResult:
     files: list[str] = field(default_factory=list)
     last_id: str | None = None
     skipped: str | None = None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _failpoint(step: str, failpoint: str) -> None:

@@ -18,6 +18,7 @@ import structlog
 from django.contrib.auth.models import AbstractBaseUser
 
 from apps.core.clock import utc_now
+from apps.core.codec import stream_id_tuple as _tuple
 from apps.marketdata.services.trim import safe_min_id
 from apps.storage.flush import STREAM_PATTERNS, hot_streams
 from apps.storage.models import PurgeRun, RetentionPolicy
@@ -172,11 +173,6 @@ def purge_execute(
     run.save(update_fields=["status", "result", "bytes_freed", "finished_at"])
     log.info("purge.done", run=run.pk, files=len(removed_files), bytes=freed, trimmed=trimmed, status=run.status)
     return run
-
-
-def _tuple(stream_id: str) -> tuple[int, int]:
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def _remove_empty_parents(directory: Path, lake: Path) -> None:

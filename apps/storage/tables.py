@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from apps.core.codec import text as _text
 from apps.gex.snapshots import snapshot_decode
 from apps.marketdata.blocks import BlockKind, decode_columns
 from apps.marketdata.events import FEED_NAMES
@@ -141,10 +142,6 @@ def _gex_table(entries: list[tuple[str, bytes]]) -> pa.Table:
     }
     columns["ts_event"] = list(_timestamps(np.array(columns["ts_event"], dtype=np.int64)))
     return pa.Table.from_pydict(columns, schema=SCHEMAS["gex_snapshots"])
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def tables_by_day(kind: str, symbol: str, entries: list[tuple[str, bytes]]) -> dict[date, pa.Table]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import redis
 
 from apps.core.clock import utc_now
+from apps.core.codec import stream_id_tuple as _id_tuple
+from apps.core.codec import text as _text
 
 
 @dataclass(frozen=True)
@@ -15,15 +17,6 @@ class TrimResult:
     min_id: str
     removed: int
     held_by_group: str | None
-
-
-def _id_tuple(stream_id: str) -> tuple[int, int]:
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def safe_min_id(client: redis.Redis, key: str) -> tuple[str | None, str | None]:
