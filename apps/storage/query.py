@@ -63,14 +63,26 @@ def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
             # One schema per table (apps/storage/tables.py): no union_by_name, which would open
             # every file of every partition to read its schema.
             source = f"read_parquet('{_glob(lake, table)}', hive_partitioning = true)"
+            _create_view(connection, table, source)
+
+
+def _create_view(connection: duckdb.DuckDBPyConnection, table: str, source: str, attempts: int = 10) -> None:
+    """Creating the view opens a file for the schema: compaction may swap its partition between
+    the glob and the open. The glob is read again on each attempt."""
+    for attempt in range(attempts):
+        try:
             connection.execute(f"create view {table} as select * from {source}")  # noqa: S608 - names we built
+            return
+        except duckdb.IOException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def _fetch(lake: Path | None, sql: str, params: list[Any], attempts: int = 10) -> list[Any]:
     for attempt in range(attempts):
-        connection = lake_connection(lake)
         try:
-            return connection.execute(sql, params).fetchall()
+            return lake_connection(lake).execute(sql, params).fetchall()
         except duckdb.IOException as error:
             # Every file of the table was purged since its view was made: nothing to read.
             if "No files found" in str(error):
