@@ -124,7 +124,7 @@ async def memory_per_trade(url: str, trades: int) -> tuple[float, float]:
                 index,
             )
         )
-        if len(batch) == 500:  # the runner's default batch size
+        if len(batch) == RunnerConfig.batch_size:  # the runner's batches at high rates
             await writer.write(batch)
             batch = []
     if batch:

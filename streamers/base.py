@@ -49,7 +49,10 @@ SPILL_DIR = Path(__file__).resolve().parent.parent / "var" / "spill"
 @dataclass(frozen=True)
 class RunnerConfig:
     name: str
-    batch_size: int = 500
+    # A write starts once this many events are buffered, or every batch_interval seconds with
+    # what there is: below batch_size / batch_interval events/s (40,000) the interval decides,
+    # so the size only matters at rates where bigger blocks are what keeps up (docs/benchmarks.md).
+    batch_size: int = 2000
     batch_interval: float = 0.05
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
@@ -333,11 +336,16 @@ class StreamerRunner:
                 await self._flush()
 
     async def _flush(self, *, final: bool = False, partial: bool = True) -> None:
-        """Write the buffer. With `partial=False` (a full batch triggered it) stop once less than
-        a batch remains, so that the rest grows into a full batch instead of many small ones."""
+        """Write the buffer: everything, with `final`; otherwise what is buffered now (with
+        `partial`, the periodic flush), then only while a full batch has arrived meanwhile. A
+        write does not chase the events parsed while it waited on Redis: at high rates those
+        grow into the next full batch instead of many small ones, each paying a block and a
+        script call."""
         async with self._write_lock:
             failures = 0
-            while self._buffer and (partial or final or len(self._buffer) >= self.config.batch_size):
+            take_partial = partial
+            while self._buffer and (final or take_partial or len(self._buffer) >= self.config.batch_size):
+                take_partial = False
                 batch = self._buffer
                 self._buffer = []
                 try:

@@ -1,7 +1,8 @@
 """Blocks: how events sit in the hot store's streams.
 
 One stream entry holds the events of one write batch, one symbol and one kind, as compressed
-columns (zlib over little-endian int64 columns; prices and sequence numbers delta-encoded).
+columns (LZ4 over little-endian integer columns, each in the narrowest width its values fit;
+prices and sequence numbers delta-encoded).
 At feed rates worth worrying about a trade costs about 4 bytes of Redis memory, against ~31 as
 an entry of its own (docs/benchmarks.md), and Redis appends one entry per batch instead of one
 per event. An event's cursor is `<entry id>:<index in the block>`.
@@ -22,6 +23,7 @@ from operator import attrgetter
 from typing import Any, cast
 
 import numpy as np
+import pyarrow as pa
 
 from apps.marketdata.events import (
     FEED_NAMES,
@@ -34,8 +36,12 @@ from apps.marketdata.events import (
     feed_code,
 )
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _HEADER = struct.Struct("<BBqii")  # version, kind, base time (µs), rows, columns
+# Format 3 compresses with LZ4 (raw blocks, through pyarrow's codec): a tenth of zlib's time at
+# level 1, which was the writer's largest single cost, for about 4.5 instead of 3.3 bytes per
+# trade (docs/benchmarks.md). Formats 1 and 2 (zlib) still decode.
+_LZ4 = pa.Codec("lz4_raw")
 
 
 class BlockKind(IntEnum):
@@ -95,9 +101,9 @@ def _feeds(items: Sequence[Any]) -> np.ndarray | int:
     return np.fromiter((feed_code(item.feed) for item in items), dtype=np.int64, count=len(items))
 
 
-# Version 2 stores each column in the narrowest signed width its values fit (1, 2, 4 or 8
-# bytes), or as one value when every row holds it (width code 0): less for zlib to compress
-# (the writer's largest cost) and less memory. Version 1 (every column int64) still decodes.
+# Since version 2 each column is stored in the narrowest signed width its values fit (1, 2, 4
+# or 8 bytes), or as one value when every row holds it (width code 0): less to compress and
+# less memory. Version 1 (every column int64) still decodes.
 _WIDTHS = ((1, -(2**7), 2**7 - 1), (2, -(2**15), 2**15 - 1), (4, -(2**31), 2**31 - 1))
 _DTYPES = {1: "<i1", 2: "<i2", 4: "<i4", 8: "<i8"}
 
@@ -119,20 +125,24 @@ def _encode(kind: BlockKind, base_us: int, columns: list[np.ndarray | int]) -> b
         code, data = (0, struct.pack("<q", column)) if isinstance(column, int) else _narrow(column)
         codes.append(code)
         parts.append(data)
-    body = zlib.compress(b"".join(parts), 1)
+    body = _LZ4.compress(b"".join(parts), asbytes=True)
     return _HEADER.pack(FORMAT_VERSION, kind, base_us, rows, len(columns)) + bytes(codes) + body
 
 
 def _raw_columns(data: bytes, kind: BlockKind) -> tuple[int, list[np.ndarray]]:
     """A block's stored columns as int64 arrays (deltas not yet resolved), either version."""
     version, found, base_us, rows, width = _HEADER.unpack_from(data)
-    if found != kind or version not in (1, FORMAT_VERSION):
+    if found != kind or version not in (1, 2, FORMAT_VERSION):
         raise ValueError(f"block format {version}/{found} is not {FORMAT_VERSION}/{int(kind)}")
     if version == 1:
         flat = np.frombuffer(zlib.decompress(data[_HEADER.size :]), dtype="<i8").reshape(width, rows)
         return base_us, [flat[i] for i in range(width)]
     codes = data[_HEADER.size : _HEADER.size + width]
-    body = zlib.decompress(data[_HEADER.size + width :])
+    if version == 2:
+        body = zlib.decompress(data[_HEADER.size + width :])
+    else:
+        size = sum(code * rows if code else 8 for code in codes)
+        body = _LZ4.decompress(data[_HEADER.size + width :], decompressed_size=size, asbytes=True)
     columns, offset = [], 0
     for code in codes:
         if code == 0:
@@ -149,26 +159,44 @@ def _decode(data: bytes, kind: BlockKind) -> tuple[int, list[list[int]]]:
     return base_us, [column.tolist() for column in columns]
 
 
-def _times_us(items: Sequence[Any]) -> tuple[int, np.ndarray, np.ndarray]:
+def _times_us(items: Sequence[Any], events: np.ndarray | None = None) -> tuple[int, np.ndarray, np.ndarray]:
     """Base time (µs of the first event), event times relative to it, and receive latencies (µs, ≥ 0)."""
-    events = _column(items, "ts_event")
+    if events is None:
+        events = _column(items, "ts_event")
     base_us = int(events[0]) // 1000
     latency = np.maximum((_column(items, "ts_recv") - events) // 1000, 0)
     return base_us, events // 1000 - base_us, latency
 
 
-def encode_trades(trades: Sequence[Trade]) -> bytes:
-    base_us, times, latency = _times_us(trades)
+@dataclass(frozen=True)
+class TradeColumns:
+    """The columns of a batch of one symbol's trades, taken from the events once and shared by
+    the block and both bar widths (each pass over the events costs about as much as a column)."""
+
+    trades: Sequence[Trade]
+    ts_event: np.ndarray
+    prices: np.ndarray  # integer hundredths
+    sizes: np.ndarray
+
+    @classmethod
+    def of(cls, trades: Sequence[Trade]) -> TradeColumns:
+        return cls(trades, _column(trades, "ts_event"), _prices(trades, "price"), _column(trades, "size"))
+
+
+def encode_trades(trades: Sequence[Trade] | TradeColumns) -> bytes:
+    columns = trades if isinstance(trades, TradeColumns) else TradeColumns.of(trades)
+    items = columns.trades
+    base_us, times, latency = _times_us(items, columns.ts_event)
     return _encode(
         BlockKind.TRADES,
         base_us,
         [
             times,
-            _deltas(_prices(trades, "price")),
-            _column(trades, "size"),
-            _column(trades, "side") | (np.asarray(_feeds(trades)) << 2),
+            _deltas(columns.prices),
+            columns.sizes,
+            _column(items, "side") | (np.asarray(_feeds(items)) << 2),
             latency,
-            _deltas(_column(trades, "seq")),
+            _deltas(_column(items, "seq")),
         ],
     )
 
@@ -300,13 +328,14 @@ def decode_depth(data: bytes) -> list[DepthRow]:
     ]
 
 
-def batch_bars(trades: Sequence[Trade], width_ms: int) -> list[list[int]]:
+def batch_bars(trades: Sequence[Trade] | TradeColumns, width_ms: int) -> list[list[int]]:
     """OHLCV bars of one batch ([start_ms, o, h, l, c, v], prices as integer hundredths). A trade
     older than the bar before it counts in that bar, as it does when the writer merges."""
-    latest = np.maximum.accumulate(_column(trades, "ts_event") // 1_000_000)
+    columns = trades if isinstance(trades, TradeColumns) else TradeColumns.of(trades)
+    latest = np.maximum.accumulate(columns.ts_event // 1_000_000)
     starts = latest - latest % width_ms
-    prices = _prices(trades, "price")
-    sizes = _column(trades, "size")
+    prices = columns.prices
+    sizes = columns.sizes
     # Starts never decrease, so each bar is one run of equal starts.
     first = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
     last = np.r_[first[1:] - 1, len(starts) - 1]

@@ -24,7 +24,7 @@ class Side(IntEnum):
     SELL = 2
 
 
-class Trade(msgspec.Struct, frozen=True, tag="trade"):
+class Trade(msgspec.Struct, frozen=True, gc=False, tag="trade"):
     symbol: str
     ts_event: int
     ts_recv: int
@@ -35,7 +35,7 @@ class Trade(msgspec.Struct, frozen=True, tag="trade"):
     seq: int = 0
 
 
-class Quote(msgspec.Struct, frozen=True, tag="quote"):
+class Quote(msgspec.Struct, frozen=True, gc=False, tag="quote"):
     symbol: str
     ts_event: int
     ts_recv: int
@@ -46,12 +46,12 @@ class Quote(msgspec.Struct, frozen=True, tag="quote"):
     feed: str = ""
 
 
-class Level(msgspec.Struct, frozen=True, array_like=True):
+class Level(msgspec.Struct, frozen=True, gc=False, array_like=True):
     price: float
     size: int
 
 
-class DepthSnapshot(msgspec.Struct, frozen=True, tag="depth_snapshot"):
+class DepthSnapshot(msgspec.Struct, frozen=True, gc=False, tag="depth_snapshot"):
     """The full book, best level first on each side."""
 
     symbol: str
@@ -62,7 +62,7 @@ class DepthSnapshot(msgspec.Struct, frozen=True, tag="depth_snapshot"):
     feed: str = ""
 
 
-class DepthUpdate(msgspec.Struct, frozen=True, tag="depth_update"):
+class DepthUpdate(msgspec.Struct, frozen=True, gc=False, tag="depth_update"):
     """One level changed; size 0 removes the level."""
 
     symbol: str

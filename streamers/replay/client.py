@@ -64,13 +64,15 @@ class ReplayClient:
             ts = msgspec.json.decode(first, type=dict)["ts_event"]
         except (msgspec.DecodeError, KeyError, TypeError):
             ts = None
+        delay = 0.0
         if isinstance(ts, int) and self.speed > 0:
             if self._first_ts is None:
                 self._first_ts = ts
             due = self._started + (ts - self._first_ts) / 1e9 / self.speed
             delay = due - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        # At least one event-loop turn per frame, as a socket read takes: even as fast as
+        # possible, the background write, the periodic flush and the status keep running.
+        await asyncio.sleep(max(delay, 0.0))
         self._line += len(lines)
         return b"".join(lines)
 

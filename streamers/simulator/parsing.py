@@ -75,7 +75,7 @@ def parse_message(message: dict[str, Any], *, ts_recv: int) -> Event:
     raise MalformedMessageError(f"unknown:{kind}"[:40], f"unknown message type {kind!r}", "$.type")
 
 
-class _Trade(msgspec.Struct, tag_field="type", tag="trade"):
+class _Trade(msgspec.Struct, gc=False, tag_field="type", tag="trade"):
     sym: str
     t: int
     px: float
@@ -84,7 +84,7 @@ class _Trade(msgspec.Struct, tag_field="type", tag="trade"):
     seq: int = 0
 
 
-class _Quote(msgspec.Struct, tag_field="type", tag="quote"):
+class _Quote(msgspec.Struct, gc=False, tag_field="type", tag="quote"):
     sym: str
     t: int
     bid: float
@@ -93,14 +93,14 @@ class _Quote(msgspec.Struct, tag_field="type", tag="quote"):
     asz: int
 
 
-class _Book(msgspec.Struct, tag_field="type", tag="book"):
+class _Book(msgspec.Struct, gc=False, tag_field="type", tag="book"):
     sym: str
     t: int
-    bids: list[tuple[float, int]]
-    asks: list[tuple[float, int]]
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
 
 
-class _Level(msgspec.Struct, tag_field="type", tag="level"):
+class _Level(msgspec.Struct, gc=False, tag_field="type", tag="level"):
     sym: str
     t: int
     side: Literal["B", "A"]
@@ -108,7 +108,7 @@ class _Level(msgspec.Struct, tag_field="type", tag="level"):
     sz: int
 
 
-class _Heartbeat(msgspec.Struct, tag_field="type", tag="heartbeat"):
+class _Heartbeat(msgspec.Struct, gc=False, tag_field="type", tag="heartbeat"):
     pass
 
 
@@ -127,9 +127,7 @@ def _fast(frame: list[_Message], ts_recv: int) -> list[Event]:
         elif type(m) is _Quote:
             append(Quote(m.sym, m.t, ts_recv, m.bid, m.bsz, m.ask, m.asz, FEED))
         elif type(m) is _Book:
-            bids = tuple(Level(price, size) for price, size in m.bids)
-            asks = tuple(Level(price, size) for price, size in m.asks)
-            append(DepthSnapshot(m.sym, m.t, ts_recv, bids, asks, FEED))
+            append(DepthSnapshot(m.sym, m.t, ts_recv, m.bids, m.asks, FEED))
     return events
 
 

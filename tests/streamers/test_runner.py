@@ -225,3 +225,43 @@ def test_a_batch_redis_refuses_is_spilled_to_disk_and_the_feed_goes_on(tmp_path:
     assert any(isinstance(event, Trade) for event in spilled)
     assert quote_latest(symbol="ESZ26") is not None, "quotes of the same batches were still written"
     assert runner.state == "stopped"
+
+
+def test_a_fast_feed_is_written_in_full_batches_and_loses_nothing(tmp_path: Path) -> None:
+    """At high rates each write takes a whole batch: a write does not chase the few events parsed
+    while it waited on Redis (that made blocks of a frame or two each, a script call and a block
+    header per few hundred events, and cost half the ingest rate)."""
+    from apps.core import keys
+    from apps.marketdata.blocks import decode_trades
+    from apps.marketdata.events import Side, encode_json
+
+    base = time.time_ns()
+    count = 100_000
+    recording = tmp_path / "fast.jsonl"
+    recording.write_bytes(
+        b"".join(
+            encode_json(Trade("ESZ26", base + i * 1000, base + i * 1000, 6000 + i % 8 * 0.25, 1, Side.BUY, "replay", i))
+            + b"\n"
+            for i in range(count)
+        )
+    )
+    from streamers.replay.client import ReplayClient
+
+    batch = 2000
+    runner = StreamerRunner(
+        ReplayClient(path=recording, speed=0, keep_time=True),
+        config(name="replay", fixed_symbols=("ESZ26",), batch_size=batch),
+        redis_url=settings.REDIS_URL,
+    )
+    asyncio.run(runner.run())
+
+    assert runner.events_written == count
+    client = get_redis()
+    entries = client.xrange(keys.trades("ESZ26"))
+    stored = [trade.seq for _, fields in entries for trade in decode_trades("ESZ26", fields[b"d"])]
+    assert stored == list(range(count)), "every trade, once, in order"
+    blocks = len(entries)
+    # Full batches, plus the odd periodic flush of what there was (every 50 ms) and the rest at
+    # the end. Chasing wrote 85 blocks here, mostly of one or two frames.
+    sizes = [int(fields[b"n"]) for _, fields in entries]
+    assert blocks <= count // batch * 5 // 4 + 2, f"{blocks} blocks for {count} trades: {sizes}"

@@ -14,7 +14,7 @@ import redis.asyncio
 
 from apps.core import keys
 from apps.core.codec import dumps
-from apps.marketdata.blocks import batch_bars, encode_depth, encode_quotes, encode_trades
+from apps.marketdata.blocks import TradeColumns, batch_bars, encode_depth, encode_quotes, encode_trades
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Quote, Trade, to_price_int
 from apps.marketdata.services.scripts import BLOCK, TRADES
 
@@ -86,13 +86,17 @@ class HotStoreWriter:
         trades: dict[str, list[Trade]] = defaultdict(list)
         quotes: dict[str, list[Quote]] = defaultdict(list)
         depth: dict[str, list[DepthSnapshot | DepthUpdate]] = defaultdict(list)
+        groups: dict[type, Any] = {
+            Trade: trades,
+            Quote: quotes,
+            DepthSnapshot: depth,
+            DepthUpdate: depth,
+        }
         for event in events:
-            if isinstance(event, Trade):
-                trades[event.symbol].append(event)
-            elif isinstance(event, Quote):
-                quotes[event.symbol].append(event)
-            else:
-                depth[event.symbol].append(event)
+            group: Any = groups.get(type(event))  # an exact type lookup is the fast path
+            if group is None:
+                group = trades if isinstance(event, Trade) else quotes if isinstance(event, Quote) else depth
+            group[event.symbol].append(event)
         if not (trades or quotes or depth):
             return WriteResult()
 
@@ -100,21 +104,22 @@ class HotStoreWriter:
         async with self.client.pipeline(transaction=False) as pipe:
             for symbol, batch in trades.items():
                 last = batch[-1]
+                columns = TradeColumns.of(batch)
                 trade_keys = [keys.trades(symbol), keys.last(symbol), keys.bars("1s", symbol), keys.bars("1m", symbol)]
                 pipe.evalsha(  # type: ignore[unused-awaitable]
                     self._trades.sha,
                     len(trade_keys),
                     *trade_keys,
                     batch[0].ts_event // NS_PER_MS,
-                    encode_trades(batch),
+                    encode_trades(columns),
                     len(batch),
                     to_price_int(last.price),
                     last.size,
                     last.ts_event // NS_PER_MS,
                     BARS_1S_KEPT,
                     BARS_1M_KEPT,
-                    _msgpack.encode(batch_bars(batch, 1000)),
-                    _msgpack.encode(batch_bars(batch, 60_000)),
+                    _msgpack.encode(batch_bars(columns, 1000)),
+                    _msgpack.encode(batch_bars(columns, 60_000)),
                 )
                 calls.append(("trades", keys.trades(symbol), batch))
             for symbol, quote_batch in quotes.items():

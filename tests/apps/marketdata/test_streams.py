@@ -289,3 +289,30 @@ def test_blocks_written_before_the_narrow_format_still_read() -> None:
     ]
     _, decoded = decode_columns(block, BlockKind.TRADES)
     assert decoded[1].tolist() == [600000, 600025]
+
+
+def test_blocks_written_in_the_zlib_narrow_format_still_read() -> None:
+    """Format 2 (narrow columns, zlib) is what the previous version wrote; streams and flushes
+    that still hold such entries must decode them after the switch to LZ4."""
+    import struct
+    import zlib
+
+    from apps.marketdata.blocks import BlockKind, decode_columns, decode_trades
+
+    codes = bytes([2, 4, 1, 1, 1, 0])  # int16 times, int32 prices, int8 ..., one constant seq delta
+    body = (
+        struct.pack("<2h", 0, 250)
+        + struct.pack("<2i", 600000, 25)
+        + struct.pack("<2b", 2, 1)
+        + struct.pack("<2b", 1 | (1 << 2), 2 | (1 << 2))
+        + struct.pack("<2b", 3, 4)
+        + struct.pack("<q", 1)
+    )
+    block = struct.pack("<BBqii", 2, BlockKind.TRADES, BASE_NS // 1000, 2, 6) + codes + zlib.compress(body, 1)
+    trades = decode_trades("ESZ26", block)
+    assert [(t.ts_event, t.price, t.size, t.side, t.seq) for t in trades] == [
+        (BASE_NS, 6000.0, 2, Side.BUY, 1),
+        (BASE_NS + 250_000, 6000.25, 1, Side.SELL, 2),
+    ]
+    _, decoded = decode_columns(block, BlockKind.TRADES)
+    assert decoded[1].tolist() == [600000, 600025]

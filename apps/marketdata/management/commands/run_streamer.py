@@ -23,7 +23,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--metrics-port", type=int, default=None, help="Prometheus port (default per streamer; 0 = off)"
         )
-        parser.add_argument("--batch-size", type=int, default=500, help="events per Redis write at most")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=RunnerConfig.batch_size,
+            help="buffered events that start a Redis write (slower feeds write every 50 ms instead)",
+        )
         parser.add_argument("--record", type=Path, help="also append every written event to this JSON-lines file")
         simulator = parser.add_argument_group("simulator")
         simulator.add_argument("--rate", type=float, default=20.0, help="mean trades per second per symbol")
