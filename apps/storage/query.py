@@ -201,6 +201,12 @@ _BARS_CACHE_SIZE = 64
 _bars_cache_lock = threading.Lock()
 
 
+def lake_bars_cache_clear() -> None:
+    """Forget this process's remembered bars (benchmarks measure the query itself)."""
+    with _bars_cache_lock:
+        _BARS_CACHE.clear()
+
+
 def lake_bars(
     *, symbol: str, start: datetime, end: datetime, interval: str = "1m", lake: Path | None = None
 ) -> list[LakeBar]:

@@ -89,6 +89,8 @@ _KINDS = {"trades": BlockKind.TRADES, "quotes": BlockKind.QUOTES, "depth": Block
 
 
 def _feeds(codes: np.ndarray) -> pa.Array:
+    if len(codes) and (codes == codes[0]).all():  # one feed per stream is the usual case
+        return pa.repeat(_FEEDS[int(codes[0])], len(codes))
     return pc.take(_FEEDS, pa.array(codes.astype(np.int32)))
 
 
@@ -151,7 +153,9 @@ def tables_by_day(kind: str, symbol: str, entries: list[tuple[str, bytes]]) -> d
     table = _gex_table(entries) if kind == "snapshots" else _table(kind, entries)
     days = pc.divide(pc.cast(table["ts_event"], pa.int64()), NS_PER_DAY).to_numpy()
     result = {}
-    for day in np.unique(days):
+    unique = np.unique(days)
+    for day in unique:
         moment = datetime.fromtimestamp(int(day) * 86_400, tz=UTC).date()
-        result[moment] = table.filter(pa.array(days == day))
+        # Most flushes hold one day: no copy of every column then.
+        result[moment] = table if len(unique) == 1 else table.filter(pa.array(days == day))
     return result
