@@ -156,3 +156,31 @@ def test_killing_the_flushing_worker_between_steps_loses_and_repeats_nothing(
     assert len(in_lake) == len(set(in_lake)), "a row reached the lake twice"
     assert set(in_lake) == in_redis, "the lake and the stream disagree"
     assert not list(lake.rglob(".*.tmp-*")), "temporary files are cleaned up"
+
+
+def test_each_row_keeps_its_feed_when_feeds_share_a_stream(tmp_path: Path) -> None:
+    """Two brokers' streamers write the same symbol's stream; a block may even mix feeds. The
+    lake keeps every row's own feed (a stream of one feed takes a faster path)."""
+    at = MIDNIGHT_NS + 3_600_000_000_000
+    write(
+        [
+            [Trade("ESZ26", at + i, at + i, 6000.0, 1, Side.BUY, "schwab", i) for i in range(3)],
+            [Trade("ESZ26", at + 10 + i, at + 10 + i, 6000.0, 1, Side.SELL, feed, i) for i, feed in
+             enumerate(["tastytrade", "schwab", "tastytrade"])],
+            [Trade("NQZ26", at, at, 21000.0, 1, Side.BUY, "tastytrade", 1)],
+        ]
+    )  # fmt: skip
+    streams_flush(client=get_redis(), lake=tmp_path)
+    rows = duckdb.sql(
+        f"select symbol, feed from read_parquet('{tmp_path}/tick_data/**/*.parquet', hive_partitioning = true) "
+        "order by symbol, ts_event"
+    ).fetchall()
+    assert rows == [
+        ("ESZ26", "schwab"),
+        ("ESZ26", "schwab"),
+        ("ESZ26", "schwab"),
+        ("ESZ26", "tastytrade"),
+        ("ESZ26", "schwab"),
+        ("ESZ26", "tastytrade"),
+        ("NQZ26", "tastytrade"),
+    ]
