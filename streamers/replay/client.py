@@ -1,19 +1,82 @@
-"""Replay client: JSON-lines of normalized events, paced by their exchange times."""
+"""Replay client: recorded events sent again, paced by their exchange times.
+
+Two sources, one wire form (JSON lines of normalized events, so both take the same parse):
+a file written with `run_streamer simulator --record` (or spilled by a streamer), or a day of
+the Parquet lake (`apps.storage.replay`), read in chunks on a worker thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import IO
 
 import msgspec
 
-from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Quote, Trade, decode_json
+from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Quote, Trade, decode_json, encode_json
 from streamers.feed import ConnectionLostError, FeedExhaustedError, MalformedMessageError
 
 LINES_PER_FRAME = 500
+
+
+class _FileFrames:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    async def open(self) -> None:
+        if not self.path.is_file():
+            raise ConnectionLostError(f"replay file {self.path} does not exist")
+        if self._file is None:  # a reconnect resumes where the replay stood
+            self._file = self.path.open("rb")
+
+    async def next_lines(self) -> list[bytes]:
+        if self._file is None:
+            raise ConnectionLostError("not connected")
+        lines = []
+        for _ in range(LINES_PER_FRAME):
+            line = self._file.readline()
+            if not line:
+                break
+            lines.append(line)
+        return lines
+
+
+class _LakeFrames:
+    """A stored day, read by `LakeDayReader` on a thread of its own (DuckDB sorts the day and
+    Arrow batches come back while the event loop keeps running)."""
+
+    def __init__(self, day: date, symbols: Sequence[str] | None, lake: Path | None) -> None:
+        from apps.storage.replay import LakeDayReader
+
+        self.reader = LakeDayReader(day=day, symbols=symbols, lake=lake, rows_per_chunk=LINES_PER_FRAME)
+        self._chunks: Iterator[list[Event]] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-lake")
+
+    @property
+    def label(self) -> str:
+        return f"lake {self.reader.lake} {self.reader.day.isoformat()}"
+
+    async def open(self) -> None:
+        if self._chunks is None:  # a reconnect resumes where the replay stood
+            self._chunks = self.reader.chunks()
+
+    def _next(self) -> list[bytes]:
+        events = next(self._chunks, []) if self._chunks is not None else []
+        return [encode_json(event) + b"\n" for event in events]
+
+    async def next_lines(self) -> list[bytes]:
+        if self._chunks is None:
+            raise ConnectionLostError("not connected")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._next)
 
 
 def _shifted(event: Event, offset: int, feed: str) -> Event:
@@ -23,42 +86,50 @@ def _shifted(event: Event, offset: int, feed: str) -> Event:
 
 
 class ReplayClient:
-    """`speed` 1 replays in real time, 10 ten times faster, 0 as fast as possible. By default
-    times are shifted so the first event happens now (`keep_time` keeps them as recorded)."""
+    """Replays a JSON-lines `path`, or the lake's `day` (for `symbols`, or every symbol stored
+    that day). `speed` 1 replays in real time, 10 ten times faster, 0 as fast as possible. By
+    default times are shifted so the first event happens now (`keep_time` keeps them as
+    recorded). Events are written with the feed `replay`."""
 
     name = "replay"
 
-    def __init__(self, *, path: Path, speed: float = 1.0, keep_time: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path | None = None,
+        day: date | None = None,
+        symbols: Sequence[str] | None = None,
+        lake: Path | None = None,
+        speed: float = 1.0,
+        keep_time: bool = False,
+    ) -> None:
+        self._frames: _FileFrames | _LakeFrames
+        if path is not None and day is None:
+            self._frames = _FileFrames(path)
+        elif day is not None and path is None:
+            self._frames = _LakeFrames(day, symbols, lake)
+        else:
+            raise ValueError("replay needs exactly one source: a file (--file) or a lake day (--date)")
         self.path = path
         self.speed = speed
         self.keep_time = keep_time
-        self._file: IO[bytes] | None = None
         self._line = 0
         self._offset = 0
         self._first_ts: int | None = None
         self._started = 0.0
 
     async def connect(self) -> None:
-        if not self.path.is_file():
-            raise ConnectionLostError(f"replay file {self.path} does not exist")
-        if self._file is None:  # a reconnect resumes where the replay stood
-            self._file = self.path.open("rb")
+        await self._frames.open()
+        if not self._started:
             self._started = time.time()
 
     async def subscribe(self, symbols: Sequence[str]) -> None:
         """A replay sends what was recorded; the subscription does not filter it."""
 
     async def receive(self) -> bytes | str:
-        if self._file is None:
-            raise ConnectionLostError("not connected")
-        lines = []
-        for _ in range(LINES_PER_FRAME):
-            line = self._file.readline()
-            if not line:
-                break
-            lines.append(line)
+        lines = await self._frames.next_lines()
         if not lines:
-            raise FeedExhaustedError(str(self.path))
+            raise FeedExhaustedError(self._frames.label)
         first = lines[0]
         try:
             ts = msgspec.json.decode(first, type=dict)["ts_event"]
@@ -85,7 +156,9 @@ class ReplayClient:
             try:
                 event = decode_json(line)
             except (msgspec.ValidationError, msgspec.DecodeError) as error:
-                raise MalformedMessageError("bad_line", str(error), f"{self.path} frame line {number}") from None
+                raise MalformedMessageError(
+                    "bad_line", str(error), f"{self._frames.label} frame line {number}"
+                ) from None
             if not self.keep_time:
                 if self._first_ts is None:
                     self._first_ts = event.ts_event

@@ -40,7 +40,11 @@ class Command(BaseCommand):
             help="trade around the clock instead of following Globex hours (quiet overnight, closed weekends)",
         )
         replay = parser.add_argument_group("replay")
-        replay.add_argument("--file", help="the JSON-lines file to replay")
+        replay.add_argument(
+            "--date",
+            help="replay this UTC day of the lake (YYYY-MM-DD); --symbols picks some (ES: that day's lead contract)",
+        )
+        replay.add_argument("--file", help="or replay this JSON-lines file (run_streamer simulator --record)")
         replay.add_argument(
             "--speed", type=float, default=1.0, help="1 = real time, 10 = ten times faster, 0 = as fast as possible"
         )
