@@ -10,7 +10,7 @@ import redis
 import redis.asyncio
 
 from apps.core.codec import text as _text
-from apps.realtime.topics import Frame, Position, Topic, entry_id_parse, entry_id_text
+from apps.realtime.topics import EntryId, Frame, Position, Topic, entry_id_parse, entry_id_text
 
 READ_ENTRIES = 100
 
@@ -65,3 +65,9 @@ async def hot_history(
         if entries:
             low = f"({_text(entries[-1][0])}"
         yield HistoryRead(frames, at_end=len(entries) < READ_ENTRIES)
+
+
+async def hot_first_entry(*, client: redis.asyncio.Redis, topic: Topic, symbol: str) -> EntryId | None:
+    """The oldest entry the hot store still holds for `symbol`, or None for an empty stream."""
+    first = cast(list[tuple[Any, Any]], await client.xrange(topic.stream(symbol), count=1))
+    return entry_id_parse(_text(first[0][0])) if first else None

@@ -16,14 +16,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import redis
 import structlog
 
 from apps.realtime import metrics, protocol
+from apps.realtime.lake_history import ResumeTooFarError, lake_history, resumes_from_lake
 from apps.realtime.outbox import Outbox
 from apps.realtime.protocol import MAX_SYMBOLS, ProtocolError, Subscribe, Unsubscribe, message_parse
 from apps.realtime.relay import relay_for
-from apps.realtime.replay import PositionExpiredError, hot_history
+from apps.realtime.replay import PositionExpiredError, hot_first_entry, hot_history
 from apps.realtime.topics import EntryId, Frame, Position, Topic, entry_id_parse
 
 log = structlog.get_logger(__name__)
@@ -176,6 +178,38 @@ class ClientSession:
     # -- replay ------------------------------------------------------------------------------
 
     async def _replay(self, subscription: Subscription, position: Position, *, check_kept: bool) -> None:
+        # Live frames that overflowed the hold before a read began are in the stream that read sees.
+        subscription.held_lost = False
+        try:
+            try:
+                await self._replay_hot(subscription, position, check_kept=check_kept)
+            except PositionExpiredError:
+                covered = await self._replay_lake(subscription, position) if resumes_from_lake(self.topic) else None
+                if covered is None:
+                    await self.outbox.put(
+                        protocol.position_expired(topic=self.topic, symbol=subscription.symbol, position=position)
+                    )
+                else:
+                    await self._replay_hot(subscription, covered, check_kept=False)
+        except ResumeTooFarError as error:
+            await self.outbox.put(
+                protocol.error(
+                    f"{subscription.symbol}: {error}; use {self.topic.history} for older data (continuing live)"
+                )
+            )
+        except (redis.RedisError, OSError, duckdb.Error) as error:
+            await self.outbox.put(
+                protocol.error(f"{subscription.symbol}: replay from {position} failed ({error}); continuing live")
+            )
+        self._go_live(subscription)
+
+    async def _send_replayed(self, subscription: Subscription, frame: Frame) -> None:
+        # Half the queue stays free for live frames of this connection's other symbols.
+        await self.outbox.put(frame, keep_free=self.outbox.limit // 2)
+        subscription.last = max(subscription.last, frame.entry)
+        metrics.REPLAYED.labels(self.topic.name).inc(frame.events)
+
+    async def _replay_hot(self, subscription: Subscription, position: Position, *, check_kept: bool) -> None:
         reads = hot_history(
             client=self._relay.client,
             topic=self.topic,
@@ -183,29 +217,34 @@ class ClientSession:
             position=position,
             check_kept=check_kept,
         )
-        # Live frames that overflowed the hold before a read began are in the stream that read sees.
-        subscription.held_lost = False
         try:
             async for read in reads:
                 for frame in read.frames:
-                    # Half the queue stays free for live frames of this connection's other symbols.
-                    await self.outbox.put(frame, keep_free=self.outbox.limit // 2)
-                    subscription.last = max(subscription.last, frame.entry)
-                    metrics.REPLAYED.labels(self.topic.name).inc(frame.events)
+                    await self._send_replayed(subscription, frame)
                 if read.at_end and not subscription.held_lost:
                     break
                 subscription.held_lost = False
-        except PositionExpiredError:
-            await self.outbox.put(
-                protocol.position_expired(topic=self.topic, symbol=subscription.symbol, position=position)
-            )
-        except (redis.RedisError, OSError) as error:
-            await self.outbox.put(
-                protocol.error(f"{subscription.symbol}: replay from {position} failed ({error}); continuing live")
-            )
         finally:
             await reads.aclose()
-        self._go_live(subscription)
+
+    async def _replay_lake(self, subscription: Subscription, position: Position) -> Position | None:
+        """Send what the lake holds after `position` up to the hot store's first entry; the
+        position the hot store takes over from, or None when the lake has nothing after it.
+        Trimming may move the first entry meanwhile: the lake then covers that stretch too."""
+        covered: Position | None = None
+        first = await hot_first_entry(client=self._relay.client, topic=self.topic, symbol=subscription.symbol)
+        for _ in range(5):
+            async for frames in lake_history(
+                topic=self.topic, symbol=subscription.symbol, position=covered or position, hot_first=first
+            ):
+                for frame in frames:
+                    await self._send_replayed(subscription, frame)
+                    covered = Position(frame.entry)
+            now_first = await hot_first_entry(client=self._relay.client, topic=self.topic, symbol=subscription.symbol)
+            if first is None or now_first is None or now_first <= first:
+                break
+            first = now_first
+        return covered
 
     def _go_live(self, subscription: Subscription) -> None:
         held, subscription.held = subscription.held, []

@@ -24,7 +24,7 @@ from apps.core.codec import dumps, loads
 from apps.gex.sierra import sierra_history_line
 from apps.gex.snapshots import GEXSnapshot, snapshot_decode
 from apps.marketdata.blocks import decode_depth, decode_trades
-from apps.marketdata.events import Side
+from apps.marketdata.events import Side, Trade
 from apps.marketdata.symbols import canonical
 from apps.realtime import metrics
 
@@ -144,7 +144,7 @@ class Topic:
             events = events[after + 1 :]
         if not events:
             return None
-        return Piece(entry_id_parse(entry_id), len(events), dumps(events)[1:-1])
+        return piece_of(entry_id, events)
 
     def pieces(
         self, symbol: str, entries: list[tuple[str, dict[bytes, bytes]]], *, skip: tuple[str, int] | None = None
@@ -206,16 +206,25 @@ def _data(entry_id: str, fields: dict[bytes, bytes]) -> bytes:
     return data
 
 
+def trade_event(event_id: str, trade: Trade) -> dict[str, Any]:
+    """A trade as the trades topic sends it (from the hot store, or from the lake on a resume)."""
+    return {
+        "id": event_id,
+        "ts_event": trade.ts_event,
+        "price": trade.price,
+        "size": trade.size,
+        "side": SIDES[trade.side],
+        "feed": trade.feed,
+    }
+
+
+def piece_of(entry_id: str, events: list[dict[str, Any]]) -> Piece:
+    return Piece(entry_id_parse(entry_id), len(events), dumps(events)[1:-1])
+
+
 def _trade_events(symbol: str, entry_id: str, fields: dict[bytes, bytes]) -> list[dict[str, Any]]:
     return [
-        {
-            "id": f"{entry_id}:{index}",
-            "ts_event": trade.ts_event,
-            "price": trade.price,
-            "size": trade.size,
-            "side": SIDES[trade.side],
-            "feed": trade.feed,
-        }
+        trade_event(f"{entry_id}:{index}", trade)
         for index, trade in enumerate(decode_trades(symbol, _data(entry_id, fields)))
     ]
 

@@ -157,6 +157,74 @@ def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
     return sorted(trades, key=_stream_order)
 
 
+def _after_query(
+    symbol: str, after: tuple[int, int, int | None], before_entry: tuple[int, int] | None
+) -> tuple[str, list[Any]]:
+    """Rows of `symbol` after stream position `after` and before entry `before_entry`, with
+    their position as (e_ms, e_seq, e_index)."""
+    ms, seq, index = after
+    # An entry's rows can carry exchange times a little before its id (late trades): one day of margin.
+    first_day = datetime.fromtimestamp(ms / 1000, tz=UTC).date() - timedelta(days=1)
+    before = "and (e_ms < ? or (e_ms = ? and e_seq < ?))" if before_entry else ""
+    before_params = [before_entry[0], before_entry[0], before_entry[1]] if before_entry else []
+    sql = f"""
+        select * from (
+            select epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, stream_id,
+                try_cast(split_part(split_part(stream_id, ':', 1), '-', 1) as bigint) as e_ms,
+                try_cast(split_part(split_part(stream_id, ':', 1), '-', 2) as bigint) as e_seq,
+                try_cast(split_part(stream_id, ':', 2) as bigint) as e_index
+            from tick_data
+            where symbol = ? and date >= ?::date and stream_id not like 'import:%'
+        )
+        where (e_ms > ? or (e_ms = ? and (e_seq > ? or (e_seq = ? and e_index > ?)))) {before}
+    """  # noqa: S608 - only our own fragments are formatted in
+    params = [symbol, first_day, ms, ms, seq, seq, -1 if index is None else index, *before_params]
+    return sql, params
+
+
+def lake_trades_after(
+    *,
+    symbol: str,
+    after: tuple[int, int, int | None],
+    before_entry: tuple[int, int] | None = None,
+    limit: int = 10_000,
+    lake: Path | None = None,
+) -> list[StoredTrade]:
+    """Trades that came through the hot store after stream position `after` ((ms, seq) of an
+    entry and the index in it, None: the whole entry), and before entry `before_entry` when
+    given, in stream order, at most `limit`. Imported rows have no stream position and are not
+    included. What a WebSocket client resuming from a position the hot store no longer holds
+    is sent first."""
+    if not _has(lake_connection(lake), "tick_data"):
+        return []
+    sql, params = _after_query(symbol, after, before_entry)
+    rows = _fetch(lake, f"{sql} order by e_ms, e_seq, e_index limit ?", [*params, limit])
+    return [
+        StoredTrade(
+            row[7],
+            Trade(
+                symbol, int(row[0]), int(row[1]), float(row[2]), int(row[3]), Side(row[4]), row[5] or "", int(row[6])
+            ),
+        )
+        for row in rows
+    ]
+
+
+def lake_trades_after_count(
+    *,
+    symbol: str,
+    after: tuple[int, int, int | None],
+    before_entry: tuple[int, int] | None = None,
+    lake: Path | None = None,
+) -> int:
+    """How many trades `lake_trades_after` would give without a limit."""
+    if not _has(lake_connection(lake), "tick_data"):
+        return 0
+    sql, params = _after_query(symbol, after, before_entry)
+    rows = _fetch(lake, f"select count(*) from ({sql})", params)  # noqa: S608 - our own query
+    return int(rows[0][0]) if rows else 0
+
+
 def _stream_order(item: StoredTrade) -> tuple[int, int, int]:
     return _order_key(item.id, item.trade.ts_event)
 

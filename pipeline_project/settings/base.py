@@ -115,6 +115,9 @@ RUNTIME_CONFIG_REFRESH_SECONDS = ENV.RUNTIME_CONFIG_REFRESH_SECONDS
 # 4008 (trades, alerts) or conflated to the newest frame per symbol (depth, gex, sc). Frames are
 # shared between clients, so the cost is references, not copies.
 REALTIME_QUEUE_FRAMES = 500
+# A trades client resuming from a position the hot store dropped gets what the lake holds after
+# it, up to this many trades; further behind, it is told to use /api/ticks and continues live.
+REALTIME_RESUME_MAX_TRADES = 500_000
 BEAT_LOCK_TTL_SECONDS = ENV.BEAT_LOCK_TTL_SECONDS
 
 # Celery (read by pipeline_project/celery.py with namespace="CELERY")

@@ -12,6 +12,7 @@ import random
 import urllib.request
 from collections.abc import Coroutine
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -20,7 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
 from apps.core import keys
+from apps.core.redis import get_redis
 from apps.marketdata.selectors import MAX_PAGE, trades_between, trades_last
+from apps.storage.flush import streams_flush
 from tests.apps.realtime.support import (
     SYMBOL,
     Writer,
@@ -215,6 +218,64 @@ def test_a_position_the_hot_store_dropped_gets_an_error_and_the_client_continues
     ids, error, live, live_id = run(scenario())
     assert error["type"] == "error"
     assert f"position {ids[0]}:1 of {SYMBOL} is no longer in the hot store" in error["reason"]
+    assert "/api/ticks" in error["reason"]
+    assert live == [f"{live_id}:0", f"{live_id}:1"]
+
+
+def test_a_position_the_hot_store_dropped_is_resumed_from_the_lake_without_gap_or_duplicate(
+    ws_server: Any, session_cookie: str, settings: Any, tmp_path: Path
+) -> None:
+    """The hot store was trimmed after a flush: the trades after the client's position come from
+    the lake (the same ids), then from the hot store (which still holds flushed entries the lake
+    also has: sent once), then live."""
+    settings.LAKE_DIR = tmp_path
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        writer = Writer()
+        ids = [await writer.write(trades(3)) for _ in range(5)]
+        streams_flush(client=get_redis(), lake=tmp_path)  # all five entries are in the lake
+        await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[3], approximate=False)
+        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
+        try:
+            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
+            replayed = await collect_events(ws, count=13)
+            live_id = await writer.write(trades(2))
+            live = await collect_events(ws, count=2)
+            return ids, [e["id"] for e in replayed + live], [live_id]
+        finally:
+            await ws.close()
+            await writer.close()
+
+    ids, received, (live_id,) = run(scenario())
+    expected = [f"{ids[0]}:2"] + [f"{entry}:{i}" for entry in ids[1:] for i in range(3)]
+    assert received == [*expected, f"{live_id}:0", f"{live_id}:1"]
+
+
+def test_a_resume_further_behind_than_the_limit_is_refused_naming_the_history_endpoint(
+    ws_server: Any, session_cookie: str, settings: Any, tmp_path: Path
+) -> None:
+    settings.LAKE_DIR = tmp_path
+    settings.REALTIME_RESUME_MAX_TRADES = 4
+
+    async def scenario() -> tuple[list[str], dict[str, Any], list[str], str]:
+        writer = Writer()
+        ids = [await writer.write(trades(3)) for _ in range(5)]
+        streams_flush(client=get_redis(), lake=tmp_path)
+        await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[3], approximate=False)
+        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
+        try:
+            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
+            error = await recv_json(ws)
+            live_id = await writer.write(trades(2))
+            live = await collect_events(ws, count=2)
+            return ids, error, [e["id"] for e in live], live_id
+        finally:
+            await ws.close()
+            await writer.close()
+
+    ids, error, live, live_id = run(scenario())
+    assert error["type"] == "error"
+    assert f"7 trades after {ids[0]}:1, more than a resume sends (4)" in error["reason"]
     assert "/api/ticks" in error["reason"]
     assert live == [f"{live_id}:0", f"{live_id}:1"]
 

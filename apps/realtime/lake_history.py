@@ -1,0 +1,62 @@
+"""Resuming from a position the hot store no longer holds: what was flushed to the lake after it.
+
+Only the trades topic resumes from the lake: trades are complete or nothing (a client that fell
+behind is closed and resumes), while depth and GEX are states, for which the newest is enough.
+The lake keeps every row's hot-store position (`stream_id`), so the rows come back as the same
+events with the same ids, grouped by the entry they were written in, and the resume goes on in
+the hot store after the last entry the lake gave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from itertools import groupby
+
+from django.conf import settings
+
+from apps.marketdata.selectors import StoredTrade
+from apps.realtime.topics import EntryId, Frame, Position, Topic, piece_of, trade_event
+from apps.storage.query import lake_trades_after, lake_trades_after_count
+
+PAGE_TRADES = 20_000
+
+
+class ResumeTooFarError(Exception):
+    """The lake holds more after the position than a resume sends."""
+
+
+def resumes_from_lake(topic: Topic) -> bool:
+    return topic.name == "trades"
+
+
+def _frames(topic: Topic, symbol: str, trades: list[StoredTrade]) -> list[Frame]:
+    pieces = [
+        piece_of(entry, [trade_event(item.id, item.trade) for item in rows])
+        for entry, rows in groupby(trades, key=lambda item: item.id.rpartition(":")[0])
+    ]
+    return topic.frames(symbol, pieces, live=False)
+
+
+async def lake_history(
+    *, topic: Topic, symbol: str, position: Position, hot_first: EntryId | None
+) -> AsyncGenerator[list[Frame], None]:
+    """Frames of the lake's trades after `position` and before the hot store's first entry
+    `hot_first`, a page at a time (DuckDB on a worker thread). Raises ResumeTooFarError before
+    sending anything when there are more than REALTIME_RESUME_MAX_TRADES."""
+    after = (position.entry[0], position.entry[1], position.index)
+    # Further behind than this, a client wants a download (/api/ticks), not a replay over its socket.
+    most = settings.REALTIME_RESUME_MAX_TRADES
+    count = await asyncio.to_thread(lake_trades_after_count, symbol=symbol, after=after, before_entry=hot_first)
+    if count > most:
+        raise ResumeTooFarError(f"{count:,} trades after {position}, more than a resume sends ({most:,})")
+    while True:
+        page = await asyncio.to_thread(
+            lake_trades_after, symbol=symbol, after=after, before_entry=hot_first, limit=PAGE_TRADES
+        )
+        if not page:
+            return
+        yield _frames(topic, symbol, page)
+        last_entry, _, last_index = page[-1].id.rpartition(":")
+        ms, _, seq = last_entry.partition("-")
+        after = (int(ms), int(seq), int(last_index))
