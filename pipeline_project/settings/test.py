@@ -30,3 +30,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"pipeline-test-{os.getpid()}.sqlite3")}
+# Threads of servers that tests run in-process (uvicorn, Channels' database_sync_to_async) would
+# keep a connection open for CONN_MAX_AGE, and PostgreSQL refuses to drop the test database while
+# one is open. Closed after each use instead.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
