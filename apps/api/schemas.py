@@ -164,6 +164,10 @@ class GEXSnapshotOut(Schema):
     max_priors: list[tuple[float, float]] = []
     source: str
     units: str
+    call_wall: float | None = Field(
+        None, description="strike of the largest call-side GEX by OI (computed sources only)"
+    )
+    put_wall: float | None = Field(None, description="strike of the largest put-side GEX by OI (computed sources only)")
 
 
 class GEXHistoryItemOut(GEXSnapshotOut):

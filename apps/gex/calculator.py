@@ -431,7 +431,8 @@ def profile_to_snapshot(
     """The profile in GEXBot's snapshot shape (package `local`, units $ per 1% move).
 
     Majors are the net-GEX walls (`net_max`/`net_min`) by volume and by OI: None when no strike
-    is net positive (or negative), rather than a "major positive" strike that is negative.
+    is net positive (or negative), rather than a "major positive" strike that is negative. The
+    call and put walls are the call-side and put-side maxima by OI (`call_side_max`/`put_side_max`).
     """
     name = category_canonical(category)
     if name not in CATEGORIES:
@@ -457,4 +458,6 @@ def profile_to_snapshot(
         strikes=tuple(StrikeRow(row.strike, row.net_vol, row.net_oi) for row in profile.strikes),
         source=source,
         units=profile.units,
+        call_wall=profile.walls_oi.call_side_max,
+        put_wall=profile.walls_oi.put_side_max,
     )

@@ -26,6 +26,8 @@ reports zeros), and the studies read an empty field as 0 anyway. `net` is `sum_g
 has no `major_long_gamma`/`major_short_gamma`, so those columns stay empty; for greek categories
 (`gamma_zero`, ...) the parser keeps `major_positive`/`major_negative` in `major_pos_vol`/
 `major_neg_vol`, and they are written to the `major_positive`/`major_negative` columns instead.
+The levels file also has the call and put walls when the snapshot has them (computed sources);
+the history file keeps the terminal studies' 15 columns.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ LEVELS: tuple[tuple[str, str, str], ...] = (
     ("major_neg_vol", "Major - Vol", "#E00000"),
     ("major_pos_oi", "Major + OI", "#00FFFF"),
     ("major_neg_oi", "Major - OI", "#FFA500"),
+    ("call_wall", "Call Wall", "#00A0FF"),
+    ("put_wall", "Put Wall", "#FF00FF"),
 )
 GREEK_LEVEL_LABELS = {"major_pos_vol": "Major Positive", "major_neg_vol": "Major Negative"}
 

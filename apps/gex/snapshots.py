@@ -64,6 +64,12 @@ class GEXSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     max_priors: tuple[tuple[float, float], ...] = ()
     source: str = "gexbot"
     units: str = UNITS_GEXBOT
+    # The call and put walls as SpotGamma defines them (by open interest): the strike with the
+    # largest call-side GEX, and the one with the largest put-side GEX in size. Only snapshots
+    # computed here have them: GEXBot's strike rows are net of calls and puts, and its net walls
+    # are the majors (`major_pos_*`/`major_neg_*`, the net-GEX argmax/argmin).
+    call_wall: float | None = None
+    put_wall: float | None = None
 
 
 class GEXMajors(msgspec.Struct, frozen=True, kw_only=True):

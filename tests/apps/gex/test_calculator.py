@@ -305,6 +305,8 @@ def test_walls_both_definitions_on_a_hand_built_chain() -> None:
     snapshot = profile_to_snapshot(profile, ticker="SPX", category="gex_full", source="local")
     assert (snapshot.major_pos_oi, snapshot.major_neg_oi) == (105.0, 95.0)
     assert (snapshot.major_pos_vol, snapshot.major_neg_vol) == (105.0, 100.0)
+    # The snapshot's call and put walls are the side maxima by OI, named apart from the majors.
+    assert (snapshot.call_wall, snapshot.put_wall) == (100.0, 100.0)
 
 
 def test_walls_are_none_when_no_strike_is_on_that_side() -> None:

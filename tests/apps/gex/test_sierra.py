@@ -134,6 +134,24 @@ def test_levels_leave_out_what_the_study_cannot_draw(tmp_path: Path) -> None:
         assert colour.startswith("#")
 
 
+def test_levels_carry_the_call_and_put_walls_of_a_computed_snapshot() -> None:
+    computed = GEXSnapshot(
+        ticker="ES_SPX", package="local", category="gex_full", timestamp=1777492800, spot=6001.25,
+        zero_gamma=5987.5, major_pos_oi=6050.0, major_neg_oi=5950.0, call_wall=6100.0, put_wall=5900.0,
+        source="simulated",
+    )  # fmt: skip
+    assert sierra_levels_csv(computed) == (
+        "6001.25,Spot,#FFFFFF\n"
+        "5987.50,Zero Gamma,#FCB103\n"
+        "6050.00,Major + OI,#00FFFF\n"
+        "5950.00,Major - OI,#FFA500\n"
+        "6100.00,Call Wall,#00A0FF\n"
+        "5900.00,Put Wall,#FF00FF\n"
+    )
+    # History lines keep the terminal studies' 15 columns: the walls are not among them.
+    assert len(sierra_history_line(computed).split(",")) == 15
+
+
 def test_greek_majors_go_to_the_major_positive_and_negative_columns(tmp_path: Path) -> None:
     greek = GEXSnapshot(
         ticker="SPX", package="state", category="gamma_zero", timestamp=1777492800, spot=7138.55,
