@@ -1,5 +1,6 @@
 /* The GEX panel: net GEX by strike as horizontal bars (by OI or by volume) with spot, zero gamma
- * and the major levels marked, from /api/gex/latest and then /ws/gex; "no GEX data yet" until the
+ * the major levels and (computed snapshots) the call and put walls marked, from /api/gex/latest
+ * and then /ws/gex; "no GEX data yet" until the
  * first snapshot of the ticker and category is recorded. Values are shown as the source gave them,
  * with the snapshot's `units`.
  */
@@ -30,6 +31,9 @@ export function startGexPanel() {
       pos: byOi ? snapshot.major_pos_oi : snapshot.major_pos_vol,
       neg: byOi ? snapshot.major_neg_oi : snapshot.major_neg_vol,
       sum: byOi ? snapshot.sum_gex_oi : snapshot.sum_gex_vol,
+      // By OI whatever the basis shown; only snapshots computed here have them.
+      callWall: snapshot.call_wall,
+      putWall: snapshot.put_wall,
     };
   }
 
@@ -45,6 +49,8 @@ export function startGexPanel() {
       item("zero", "zero γ", fmtPrice(levels.zero)),
       item("pos", `+major ${gex.basis}`, fmtPrice(levels.pos)),
       item("neg", `−major ${gex.basis}`, fmtPrice(levels.neg)),
+      ...(levels.callWall == null ? [] : [item("call", "call wall OI", fmtPrice(levels.callWall))]),
+      ...(levels.putWall == null ? [] : [item("put", "put wall OI", fmtPrice(levels.putWall))]),
       item("", `net GEX ${gex.basis}`, fmtCompact(levels.sum)),
       item("", "DTE", snapshot.min_dte ?? "—"),
       item("", "package", snapshot.package),
@@ -113,6 +119,8 @@ export function startGexPanel() {
       ["zero", "zero γ", levels.zero],
       ["pos", "+major", levels.pos],
       ["neg", "−major", levels.neg],
+      ["call", "C wall", levels.callWall],
+      ["put", "P wall", levels.putWall],
     ];
     for (const [kind, label, price] of marks) {
       if (price === null || price === undefined) continue;

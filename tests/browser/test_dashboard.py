@@ -165,6 +165,8 @@ def gex_snapshot(*, spot: float) -> GEXSnapshot:
         sum_gex_oi=123.4,
         sum_gex_vol=56.7,
         strikes=strikes,
+        call_wall=spot + 40,
+        put_wall=spot - 45,
     )
 
 
@@ -257,8 +259,6 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
 
             # Every closed candle built in the browser from live trades matches the server's own
             # 1 s bars: no trade was missed or counted twice across the load and the subscription.
-            # Every closed candle built in the browser from live trades matches the server's own
-            # 1 s bars: no trade was missed or counted twice across the load and the subscription.
             compared = same_bars_as_server(page, symbol=lead, since=first["last"]["time"])
             assert len(compared) >= 3
 
@@ -296,7 +296,10 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
                 ["zero", snapshot.zero_gamma],
                 ["pos", snapshot.major_pos_oi],
                 ["neg", snapshot.major_neg_oi],
+                ["call", snapshot.call_wall],
+                ["put", snapshot.put_wall],
             ]
+            assert "call wall OI" in page.inner_text("#gex-levels")
             assert "gexbot (undocumented)" in page.inner_text("#gex-foot"), "the snapshot's units are shown"
             page.click("#gex-basis button[data-basis=vol]")
             with_volume = sum(1 for row in snapshot.strikes if row.gex_vol is not None)
