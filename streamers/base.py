@@ -346,8 +346,10 @@ class StreamerRunner:
             take_partial = partial
             while self._buffer and (final or take_partial or len(self._buffer) >= self.config.batch_size):
                 take_partial = False
-                batch = self._buffer
-                self._buffer = []
+                # At most a batch per write, also after a backlog: a block (one stream entry per
+                # symbol and kind) stays small enough to go out as one WebSocket frame.
+                batch = self._buffer[: self.config.batch_size]
+                self._buffer = self._buffer[self.config.batch_size :]
                 try:
                     started = time.perf_counter()
                     result = await self.writer.write(batch)

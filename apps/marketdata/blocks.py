@@ -39,7 +39,7 @@ from apps.marketdata.events import (
 FORMAT_VERSION = 3
 _HEADER = struct.Struct("<BBqii")  # version, kind, base time (µs), rows, columns
 # Format 3 compresses with LZ4 (raw blocks, through pyarrow's codec): a tenth of zlib's time at
-# level 1, which was the writer's largest single cost, for about 4.5 instead of 3.3 bytes per
+# level 1, which was the writer's largest single cost, for about 5.4 instead of 3.3 bytes per
 # trade (docs/benchmarks.md). Formats 1 and 2 (zlib) still decode.
 _LZ4 = pa.Codec("lz4_raw")
 

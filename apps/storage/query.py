@@ -178,7 +178,8 @@ def _after_query(
         )
         where (e_ms > ? or (e_ms = ? and (e_seq > ? or (e_seq = ? and e_index > ?)))) {before}
     """  # noqa: S608 - only our own fragments are formatted in
-    params = [symbol, first_day, ms, ms, seq, seq, -1 if index is None else index, *before_params]
+    # No index: the whole entry was seen, so every index of it is excluded.
+    params = [symbol, first_day, ms, ms, seq, seq, 2**62 if index is None else index, *before_params]
     return sql, params
 
 

@@ -13,6 +13,7 @@ the streamer's event loop goes on.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,9 +43,16 @@ class LakeReplayError(ValueError):
     """The day cannot be replayed (nothing stored for it, or a bad request)."""
 
 
+# DuckDB sorts the whole day; past this it spills to disk instead of taking most of the memory
+# of a machine that also runs Redis (its default is 80 % of RAM).
+REPLAY_MEMORY_LIMIT = "2GB"
+
+
 def _connection(lake: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(f"SET memory_limit = '{REPLAY_MEMORY_LIMIT}'")
+    connection.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'pipeline-replay-duckdb'}'")
     return connection
 
 

@@ -21,6 +21,8 @@ from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Quote, Tra
 from streamers.feed import ConnectionLostError, FeedExhaustedError, MalformedMessageError
 
 LINES_PER_FRAME = 500
+# While waiting for the next frame's time, an empty frame this often keeps the watchdog quiet.
+HEARTBEAT_SECONDS = 0.25
 
 
 class _FileFrames:
@@ -60,6 +62,7 @@ class _LakeFrames:
         self.reader = LakeDayReader(day=day, symbols=symbols, lake=lake, rows_per_chunk=LINES_PER_FRAME)
         self._chunks: Iterator[list[Event]] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-lake")
+        self._reading: asyncio.Future[list[bytes]] | None = None
 
     @property
     def label(self) -> str:
@@ -76,7 +79,13 @@ class _LakeFrames:
     async def next_lines(self) -> list[bytes]:
         if self._chunks is None:
             raise ConnectionLostError("not connected")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._next)
+        if self._reading is None:
+            self._reading = asyncio.get_running_loop().run_in_executor(self._executor, self._next)
+        # Shielded: a caller cancelled meanwhile (the runner's watchdog while DuckDB sorts the day)
+        # gets the same chunk on its next call instead of losing it.
+        lines = await asyncio.shield(self._reading)
+        self._reading = None
+        return lines
 
 
 def _shifted(event: Event, offset: int, feed: str) -> Event:
@@ -117,22 +126,28 @@ class ReplayClient:
         self._offset = 0
         self._first_ts: int | None = None
         self._started = 0.0
+        self._pending: list[bytes] | None = None
 
     async def connect(self) -> None:
         await self._frames.open()
-        if not self._started:
-            self._started = time.time()
 
     async def subscribe(self, symbols: Sequence[str]) -> None:
         """A replay sends what was recorded; the subscription does not filter it."""
 
     async def receive(self) -> bytes | str:
-        lines = await self._frames.next_lines()
+        """The next frame when it is due. A frame read but not yet due is kept (a receive
+        cancelled while it waits loses nothing), and a long wait (a quiet night, the daily
+        maintenance break) is broken by an empty frame every HEARTBEAT_SECONDS, so the runner's
+        watchdog sees a live feed instead of reconnecting and recording a gap."""
+        if self._pending is None:
+            self._pending = await self._frames.next_lines()
+        lines = self._pending
         if not lines:
             raise FeedExhaustedError(self._frames.label)
-        first = lines[0]
+        if not self._started:
+            self._started = time.time()  # the clock starts with the first frame, not the connect
         try:
-            ts = msgspec.json.decode(first, type=dict)["ts_event"]
+            ts = msgspec.json.decode(lines[0], type=dict)["ts_event"]
         except (msgspec.DecodeError, KeyError, TypeError):
             ts = None
         delay = 0.0
@@ -141,9 +156,13 @@ class ReplayClient:
                 self._first_ts = ts
             due = self._started + (ts - self._first_ts) / 1e9 / self.speed
             delay = due - time.time()
+        if delay > HEARTBEAT_SECONDS:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            return b""
         # At least one event-loop turn per frame, as a socket read takes: even as fast as
         # possible, the background write, the periodic flush and the status keep running.
         await asyncio.sleep(max(delay, 0.0))
+        self._pending = None
         self._line += len(lines)
         return b"".join(lines)
 

@@ -265,3 +265,5 @@ def test_a_fast_feed_is_written_in_full_batches_and_loses_nothing(tmp_path: Path
     # the end. Chasing wrote 85 blocks here, mostly of one or two frames.
     sizes = [int(fields[b"n"]) for _, fields in entries]
     assert blocks <= count // batch * 5 // 4 + 2, f"{blocks} blocks for {count} trades: {sizes}"
+    # Never more than a batch in one block, backlog or not: a block is one WebSocket frame.
+    assert max(sizes) <= batch, sizes

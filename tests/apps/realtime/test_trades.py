@@ -222,12 +222,13 @@ def test_a_position_the_hot_store_dropped_gets_an_error_and_the_client_continues
     assert live == [f"{live_id}:0", f"{live_id}:1"]
 
 
+@pytest.mark.parametrize("whole_entry", [False, True], ids=["inside-an-entry", "a-whole-entry"])
 def test_a_position_the_hot_store_dropped_is_resumed_from_the_lake_without_gap_or_duplicate(
-    ws_server: Any, session_cookie: str, settings: Any, tmp_path: Path
+    ws_server: Any, session_cookie: str, settings: Any, tmp_path: Path, whole_entry: bool
 ) -> None:
     """The hot store was trimmed after a flush: the trades after the client's position come from
     the lake (the same ids), then from the hot store (which still holds flushed entries the lake
-    also has: sent once), then live."""
+    also has: sent once), then live. A position without an index means the whole entry was seen."""
     settings.LAKE_DIR = tmp_path
 
     async def scenario() -> tuple[list[str], list[str], list[str]]:
@@ -237,8 +238,9 @@ def test_a_position_the_hot_store_dropped_is_resumed_from_the_lake_without_gap_o
         await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[3], approximate=False)
         ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
         try:
-            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
-            replayed = await collect_events(ws, count=13)
+            since = ids[0] if whole_entry else f"{ids[0]}:1"
+            await subscribe(ws, [SYMBOL], since={SYMBOL: since})
+            replayed = await collect_events(ws, count=12 if whole_entry else 13)
             live_id = await writer.write(trades(2))
             live = await collect_events(ws, count=2)
             return ids, [e["id"] for e in replayed + live], [live_id]
@@ -247,7 +249,7 @@ def test_a_position_the_hot_store_dropped_is_resumed_from_the_lake_without_gap_o
             await writer.close()
 
     ids, received, (live_id,) = run(scenario())
-    expected = [f"{ids[0]}:2"] + [f"{entry}:{i}" for entry in ids[1:] for i in range(3)]
+    expected = ([] if whole_entry else [f"{ids[0]}:2"]) + [f"{entry}:{i}" for entry in ids[1:] for i in range(3)]
     assert received == [*expected, f"{live_id}:0", f"{live_id}:1"]
 
 

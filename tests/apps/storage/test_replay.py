@@ -138,3 +138,37 @@ def test_a_day_without_data_is_refused_naming_the_days_that_have_some(settings: 
         call_command("run_streamer", "replay", "--date", "20-11-2026")
     with pytest.raises(CommandError, match=r"one source: --file PATH or --date YYYY-MM-DD, not both"):
         call_command("run_streamer", "replay", "--date", "2026-11-20", "--file", str(tmp_path / "x.jsonl"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pause_in_the_replayed_day_longer_than_the_watchdog_loses_nothing_and_records_no_gap(
+    tmp_path: Path,
+) -> None:
+    """A quiet stretch (a maintenance break, a slow night) replayed in real time: the replay
+    keeps the watchdog quiet while it waits, and no frame read before the wait is dropped."""
+    from apps.core.services import runtime_setting_update
+    from apps.marketdata.selectors import gaps_list
+
+    runtime_setting_update(key="marketdata.heartbeat_timeout_seconds", value=0.5)
+    pause = 2 * 1_000_000_000
+    batches: list[list[Event]] = [
+        [Trade("ESZ26", T0 + i * MS, T0 + i * MS, 6000.0, 1, Side.BUY, "test", i) for i in range(600)],
+        [Trade("ESZ26", T0 + pause + i * MS, T0 + pause + i * MS, 6000.25, 1, Side.SELL, "test", 600 + i)
+         for i in range(600)],
+    ]  # fmt: skip
+    write(batches)
+    streams_flush(client=get_redis(), lake=tmp_path)
+    client = get_redis()
+    client.delete(*client.keys("md:*"))
+
+    runner = StreamerRunner(
+        ReplayClient(day=DAY, lake=tmp_path, speed=1, keep_time=True),
+        RunnerConfig(name="replay", fixed_symbols=("ESZ26",), status_interval=0.2),
+        redis_url=settings.REDIS_URL,
+    )
+    asyncio.run(runner.run())
+
+    assert runner.events_written == 1200
+    assert sorted(t.trade.seq for t in trades_last(symbol="ESZ26", count=2000)) == list(range(1200))
+    assert (runner.reconnects, runner.gaps) == (0, 0)
+    assert gaps_list(feed="replay") == []
