@@ -367,6 +367,13 @@ class StreamerRunner:
                         return
                     await asyncio.sleep(1)
                     continue
+                except Exception as error:  # noqa: BLE001 - one bad event must not stop the writes
+                    # The batch could not be encoded (an event the block format cannot hold, e.g.
+                    # a feed missing from FEED_CODES): nothing of it reached Redis, so all of it
+                    # goes to disk with the reason, and the writes go on.
+                    metrics.WRITE_ERRORS.labels(self.name).inc()
+                    self._spill(batch, reason=f"could not be written: {type(error).__name__}: {error}")
+                    continue
                 # Redis refused part of the batch itself (not a connection problem): retrying
                 # would block the feed forever, so it goes to disk for a replay.
                 for events, reason in result.rejected:

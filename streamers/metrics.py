@@ -19,3 +19,6 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 BATCH_SECONDS = Histogram("pipeline_streamer_batch_write_seconds", "Time to write one batch to Redis", ["feed"])
+WRITE_ERRORS = Counter(
+    "pipeline_streamer_write_errors_total", "Batches that could not be encoded and were spilled to disk", ["feed"]
+)

@@ -267,3 +267,48 @@ def test_a_fast_feed_is_written_in_full_batches_and_loses_nothing(tmp_path: Path
     assert blocks <= count // batch * 5 // 4 + 2, f"{blocks} blocks for {count} trades: {sizes}"
     # Never more than a batch in one block, backlog or not: a block is one WebSocket frame.
     assert max(sizes) <= batch, sizes
+
+
+def test_an_event_the_writer_cannot_encode_is_spilled_and_the_feed_goes_on(tmp_path: Path) -> None:
+    """A batch holding an event the block format cannot take (a feed missing from FEED_CODES)
+    goes to disk with the reason; the batches after it are written and the runner keeps going."""
+    from apps.marketdata.events import Side
+
+    base = time.time_ns()
+
+    class Feed:
+        name = "simulator"
+
+        def __init__(self) -> None:
+            self.frames = [[("simulator", 0)], [("unheard-of", 1)], [("simulator", 2)]]
+
+        async def connect(self) -> None:
+            return None
+
+        async def subscribe(self, symbols: object) -> None:
+            return None
+
+        async def receive(self) -> bytes:
+            await asyncio.sleep(0.2)  # one write per frame: the periodic flush runs in between
+            if not self.frames:
+                from streamers.feed import FeedExhaustedError
+
+                raise FeedExhaustedError("done")
+            return msgspec.json.encode(self.frames.pop(0))
+
+        def parse(self, raw: bytes | str, *, ts_recv: int) -> list[Any]:
+            return [
+                Trade("ESZ26", base + seq, ts_recv, 6000.0, 1, Side.BUY, feed, seq)
+                for feed, seq in msgspec.json.decode(raw)
+            ]
+
+        async def close(self) -> None:
+            return None
+
+    runner = StreamerRunner(Feed(), config(fixed_symbols=("ESZ26",), spill_dir=tmp_path), redis_url=settings.REDIS_URL)
+    asyncio.run(runner.run())
+
+    assert [item.trade.seq for item in trades_last(symbol="ESZ26", count=10)] == [0, 2]
+    spilled = [line for path in tmp_path.iterdir() for line in path.read_bytes().splitlines()]
+    assert [decode_json(line).seq for line in spilled] == [1]
+    assert runner.state == "stopped"
