@@ -17,7 +17,7 @@ from django.conf import settings
 
 from apps.marketdata.selectors import StoredTrade
 from apps.realtime.topics import EntryId, Frame, Position, Topic, piece_of, trade_event
-from apps.storage.query import lake_trades_after, lake_trades_after_count
+from apps.storage.query import lake_trades_after, lake_trades_after_count, lake_trades_entry_exists
 
 PAGE_TRADES = 20_000
 
@@ -28,6 +28,13 @@ class ResumeTooFarError(Exception):
 
 def resumes_from_lake(topic: Topic) -> bool:
     return topic.name == "trades"
+
+
+async def lake_holds(*, symbol: str, position: Position) -> bool:
+    """Whether the lake still holds the entry of `position`. Every entry the hot store trimmed
+    was flushed first, and retention purges the oldest days first: if the client's own entry is
+    there, so is everything after it; if not, a resume from the lake would skip what was purged."""
+    return await asyncio.to_thread(lake_trades_entry_exists, symbol=symbol, entry=position.entry)
 
 
 def _frames(topic: Topic, symbol: str, trades: list[StoredTrade]) -> list[Frame]:

@@ -21,7 +21,7 @@ import redis
 import structlog
 
 from apps.realtime import metrics, protocol
-from apps.realtime.lake_history import ResumeTooFarError, lake_history, resumes_from_lake
+from apps.realtime.lake_history import ResumeTooFarError, lake_history, lake_holds, resumes_from_lake
 from apps.realtime.outbox import Outbox
 from apps.realtime.protocol import MAX_SYMBOLS, ProtocolError, Subscribe, Unsubscribe, message_parse
 from apps.realtime.relay import relay_for
@@ -231,6 +231,8 @@ class ClientSession:
         """Send what the lake holds after `position` up to the hot store's first entry; the
         position the hot store takes over from, or None when the lake has nothing after it.
         Trimming may move the first entry meanwhile: the lake then covers that stretch too."""
+        if not await lake_holds(symbol=subscription.symbol, position=position):
+            return None  # purged from the lake too: what follows it there would leave a silent gap
         covered: Position | None = None
         first = await hot_first_entry(client=self._relay.client, topic=self.topic, symbol=subscription.symbol)
         for _ in range(5):

@@ -211,6 +211,21 @@ def lake_trades_after(
     ]
 
 
+def lake_trades_entry_exists(*, symbol: str, entry: tuple[int, int], lake: Path | None = None) -> bool:
+    """Whether the lake holds rows of hot-store entry `entry` ((ms, seq)) of `symbol`."""
+    if not _has(lake_connection(lake), "tick_data"):
+        return False
+    ms, seq = entry
+    first_day = datetime.fromtimestamp(ms / 1000, tz=UTC).date() - timedelta(days=1)
+    rows = _fetch(
+        lake,
+        "select count(*) from (select 1 from tick_data where symbol = ? and date >= ?::date"
+        " and starts_with(stream_id, ?) limit 1)",
+        [symbol, first_day, f"{ms}-{seq}:"],
+    )
+    return bool(rows and rows[0][0])
+
+
 def lake_trades_after_count(
     *,
     symbol: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import urllib.request
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -251,6 +252,38 @@ def test_a_position_the_hot_store_dropped_is_resumed_from_the_lake_without_gap_o
     ids, received, (live_id,) = run(scenario())
     expected = ([] if whole_entry else [f"{ids[0]}:2"]) + [f"{entry}:{i}" for entry in ids[1:] for i in range(3)]
     assert received == [*expected, f"{live_id}:0", f"{live_id}:1"]
+
+
+def test_a_position_purged_from_the_lake_too_gets_the_error_not_a_silent_gap(
+    ws_server: Any, session_cookie: str, settings: Any, tmp_path: Path
+) -> None:
+    """The client's entry was flushed, then purged from the lake (retention); later entries are
+    in the lake. Resuming from the lake would skip what was purged: the client is told instead."""
+    settings.LAKE_DIR = tmp_path
+
+    async def scenario() -> tuple[list[str], dict[str, Any], list[str], str]:
+        writer = Writer()
+        ids = [await writer.write(trades(3)) for _ in range(2)]
+        streams_flush(client=get_redis(), lake=tmp_path)
+        shutil.rmtree(tmp_path / "tick_data")  # as a retention purge would
+        ids += [await writer.write(trades(3)) for _ in range(3)]
+        streams_flush(client=get_redis(), lake=tmp_path)
+        await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[3], approximate=False)
+        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
+        try:
+            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
+            error = await recv_json(ws)
+            live_id = await writer.write(trades(2))
+            live = await collect_events(ws, count=2)
+            return ids, error, [e["id"] for e in live], live_id
+        finally:
+            await ws.close()
+            await writer.close()
+
+    ids, error, live, live_id = run(scenario())
+    assert error["type"] == "error", error
+    assert f"position {ids[0]}:1 of {SYMBOL} is no longer in the hot store" in error["reason"]
+    assert live == [f"{live_id}:0", f"{live_id}:1"]
 
 
 def test_a_resume_further_behind_than_the_limit_is_refused_naming_the_history_endpoint(
