@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,16 +145,29 @@ def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
             end.astimezone(UTC).date(),
         ],
     )
-    trades = [
-        StoredTrade(
-            row[7],
-            Trade(
-                symbol, int(row[0]), int(row[1]), float(row[2]), int(row[3]), Side(row[4]), row[5] or "", int(row[6])
-            ),
-        )
-        for row in rows
-    ]
-    return sorted(trades, key=_stream_order)
+    return sorted((_stored_trade(symbol, row) for row in rows), key=_stream_order)
+
+
+def _stored_trade(symbol: str, row: Any) -> StoredTrade:
+    """A lake row (ts_event ns, ts_recv ns, price, size, side, feed, seq, stream_id) as the hot
+    store's lookups return trades."""
+    return StoredTrade(
+        row[7],
+        Trade(symbol, int(row[0]), int(row[1]), float(row[2]), int(row[3]), Side(row[4]), row[5] or "", int(row[6])),
+    )
+
+
+# A row's hot-store position `<ms>-<seq>:<index>` as numbers, in SQL (NULL for imported rows,
+# `import:<digest>:<row>`); `_order_key` is the same in Python.
+STREAM_MS_SQL = "try_cast(split_part(split_part(stream_id, ':', 1), '-', 1) as bigint)"
+STREAM_SEQ_SQL = "try_cast(split_part(split_part(stream_id, ':', 1), '-', 2) as bigint)"
+STREAM_INDEX_SQL = "try_cast(split_part(stream_id, ':', -1) as bigint)"
+
+
+def _first_day(ms: int) -> date:
+    """The first lake day that can hold rows of an entry of time `ms`: an entry's rows can carry
+    exchange times a little before its id (late trades), so one day of margin."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).date() - timedelta(days=1)
 
 
 def _after_query(
@@ -163,23 +176,19 @@ def _after_query(
     """Rows of `symbol` after stream position `after` and before entry `before_entry`, with
     their position as (e_ms, e_seq, e_index)."""
     ms, seq, index = after
-    # An entry's rows can carry exchange times a little before its id (late trades): one day of margin.
-    first_day = datetime.fromtimestamp(ms / 1000, tz=UTC).date() - timedelta(days=1)
     before = "and (e_ms < ? or (e_ms = ? and e_seq < ?))" if before_entry else ""
     before_params = [before_entry[0], before_entry[0], before_entry[1]] if before_entry else []
     sql = f"""
         select * from (
             select epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, stream_id,
-                try_cast(split_part(split_part(stream_id, ':', 1), '-', 1) as bigint) as e_ms,
-                try_cast(split_part(split_part(stream_id, ':', 1), '-', 2) as bigint) as e_seq,
-                try_cast(split_part(stream_id, ':', 2) as bigint) as e_index
+                {STREAM_MS_SQL} as e_ms, {STREAM_SEQ_SQL} as e_seq, {STREAM_INDEX_SQL} as e_index
             from tick_data
             where symbol = ? and date >= ?::date and stream_id not like 'import:%'
         )
         where (e_ms > ? or (e_ms = ? and (e_seq > ? or (e_seq = ? and e_index > ?)))) {before}
     """  # noqa: S608 - only our own fragments are formatted in
     # No index: the whole entry was seen, so every index of it is excluded.
-    params = [symbol, first_day, ms, ms, seq, seq, 2**62 if index is None else index, *before_params]
+    params = [symbol, _first_day(ms), ms, ms, seq, seq, 2**62 if index is None else index, *before_params]
     return sql, params
 
 
@@ -200,15 +209,7 @@ def lake_trades_after(
         return []
     sql, params = _after_query(symbol, after, before_entry)
     rows = _fetch(lake, f"{sql} order by e_ms, e_seq, e_index limit ?", [*params, limit])
-    return [
-        StoredTrade(
-            row[7],
-            Trade(
-                symbol, int(row[0]), int(row[1]), float(row[2]), int(row[3]), Side(row[4]), row[5] or "", int(row[6])
-            ),
-        )
-        for row in rows
-    ]
+    return [_stored_trade(symbol, row) for row in rows]
 
 
 def lake_trades_entry_exists(*, symbol: str, entry: tuple[int, int], lake: Path | None = None) -> bool:
@@ -216,12 +217,11 @@ def lake_trades_entry_exists(*, symbol: str, entry: tuple[int, int], lake: Path 
     if not _has(lake_connection(lake), "tick_data"):
         return False
     ms, seq = entry
-    first_day = datetime.fromtimestamp(ms / 1000, tz=UTC).date() - timedelta(days=1)
     rows = _fetch(
         lake,
         "select count(*) from (select 1 from tick_data where symbol = ? and date >= ?::date"
         " and starts_with(stream_id, ?) limit 1)",
-        [symbol, first_day, f"{ms}-{seq}:"],
+        [symbol, _first_day(ms), f"{ms}-{seq}:"],
     )
     return bool(rows and rows[0][0])
 

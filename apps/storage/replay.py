@@ -25,6 +25,7 @@ from django.conf import settings
 
 from apps.marketdata.blocks import DepthOp
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Level, Quote, Side, Trade
+from apps.storage.query import STREAM_INDEX_SQL, STREAM_MS_SQL, STREAM_SEQ_SQL
 
 _KINDS = ("tick_data", "quote_data", "depth_data")
 _TRADE, _QUOTE, _DEPTH = range(3)
@@ -152,11 +153,10 @@ class LakeDayReader:
                                                  bid_price, bid_size, ask_price, ask_size, op, stream_id)
             ), positioned as (
                 select *,
-                    coalesce(try_cast(split_part(split_part(stream_id, ':', 1), '-', 1) as bigint),
-                             ts_event // 1000000) as e_ms,
-                    coalesce(try_cast(split_part(split_part(stream_id, ':', 1), '-', 2) as bigint), -1) as e_seq,
+                    coalesce({STREAM_MS_SQL}, ts_event // 1000000) as e_ms,
+                    coalesce({STREAM_SEQ_SQL}, -1) as e_seq,
                     case when stream_id like 'import:%' then ts_event else 0 end as e_ts,
-                    coalesce(try_cast(split_part(stream_id, ':', -1) as bigint), 0) as e_index
+                    coalesce({STREAM_INDEX_SQL}, 0) as e_index
                 from rows
             ), timed as (
                 select *, max(ts_event) over (

@@ -11,7 +11,7 @@ import asyncio
 import random
 import shutil
 import urllib.request
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -198,25 +198,35 @@ def test_resume_from_inside_a_block_sends_the_rest_of_it_then_live(ws_server: An
     assert whole_live == live
 
 
+async def refused_resume(
+    url: str, cookie: str, prepare: Callable[[Writer], Awaitable[list[str]]]
+) -> tuple[list[str], dict[str, Any], list[str], str]:
+    """`prepare` writes entries and returns their ids; a client then resumes from the second
+    trade of the first entry. The reply it reads first, the ids of two trades written after it,
+    and their entry."""
+    writer = Writer()
+    ids = await prepare(writer)
+    ws = await open_ws(url, cookie=cookie)
+    try:
+        await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
+        error = await recv_json(ws)
+        live_id = await writer.write(trades(2))
+        live = await collect_events(ws, count=2)
+        return ids, error, [e["id"] for e in live], live_id
+    finally:
+        await ws.close()
+        await writer.close()
+
+
 def test_a_position_the_hot_store_dropped_gets_an_error_and_the_client_continues_live(
     ws_server: Any, session_cookie: str
 ) -> None:
-    async def scenario() -> tuple[list[str], dict[str, Any], list[str], str]:
-        writer = Writer()
+    async def prepare(writer: Writer) -> list[str]:
         ids = [await writer.write(trades(3)) for _ in range(5)]
         await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[2], approximate=False)
-        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
-        try:
-            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
-            error = await recv_json(ws)
-            live_id = await writer.write(trades(2))
-            live = await collect_events(ws, count=2)
-            return ids, error, [e["id"] for e in live], live_id
-        finally:
-            await ws.close()
-            await writer.close()
+        return ids
 
-    ids, error, live, live_id = run(scenario())
+    ids, error, live, live_id = run(refused_resume(ws_server.url("/ws/trades"), session_cookie, prepare))
     assert error["type"] == "error"
     assert f"position {ids[0]}:1 of {SYMBOL} is no longer in the hot store" in error["reason"]
     assert "/api/ticks" in error["reason"]
@@ -261,26 +271,16 @@ def test_a_position_purged_from_the_lake_too_gets_the_error_not_a_silent_gap(
     in the lake. Resuming from the lake would skip what was purged: the client is told instead."""
     settings.LAKE_DIR = tmp_path
 
-    async def scenario() -> tuple[list[str], dict[str, Any], list[str], str]:
-        writer = Writer()
+    async def prepare(writer: Writer) -> list[str]:
         ids = [await writer.write(trades(3)) for _ in range(2)]
         streams_flush(client=get_redis(), lake=tmp_path)
         shutil.rmtree(tmp_path / "tick_data")  # as a retention purge would
         ids += [await writer.write(trades(3)) for _ in range(3)]
         streams_flush(client=get_redis(), lake=tmp_path)
         await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[3], approximate=False)
-        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
-        try:
-            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
-            error = await recv_json(ws)
-            live_id = await writer.write(trades(2))
-            live = await collect_events(ws, count=2)
-            return ids, error, [e["id"] for e in live], live_id
-        finally:
-            await ws.close()
-            await writer.close()
+        return ids
 
-    ids, error, live, live_id = run(scenario())
+    ids, error, live, live_id = run(refused_resume(ws_server.url("/ws/trades"), session_cookie, prepare))
     assert error["type"] == "error", error
     assert f"position {ids[0]}:1 of {SYMBOL} is no longer in the hot store" in error["reason"]
     assert live == [f"{live_id}:0", f"{live_id}:1"]
@@ -292,23 +292,13 @@ def test_a_resume_further_behind_than_the_limit_is_refused_naming_the_history_en
     settings.LAKE_DIR = tmp_path
     settings.REALTIME_RESUME_MAX_TRADES = 4
 
-    async def scenario() -> tuple[list[str], dict[str, Any], list[str], str]:
-        writer = Writer()
+    async def prepare(writer: Writer) -> list[str]:
         ids = [await writer.write(trades(3)) for _ in range(5)]
         streams_flush(client=get_redis(), lake=tmp_path)
         await writer.client.xtrim(keys.trades(SYMBOL), minid=ids[3], approximate=False)
-        ws = await open_ws(ws_server.url("/ws/trades"), cookie=session_cookie)
-        try:
-            await subscribe(ws, [SYMBOL], since={SYMBOL: f"{ids[0]}:1"})
-            error = await recv_json(ws)
-            live_id = await writer.write(trades(2))
-            live = await collect_events(ws, count=2)
-            return ids, error, [e["id"] for e in live], live_id
-        finally:
-            await ws.close()
-            await writer.close()
+        return ids
 
-    ids, error, live, live_id = run(scenario())
+    ids, error, live, live_id = run(refused_resume(ws_server.url("/ws/trades"), session_cookie, prepare))
     assert error["type"] == "error"
     assert f"7 trades after {ids[0]}:1, more than a resume sends (4)" in error["reason"]
     assert "/api/ticks" in error["reason"]
