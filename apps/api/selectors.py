@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 
-from apps.api.inputs import BadInputError
 from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import text as _text
+from apps.core.exceptions import BadInputError
 from apps.core.models import RuntimeSetting
 from apps.core.queues import Queue
 from apps.core.redis import get_redis

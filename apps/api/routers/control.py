@@ -11,10 +11,11 @@ from ninja.errors import HttpError
 
 from apps.api import services
 from apps.api.auth import request_caller
-from apps.api.inputs import BadInputError, json_object_check
+from apps.api.inputs import json_object_check
 from apps.api.schemas import STAFF_ONLY, PurgeIn, PurgeOut, StreamerControlOut, TaskOut
 from apps.api.selectors import streamer_known
 from apps.core import keys
+from apps.core.exceptions import BadInputError
 
 router = Router(tags=["control"])
 StreamerName = Annotated[

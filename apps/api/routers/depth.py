@@ -5,10 +5,11 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 
 from apps.api import render
-from apps.api.inputs import BadInputError, instant_check, symbol_resolve
+from apps.api.inputs import instant_check, symbol_resolve
 from apps.api.schemas import NOT_FOUND, BookOut, BookQuery, CompareQuery, DepthCompareOut
 from apps.api.selectors import book_view, depth_feed_latest
 from apps.core.clock import utc_now
+from apps.core.exceptions import BadInputError
 from apps.marketdata.events import FEED_CODES
 
 router = Router(tags=["depth"])
