@@ -69,7 +69,7 @@ def prepare(redis_url: str, lake: Path, day_trades: int) -> str:
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
-    from apps.api.services import token_create
+    from apps.accounts.services import token_create
     from apps.core.services import runtime_setting_update
     from bench.lake import write_day
 

@@ -367,7 +367,7 @@ def orchestrate(args: argparse.Namespace) -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from apps.api.services import token_create
+    from apps.accounts.services import token_create
 
     redis.Redis.from_url(args.redis).flushdb()
     call_command("migrate", verbosity=0)

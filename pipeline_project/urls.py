@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from apps.core import views as core_views
 
@@ -11,6 +12,11 @@ admin.site.index_title = "Configuration, schedules and audit"
 
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
+    # Tokens and the control audit moved from the api app to accounts: old admin links still land.
+    re_path(
+        r"^admin/api/(?P<rest>(?:apitoken|controlaction)/.*)$",
+        RedirectView.as_view(url="/admin/accounts/%(rest)s", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("apps.api.urls")),
     path("health/live", core_views.health_live, name="health-live"),

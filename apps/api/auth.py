@@ -1,7 +1,7 @@
 """Who is calling: a hashed API token (`Authorization: Bearer <token>`) or the Django session.
 
-`token_user` is shared with the WebSocket gateway (it wraps it with `database_sync_to_async`).
-The ninja security classes below turn either way of signing in into a `Caller`, which handlers,
+Tokens are checked by `apps.accounts.services.token_user`, as on the WebSocket gateway. The ninja
+security classes below turn either way of signing in into a `Caller`, which handlers,
 the rate limiter and the request log read from `request.auth`.
 """
 
@@ -10,32 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from apps.api.models import APIToken
-from apps.api.services import token_hash, token_touch
-
-# Longest secret we look up: a real one is 43 characters; anything far longer is not a token.
-MAX_TOKEN_LENGTH = 200
-
-
-def token_user(raw_token: str) -> tuple[AbstractBaseUser, APIToken] | None:
-    """The active user and token a raw bearer token belongs to; None when it is unknown,
-    revoked, or its user is inactive."""
-    raw_token = raw_token.strip()
-    if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
-        return None
-    token = (
-        APIToken.objects.select_related("user")
-        .filter(key_hash=token_hash(raw_token), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
-        return None
-    token_touch(token=token)
-    return token.user, token
+from apps.accounts.models import APIToken
+from apps.accounts.services import token_user
 
 
 @dataclass(frozen=True)

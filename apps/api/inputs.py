@@ -1,5 +1,6 @@
-"""Checks of request input that the schema's types cannot express, raised as `BadInputError`, which
-the API answers with 422 in the same shape as ninja's validation errors (the field is named)."""
+"""Checks of request input that the schema's types cannot express, raised as the application's
+`BadInputError`, which the API answers with 422 in the same shape as ninja's validation errors
+(the field is named)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,12 @@ from django.http import HttpRequest
 from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import loads
+from apps.core.exceptions import BadInputError
 from apps.marketdata.symbols import canonical
 
 MAX_RANGE = timedelta(days=31)
 # Stream ids and partitions start at the Unix epoch; nothing is older.
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
-
-
-class BadInputError(ValueError):
-    def __init__(self, field: str, message: str, *, where: str = "query") -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.where = where
-
-    def as_detail(self) -> list[dict[str, object]]:
-        return [{"type": "value_error", "loc": [self.where, self.field], "msg": self.message}]
 
 
 def symbol_resolve(raw: str, *, at: datetime | None = None, field: str = "symbol") -> str:

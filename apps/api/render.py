@@ -9,9 +9,12 @@ import orjson
 from django.http import HttpRequest
 from ninja.renderers import BaseRenderer
 
-from apps.api.selectors import AlertEntry, BarRow, BookView, StreamerState
+from apps.core.alerts import AlertEntry
 from apps.marketdata.events import Quote
 from apps.marketdata.selectors import StoredQuote, StoredTrade
+from apps.marketdata.streamer_status import StreamerState
+from apps.storage.bars import BarRow
+from apps.storage.book import BookView
 from apps.storage.selectors import FlushStatus
 
 

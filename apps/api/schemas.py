@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool
 
+from apps.api.struct_schemas import struct_schema
 from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
+from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.selectors import MAX_PAGE
 from apps.storage.models import DataType
 
@@ -144,40 +146,15 @@ class BarsOut(Schema):
     bars: list[BarOut]
 
 
-class GEXSnapshotOut(Schema):
-    ticker: str
-    package: str
-    category: str
-    timestamp: int
-    spot: float
-    zero_gamma: float | None = None
-    major_pos_vol: float | None = None
-    major_pos_oi: float | None = None
-    major_neg_vol: float | None = None
-    major_neg_oi: float | None = None
-    sum_gex_vol: float | None = None
-    sum_gex_oi: float | None = None
-    delta_risk_reversal: float | None = None
-    min_dte: int | None = None
-    sec_min_dte: int | None = None
-    strikes: list[tuple[float, float | None, float | None, list[float | None]]] = []
-    max_priors: list[tuple[float, float]] = []
-    source: str
-    units: str
-    call_wall: float | None = Field(
-        None, description="strike of the largest call-side GEX by OI (computed sources only)"
-    )
-    put_wall: float | None = Field(None, description="strike of the largest put-side GEX by OI (computed sources only)")
-
-
-class GEXHistoryItemOut(GEXSnapshotOut):
-    id: str
+# The snapshot as the GEX sources produce it: a field added to GEXSnapshot is served at once.
+GEXSnapshotOut = struct_schema(GEXSnapshot, name="GEXSnapshotOut")
+GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", id=(str, ...))
 
 
 class GEXHistoryOut(Schema):
     ticker: str
     category: str
-    snapshots: list[GEXHistoryItemOut]
+    snapshots: list[GEXHistoryItemOut]  # type: ignore[valid-type]
     next_cursor: str | None
 
 

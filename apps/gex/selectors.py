@@ -17,6 +17,7 @@ from apps.core import keys
 from apps.core.clock import to_epoch_ms
 from apps.core.codec import stream_id_tuple as _id_tuple
 from apps.core.codec import text as _text
+from apps.core.exceptions import BadInputError
 from apps.core.redis import get_redis
 from apps.gex.snapshots import GEXSnapshot, category_canonical, snapshot_decode
 
@@ -75,7 +76,7 @@ def snapshots_between(
         try:
             after = _id_tuple(cursor)
         except ValueError:
-            raise ValueError(f"cursor {cursor!r} is not a GEX position (<ms>-<seq>)") from None
+            raise BadInputError("cursor", f"cursor {cursor!r} is not a GEX position (<ms>-<seq>)") from None
     else:
         after = (-1, -1)
     found: dict[str, GEXSnapshot] = dict(

@@ -10,6 +10,8 @@ rescaled. `timestamp` is Unix seconds UTC. A value a source did not give (or gav
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 SCHEMA_VERSION = 1
@@ -67,9 +69,14 @@ class GEXSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     # The call and put walls as SpotGamma defines them (by open interest): the strike with the
     # largest call-side GEX, and the one with the largest put-side GEX in size. Only snapshots
     # computed here have them: GEXBot's strike rows are net of calls and puts, and its net walls
-    # are the majors (`major_pos_*`/`major_neg_*`, the net-GEX argmax/argmin).
-    call_wall: float | None = None
-    put_wall: float | None = None
+    # are the majors (`major_pos_*`/`major_neg_*`, the net-GEX argmax/argmin). The descriptions
+    # are the REST API's (apps/api/schemas.py derives its snapshot schema from this struct).
+    call_wall: Annotated[
+        float | None, msgspec.Meta(description="strike of the largest call-side GEX by OI (computed sources only)")
+    ] = None
+    put_wall: Annotated[
+        float | None, msgspec.Meta(description="strike of the largest put-side GEX by OI (computed sources only)")
+    ] = None
 
 
 class GEXMajors(msgspec.Struct, frozen=True, kw_only=True):

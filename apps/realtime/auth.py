@@ -21,7 +21,7 @@ from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
-from apps.api.auth import token_user
+from apps.accounts.services import token_user
 
 _token_user = database_sync_to_async(token_user)
 

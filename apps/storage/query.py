@@ -21,6 +21,7 @@ import duckdb
 from django.conf import settings
 
 from apps.core.clock import to_epoch_ms
+from apps.core.exceptions import ApplicationError
 from apps.marketdata.events import Quote, Side, Trade
 from apps.marketdata.selectors import StoredQuote, StoredTrade, quotes_between, trades_between
 from apps.storage.lake import TABLES
@@ -32,7 +33,7 @@ INTERVAL_NS = {
 }
 
 
-class LakeQueryError(ValueError):
+class LakeQueryError(ApplicationError):
     pass
 
 

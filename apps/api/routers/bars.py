@@ -8,7 +8,7 @@ from ninja import Query, Router
 from apps.api import render
 from apps.api.inputs import symbol_resolve, time_range
 from apps.api.schemas import ERRORS, BarsOut, BarsQuery
-from apps.api.selectors import bars_range
+from apps.storage.bars import bars_range
 
 router = Router(tags=["bars"])
 

@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Path, Router
-from ninja.errors import HttpError
 
-from apps.api import services
+from apps.accounts.services import control_perform
 from apps.api.auth import request_caller
-from apps.api.inputs import BadInputError, json_object_check
+from apps.api.inputs import json_object_check
 from apps.api.schemas import STAFF_ONLY, PurgeIn, PurgeOut, StreamerControlOut, TaskOut
-from apps.api.selectors import streamer_known
-from apps.core import keys
+from apps.marketdata.services.streamer_control import streamer_enable, streamer_resubscribe_request
+from apps.storage.control import flush_enqueue, purge_run
 
 router = Router(tags=["control"])
 StreamerName = Annotated[
@@ -25,18 +24,9 @@ StreamerName = Annotated[
 def _control(
     request: HttpRequest, *, action: str, params: dict[str, Any], perform: Callable[[], dict[str, Any]]
 ) -> Any:
+    """The one service of every control endpoint: the audit around the action it performs."""
     caller = request_caller(request)
-    return services.control_perform(user=caller.user, token=caller.token, action=action, params=params, perform=perform)
-
-
-def _known(name: StreamerName) -> str:
-    try:
-        keys.streamer(name)
-    except ValueError as error:
-        raise BadInputError("name", str(error), where="path") from None
-    if not streamer_known(name=name):
-        raise HttpError(404, f"unknown streamer {name!r}")
-    return name
+    return control_perform(user=caller.user, token=caller.token, action=action, params=params, perform=perform)
 
 
 @router.post(
@@ -44,8 +34,7 @@ def _known(name: StreamerName) -> str:
 )
 def streamer_start(request: HttpRequest, name: StreamerName) -> Any:
     def perform() -> dict[str, Any]:
-        result = services.streamer_enable(name=_known(name), enabled=True, actor=request_caller(request).user)
-        return {"action": "start", **result}
+        return {"action": "start", **streamer_enable(name=name, enabled=True, actor=request_caller(request).user)}
 
     return _control(request, action="streamer.start", params={"name": name}, perform=perform)
 
@@ -55,8 +44,7 @@ def streamer_start(request: HttpRequest, name: StreamerName) -> Any:
 )
 def streamer_stop(request: HttpRequest, name: StreamerName) -> Any:
     def perform() -> dict[str, Any]:
-        result = services.streamer_enable(name=_known(name), enabled=False, actor=request_caller(request).user)
-        return {"action": "stop", **result}
+        return {"action": "stop", **streamer_enable(name=name, enabled=False, actor=request_caller(request).user)}
 
     return _control(request, action="streamer.stop", params={"name": name}, perform=perform)
 
@@ -68,10 +56,8 @@ def streamer_stop(request: HttpRequest, name: StreamerName) -> Any:
 )
 def streamer_resubscribe(request: HttpRequest, name: StreamerName) -> Any:
     def perform() -> dict[str, Any]:
-        result = services.streamer_resubscribe_request(
-            name=_known(name), requested_by=str(request_caller(request).user)
-        )
-        return {"action": "resubscribe", **result}
+        requested_by = str(request_caller(request).user)
+        return {"action": "resubscribe", **streamer_resubscribe_request(name=name, requested_by=requested_by)}
 
     return _control(request, action="streamer.resubscribe", params={"name": name}, perform=perform)
 
@@ -80,7 +66,7 @@ def streamer_resubscribe(request: HttpRequest, name: StreamerName) -> Any:
     "/control/flush", response={200: TaskOut, **STAFF_ONLY}, summary="Queue a flush of the hot streams to the lake"
 )
 def flush(request: HttpRequest) -> Any:
-    return _control(request, action="flush", params={}, perform=services.flush_enqueue)
+    return _control(request, action="flush", params={}, perform=flush_enqueue)
 
 
 @router.post(
@@ -88,13 +74,15 @@ def flush(request: HttpRequest) -> Any:
 )
 def purge(request: HttpRequest, body: PurgeIn) -> Any:
     json_object_check(request)
+    user = request_caller(request).user
 
     def perform() -> dict[str, Any]:
-        return services.purge_run(
+        return purge_run(
             dry_run=body.dry_run,
             data_type=body.data_type.value if body.data_type else None,
             before=body.before,
-            user=request_caller(request).user,
+            user=user,
+            triggered_by=f"api:{user}",
         )
 
     return _control(request, action="purge", params=body.model_dump(mode="json"), perform=perform)

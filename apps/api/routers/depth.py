@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.errors import HttpError
 
 from apps.api import render
-from apps.api.inputs import BadInputError, instant_check, symbol_resolve
+from apps.api.inputs import instant_check, symbol_resolve
 from apps.api.schemas import NOT_FOUND, BookOut, BookQuery, CompareQuery, DepthCompareOut
-from apps.api.selectors import book_view, depth_feed_latest
 from apps.core.clock import utc_now
+from apps.core.exceptions import BadInputError, NotFoundError
 from apps.marketdata.events import FEED_CODES
+from apps.storage.book import book_view, books_compare
 
 router = Router(tags=["depth"])
 FEEDS = sorted(name for name in FEED_CODES if name)
@@ -25,11 +25,11 @@ def _feed(raw: str, *, field: str) -> str:
 def depth_book(request: HttpRequest, query: Query[BookQuery]) -> dict[str, object]:
     at = instant_check(query.at, field="at") if query.at else utc_now()
     symbol = symbol_resolve(query.symbol, at=at)
-    feed = _feed(query.feed, field="feed") if query.feed else depth_feed_latest(symbol=symbol, at=at)
-    book = book_view(symbol=symbol, at=at, feed=feed, levels=query.levels) if feed else None
-    if book is None or feed is None:
-        raise HttpError(404, f"no book of {symbol} at {at.isoformat()}" + (f" from {feed}" if feed else ""))
-    return {"symbol": symbol, "feed": feed, "time": at, **render.book_sides(book)}
+    feed = _feed(query.feed, field="feed") if query.feed else None
+    book = book_view(symbol=symbol, at=at, feed=feed, levels=query.levels)
+    if book is None:
+        raise NotFoundError(f"no book of {symbol} at {at.isoformat()}" + (f" from {feed}" if feed else ""))
+    return {"symbol": symbol, "feed": book.feed, "time": at, **render.book_sides(book)}
 
 
 @router.get("/depth/compare", response={200: DepthCompareOut, **NOT_FOUND}, summary="Two feeds' books side by side")
@@ -39,8 +39,10 @@ def depth_compare(request: HttpRequest, query: Query[CompareQuery]) -> dict[str,
         raise BadInputError("feeds", f"feeds {query.feeds!r} must name two different feeds, e.g. schwab,tastytrade")
     at = instant_check(query.at, field="at") if query.at else utc_now()
     symbol = symbol_resolve(query.symbol, at=at)
-    books = {}
-    for name in names:
-        book = book_view(symbol=symbol, at=at, feed=_feed(name, field="feeds"), levels=query.levels)
-        books[name] = render.book_sides(book) if book is not None else None
-    return {"symbol": symbol, "time": at, "books": books}
+    feeds = [_feed(name, field="feeds") for name in names]
+    books = books_compare(symbol=symbol, at=at, feeds=feeds, levels=query.levels)
+    return {
+        "symbol": symbol,
+        "time": at,
+        "books": {name: render.book_sides(book) if book is not None else None for name, book in books.items()},
+    }

@@ -6,10 +6,10 @@ from typing import Any
 import msgspec
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.errors import HttpError
 
 from apps.api.inputs import instant_check, ticker_check, time_range
 from apps.api.schemas import ERRORS, NOT_FOUND, GEXAtQuery, GEXHistoryOut, GEXHistoryQuery, GEXQuery, GEXSnapshotOut
+from apps.core.exceptions import NotFoundError
 from apps.gex.selectors import snapshot_at, snapshot_latest, snapshots_between
 from apps.gex.snapshots import GEXSnapshot, category_canonical
 
@@ -25,7 +25,7 @@ def gex_latest(request: HttpRequest, query: Query[GEXQuery]) -> dict[str, Any]:
     ticker, category = ticker_check(query.ticker), category_canonical(query.category.value)
     snapshot = snapshot_latest(ticker=ticker, category=category)
     if snapshot is None:
-        raise HttpError(404, f"no {category} snapshot of {ticker}")
+        raise NotFoundError(f"no {category} snapshot of {ticker}")
     return _snapshot(snapshot)
 
 
@@ -35,7 +35,7 @@ def gex_at(request: HttpRequest, query: Query[GEXAtQuery]) -> dict[str, Any]:
     at = instant_check(query.at, field="at")
     snapshot = snapshot_at(ticker=ticker, category=category, at=at)
     if snapshot is None:
-        raise HttpError(404, f"no {category} snapshot of {ticker} at or before {at.isoformat()}")
+        raise NotFoundError(f"no {category} snapshot of {ticker} at or before {at.isoformat()}")
     return _snapshot(snapshot)
 
 

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.errors import HttpError
 
 from apps.api import render
 from apps.api.inputs import symbol_resolve, time_range
 from apps.api.schemas import ERRORS, NOT_FOUND, PageQuery, QuoteLatestOut, QuotePageOut, SymbolQuery
-from apps.api.selectors import quotes_page
+from apps.core.exceptions import NotFoundError
 from apps.marketdata.selectors import quote_latest
+from apps.storage.pages import quotes_page
 
 router = Router(tags=["quotes"])
 
@@ -20,7 +20,7 @@ def quotes_latest(request: HttpRequest, query: Query[SymbolQuery]) -> dict[str, 
     symbol = symbol_resolve(query.symbol)
     quote = quote_latest(symbol=symbol)
     if quote is None:
-        raise HttpError(404, f"no quote of {symbol} in the hot store")
+        raise NotFoundError(f"no quote of {symbol} in the hot store")
     return {"symbol": symbol, **render.quote(quote, item_id=None)}
 
 

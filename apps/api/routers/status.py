@@ -5,7 +5,9 @@ from ninja import Query, Router
 
 from apps.api import render
 from apps.api.schemas import ERRORS, AlertOut, AlertsQuery, FlushStatusOut, QueueDepthOut, StreamerStatusOut
-from apps.api.selectors import alerts_recent, queue_depths, streamers_status_list
+from apps.core.alerts import alerts_recent
+from apps.core.queue_depths import queue_depths
+from apps.marketdata.streamer_status import streamers_status_list
 from apps.storage.selectors import flush_status_list
 
 router = Router(tags=["status"])

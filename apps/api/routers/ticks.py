@@ -8,8 +8,9 @@ from ninja import Query, Router
 from apps.api import render
 from apps.api.inputs import symbol_resolve, time_range
 from apps.api.schemas import ERRORS, PageQuery, SymbolsOut, TicksLastQuery, TradePageOut, TradesLastOut
-from apps.api.selectors import symbols_configured, trades_page
 from apps.marketdata.selectors import trades_last
+from apps.marketdata.subscriptions import symbols_configured
+from apps.storage.pages import trades_page
 
 router = Router(tags=["ticks"])
 

@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django import Settings
 
-from apps.api.models import APIToken
-from apps.api.services import token_create
+from apps.accounts.models import APIToken
+from apps.accounts.services import token_create
 
 
 @dataclass

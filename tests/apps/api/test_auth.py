@@ -1,21 +1,15 @@
-"""Signing in to the API: hashed bearer tokens, browser sessions with CSRF, revocation, and the
-token commands and admin."""
+"""Signing in to the API: hashed bearer tokens, browser sessions with CSRF, revocation (the token
+command and admin are tested in tests/apps/accounts/)."""
 
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.test import Client
 
-from apps.api.auth import token_user
-from apps.api.models import APIToken
-from apps.api.services import token_revoke
+from apps.accounts.models import APIToken
+from apps.accounts.services import token_revoke, token_user
 from tests.apps.api.conftest import Caller
 from tests.apps.api.helpers import ENDPOINTS
 
@@ -79,47 +73,3 @@ def test_a_browser_session_signs_in_and_its_posts_need_the_csrf_token(staff: Cal
     plain.force_login(reader.user)
     assert plain.get("/api/status/queues").status_code == 200
     assert plain.post("/api/control/flush").status_code == 403
-
-
-def test_manage_py_api_token_creates_lists_and_revokes() -> None:
-    User.objects.create_user(username="bridge", password="x")
-    output = io.StringIO()
-    call_command("api_token", "create", "--user", "bridge", "--name", "sierra bridge", stdout=output)
-    secret = output.getvalue().strip().splitlines()[-1]
-    found = token_user(secret)
-    assert found is not None
-    assert found[1].name == "sierra bridge"
-
-    listing = io.StringIO()
-    call_command("api_token", "list", stdout=listing)
-    assert secret[:8] in listing.getvalue()
-    assert secret not in listing.getvalue()
-    assert "active" in listing.getvalue()
-
-    call_command("api_token", "revoke", secret[:8], stdout=io.StringIO())
-    assert token_user(secret) is None
-    with pytest.raises(CommandError, match="--user: no user named 'nobody'"):
-        call_command("api_token", "create", "--user", "nobody", "--name", "x")
-    with pytest.raises(CommandError, match="no token with prefix 'zzzzzzzz'"):
-        call_command("api_token", "revoke", "zzzzzzzz")
-
-
-def test_the_admin_creates_a_token_shows_its_secret_once_and_revokes_it() -> None:
-    admin = User.objects.create_superuser(username="root", password="pw", email="root@localhost")
-    owner = User.objects.create_user(username="desk", password="pw")
-    browser = Client()
-    browser.force_login(admin)
-    response = browser.post("/admin/api/apitoken/add/", {"user": owner.pk, "name": "dashboard"}, follow=True)
-    assert response.status_code == 200
-    secret = re.search(r"never shown again: ([\w-]+)", response.content.decode())
-    assert secret is not None, "the secret is shown in a message after creation"
-    token = APIToken.objects.get(name="dashboard")
-    assert token.user == owner
-    assert token_user(secret.group(1)) == (owner, token)
-    again = browser.get(f"/admin/api/apitoken/{token.pk}/change/").content.decode()
-    assert secret.group(1) not in again, "the secret is shown once only"
-
-    browser.post("/admin/api/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True)
-    token.refresh_from_db()
-    assert token.revoked_at is not None
-    assert token_user(secret.group(1)) is None

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
-from apps.api.models import ControlAction
+from apps.accounts.models import ControlAction
 from apps.core import keys
 from apps.core.models import RuntimeSetting
 from apps.core.redis import get_redis
@@ -113,19 +111,3 @@ def test_purge_plans_by_default_and_only_removes_when_asked(staff: Caller, lake:
         {"dry_run": False, "data_type": "trades", "before": "2021-01-01"},
     ]
     assert staff.post("/api/control/purge", {"before": "not a date"}).status_code == 422
-
-
-def test_the_audit_is_visible_and_read_only_in_the_admin(staff: Caller, reader: Caller) -> None:
-    reader.post("/api/control/flush")
-    staff.post("/api/control/flush")
-    admin = User.objects.create_superuser(username="root", password="pw", email="root@localhost")
-    browser = Client()
-    browser.force_login(admin)
-    listing = browser.get("/admin/api/controlaction/")
-    assert listing.status_code == 200
-    assert listing.content.decode().count("flush") >= 2
-    assert browser.get("/admin/api/controlaction/add/").status_code == 403
-    row = ControlAction.objects.first()
-    assert row is not None
-    assert browser.post(f"/admin/api/controlaction/{row.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert ControlAction.objects.count() == 2

@@ -15,7 +15,7 @@ import pytest
 import websockets
 from websockets.asyncio.server import ServerConnection
 
-from apps.api.models import ControlAction
+from apps.accounts.models import ControlAction
 from apps.marketdata.selectors import streamer_status
 from streamers.simulator.client import MarketPacer
 from streamers.simulator.market import SimulatedMarket

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from apps.api.services import token_create
+from apps.accounts.services import token_create
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from apps.api.models import APIToken
-from apps.api.services import token_revoke
+from apps.accounts.models import APIToken
+from apps.accounts.services import token_revoke
 from tests.apps.realtime.support import SYMBOL, Writer, collect_events, open_ws, recv_json, subscribe, trades
 
 

@@ -1,3 +1,5 @@
+"""API tokens and the audit of staff control actions."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -19,6 +21,9 @@ class APIToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The table keeps the name it had when the model lived in apps.api: moving the model
+        # between apps moved no data (migrations accounts/0001 and api/0002).
+        db_table = "api_apitoken"
         ordering = ["-created"]
         verbose_name = "API token"
 
@@ -47,6 +52,7 @@ class ControlAction(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "api_controlaction"
         ordering = ["-created"]
 
     def __str__(self) -> str:

@@ -6,8 +6,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.api.models import APIToken
-from apps.api.services import token_create, token_revoke
+from apps.accounts.models import APIToken
+from apps.accounts.services import token_create, token_revoke
+from apps.core.exceptions import BadInputError
 
 
 class Command(BaseCommand):
@@ -33,8 +34,8 @@ class Command(BaseCommand):
             raise CommandError(f"--user: no user named {options['user']!r}") from None
         try:
             token, secret = token_create(user=user, name=options["name"])
-        except ValueError as error:
-            raise CommandError(f"--{error}") from None
+        except BadInputError as error:
+            raise CommandError(f"--{error.field}: {error.message}") from None
         self.stdout.write(f"token {token.prefix} for {user} ({token.name}); the secret is not stored, copy it now:")
         self.stdout.write(secret)
 

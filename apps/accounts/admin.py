@@ -7,8 +7,8 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from apps.api.models import APIToken, ControlAction
-from apps.api.services import token_create, token_revoke
+from apps.accounts.models import APIToken, ControlAction
+from apps.accounts.services import token_create, token_revoke
 
 
 @admin.register(APIToken)

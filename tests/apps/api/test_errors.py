@@ -1,0 +1,62 @@
+"""Errors reach the caller through one mapping: the application's errors by kind (bad input 422
+naming the field, not found 404, a backend it cannot read 503), and anything else, a bug, as a
+500 that is logged with its traceback instead of a 4xx that would blame the caller."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from pytest_django import Settings
+
+from apps.core import keys
+from apps.core.redis import get_redis
+from tests.apps.api.conftest import Caller
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_corrupt_hot_store_entry_is_a_logged_500_not_a_400(reader: Caller, caplog: pytest.LogCaptureFixture) -> None:
+    # An entry without its block: the hot store is wrong, not the request.
+    get_redis().xadd(keys.trades("ESZ26"), {"x": "1"})
+    with caplog.at_level(logging.INFO):
+        response = reader.get("/api/ticks/last", symbol="ESZ26")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error; it has been logged"}
+    assert "holds no block" not in response.content.decode(), "the caller is not shown internals"
+    logged = [record for record in caplog.records if "api.unhandled_error" in record.getMessage()]
+    assert len(logged) == 1
+    assert logged[0].levelno == logging.ERROR
+    message = logged[0].getMessage()
+    assert "Traceback" in message
+    assert "ValueError" in message
+    assert "holds no block" in message
+    assert "'path': '/api/ticks/last'" in message
+    request_lines = [record.getMessage() for record in caplog.records if "api.request" in record.getMessage()]
+    assert len(request_lines) == 1
+    assert "'status': 500" in request_lines[0]
+
+
+def test_bad_input_is_422_naming_the_field(reader: Caller) -> None:
+    response = reader.get("/api/ticks", symbol="ESZ26", cursor="not-a-cursor")
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "value_error",
+            "loc": ["query", "cursor"],
+            "msg": "cursor 'not-a-cursor' is not one this API returned (<ts_event>_<id>)",
+        }
+    ]
+
+
+def test_what_is_not_there_is_404_with_the_reason(reader: Caller) -> None:
+    response = reader.get("/api/quotes/latest", symbol="NQZ26")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no quote of NQZ26 in the hot store"}
+
+
+def test_a_broker_whose_queues_cannot_be_read_is_503_with_the_reason(reader: Caller, settings: Settings) -> None:
+    settings.CELERY_BROKER_URL = "amqp://guest@127.0.0.1:5672//"
+    response = reader.get("/api/status/queues")
+    assert response.status_code == 503
+    assert "queue depths are read from a Redis broker, not amqp" in response.json()["detail"]
