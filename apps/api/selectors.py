@@ -26,8 +26,8 @@ from apps.core.queues import Queue
 from apps.core.redis import get_redis
 from apps.core.runtime_config import runtime_value
 from apps.marketdata.blocks import BlockKind, decode_columns, decode_depth
-from apps.marketdata.runtime_settings import STREAMER_NAMES
 from apps.marketdata.selectors import StoredQuote, StoredTrade, book_at, streamer_status
+from apps.marketdata.streamer_names import streamer_names
 from apps.marketdata.symbols import canonical
 from apps.storage.query import INTERVAL_NS, lake_bars, lake_book_at, quotes_in_range, trades_in_range
 
@@ -271,7 +271,7 @@ def streamers_status_list(*, client: redis.Redis | None = None) -> list[Streamer
     disabled = set(row if row is not None else runtime_value("marketdata.disabled_streamers"))
     prefix = keys.STREAMER_STATUS_PATTERN.rstrip("*")
     running = {_text(key)[len(prefix) :] for key in client.scan_iter(match=keys.STREAMER_STATUS_PATTERN, _type="hash")}
-    names = sorted(set(STREAMER_NAMES) | disabled | running)
+    names = sorted(set(streamer_names()) | disabled | running)
     return [
         StreamerState(name, name not in disabled, streamer_status(name=name, client=client) if name in running else {})
         for name in names
