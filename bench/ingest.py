@@ -29,8 +29,9 @@ import redis.asyncio  # noqa: E402
 from apps.core import keys  # noqa: E402
 from apps.marketdata.events import Event, Trade, decode_json, encode_json  # noqa: E402
 from apps.marketdata.services.streams import HotStoreWriter  # noqa: E402
-from streamers.base import RunnerConfig, StreamerRunner  # noqa: E402
+from streamers.config import RunnerConfig  # noqa: E402
 from streamers.feed import FeedExhaustedError  # noqa: E402
+from streamers.runner import StreamerRunner  # noqa: E402
 from streamers.simulator import parsing  # noqa: E402
 from streamers.simulator.market import SimulatedMarket  # noqa: E402
 

@@ -43,7 +43,7 @@ from apps.marketdata.services.streams import HotStoreWriter  # noqa: E402
 from apps.storage.flush import stream_flush  # noqa: E402
 from apps.storage.query import lake_bars, lake_bars_cache_clear  # noqa: E402
 from apps.storage.tables import SCHEMAS  # noqa: E402
-from streamers.base import RunnerConfig  # noqa: E402
+from streamers.config import RunnerConfig  # noqa: E402
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 

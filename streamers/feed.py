@@ -1,16 +1,23 @@
-"""What a feed adapter provides to the streamer runner (`streamers/base.py`).
+"""What a feed adapter provides to the streamer runner (`streamers/runner.py`).
 
 A feed client owns its connection and subscription state; its `parse` is a pure function of
-one raw message (tested without a socket). The runner owns everything else: reconnects,
-the write buffer, dead letters, gaps, the heartbeat watchdog, status and metrics.
+one message (tested without a socket). The runner owns everything else: reconnects, the write
+buffer, dead letters, gaps, the heartbeat watchdog, status and metrics.
+
+A message is whatever the client's `receive` returns: the bytes or text of a socket frame (the
+simulator, the replay), or typed objects an SDK already decoded (tastytrade's DXLinkStreamer
+yields pydantic events). `parse` turns one message into normalized events; for a client whose
+`receive` already returns them, `events_of` is the whole parse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from apps.marketdata.events import Event
+
+MessageT = TypeVar("MessageT")
 
 
 class ConnectionLostError(ConnectionError):
@@ -27,7 +34,11 @@ class MalformedMessageError(ValueError):
         self.location = location
 
 
-class FeedClient(Protocol):
+class FeedExhaustedError(Exception):
+    """A finite feed (a replay) has nothing more to send; the runner stops cleanly."""
+
+
+class FeedClient(Protocol[MessageT]):
     name: str
 
     async def connect(self) -> None:
@@ -36,15 +47,21 @@ class FeedClient(Protocol):
     async def subscribe(self, symbols: Sequence[str]) -> None:
         """Subscribe to canonical symbols (the client maps them to its own form)."""
 
-    async def receive(self) -> bytes | str:
-        """The next raw message; raises ConnectionLostError when the connection is gone."""
+    async def receive(self) -> MessageT:
+        """The next message; raises ConnectionLostError when the connection is gone."""
 
-    def parse(self, raw: bytes | str, *, ts_recv: int) -> list[Event]:
-        """Events in one raw message (possibly none, e.g. a heartbeat); raises MalformedMessageError."""
+    def parse(self, message: MessageT, *, ts_recv: int) -> list[Event]:
+        """Events in one message (possibly none, e.g. a heartbeat); raises MalformedMessageError."""
 
     async def close(self) -> None:
         """Release the connection; safe to call more than once."""
 
 
-class FeedExhaustedError(Exception):
-    """A finite feed (a replay) has nothing more to send; the runner stops cleanly."""
+def events_of(message: Sequence[Event], *, ts_recv: int) -> list[Event]:
+    """The parse of a client whose `receive` already returns normalized events: they are
+    checked to be events (anything else is a malformed message, dead-lettered like a bad frame)."""
+    events = list(message)
+    for index, event in enumerate(events):
+        if not isinstance(event, Event):
+            raise MalformedMessageError("not_an_event", f"{type(event).__name__} is not an event", f"[{index}]")
+    return events

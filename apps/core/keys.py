@@ -11,7 +11,6 @@ import re
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-BAR_INTERVALS = ("1s", "1m")
 
 
 def _symbol(symbol: str) -> str:
@@ -41,12 +40,6 @@ def depth(symbol: str) -> str:
 
 def last(symbol: str) -> str:
     return f"md:last:{{{_symbol(symbol)}}}"
-
-
-def bars(interval: str, symbol: str) -> str:
-    if interval not in BAR_INTERVALS:
-        raise ValueError(f"bar interval {interval!r} is not one of {', '.join(BAR_INTERVALS)}")
-    return f"md:bars:{interval}:{{{_symbol(symbol)}}}"
 
 
 MD_GAPS = "md:gaps"

@@ -328,29 +328,6 @@ def decode_depth(data: bytes) -> list[DepthRow]:
     ]
 
 
-def batch_bars(trades: Sequence[Trade] | TradeColumns, width_ms: int) -> list[list[int]]:
-    """OHLCV bars of one batch ([start_ms, o, h, l, c, v], prices as integer hundredths). A trade
-    older than the bar before it counts in that bar, as it does when the writer merges."""
-    columns = trades if isinstance(trades, TradeColumns) else TradeColumns.of(trades)
-    latest = np.maximum.accumulate(columns.ts_event // 1_000_000)
-    starts = latest - latest % width_ms
-    prices = columns.prices
-    sizes = columns.sizes
-    # Starts never decrease, so each bar is one run of equal starts.
-    first = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
-    last = np.r_[first[1:] - 1, len(starts) - 1]
-    return np.column_stack(
-        [
-            starts[first],
-            prices[first],
-            np.maximum.reduceat(prices, first),
-            np.minimum.reduceat(prices, first),
-            prices[last],
-            np.add.reduceat(sizes, first),
-        ]
-    ).tolist()
-
-
 def decode_columns(data: bytes, kind: BlockKind) -> tuple[int, list[Any]]:
     """A block's columns as int64 numpy arrays (deltas resolved), for bulk readers such as the
     lake's flush; `decode_trades` and friends give events instead."""

@@ -8,9 +8,6 @@ from pydantic import Field
 
 from apps.core.runtime_settings import RuntimeSettingSpec, register
 
-# The feeds `manage.py run_streamer` can start (streamers/registry.py; a test keeps the two equal).
-STREAMER_NAMES = ("simulator", "replay")
-
 SYMBOLS = register(
     RuntimeSettingSpec(
         key="marketdata.symbols",

@@ -1,4 +1,4 @@
-"""Reads of the hot store: trades, quotes, books and bars, by symbol and time.
+"""Reads of the hot store: trades, quotes and books, by symbol and time.
 
 Cursors are stream IDs (`<exchange ms>-<seq>`): pass the last one you received to continue
 exactly after it, with no gap and no duplicate.
@@ -33,17 +33,6 @@ class StoredTrade:
 class TradePage:
     trades: list[StoredTrade]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class Bar:
-    start_ms: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: int
-    closed: bool
 
 
 @dataclass
@@ -185,36 +174,6 @@ def last_values(*, symbol: str, client: redis.Redis | None = None) -> dict[str, 
             bid=from_price_int(values["bid"]), ask=from_price_int(values["ask"]), quote_ts_ms=int(values["quote_ts"])
         )
     return result
-
-
-def _bar(raw: str, *, closed: bool) -> Bar:
-    start, o, h, low, c, v = (int(part) for part in raw.split(","))
-    return Bar(start, from_price_int(o), from_price_int(h), from_price_int(low), from_price_int(c), v, closed)
-
-
-def bars_list(
-    *,
-    symbol: str,
-    interval: str,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    client: redis.Redis | None = None,
-) -> list[Bar]:
-    """OHLCV bars (`1s` or `1m`) oldest first, the bar still forming last."""
-    client = _client(client)
-    low = f"{to_epoch_ms(start)}-0" if start else "-"
-    high = f"{to_epoch_ms(end)}-18446744073709551615" if end else "+"
-    bars = []
-    for entry_id, raw in _xrange(client, keys.bars(interval, symbol), min=low, max=high):
-        values = _fields(raw)
-        joined = ",".join([str(_ms(_text(entry_id))), values["o"], values["h"], values["l"], values["c"], values["v"]])
-        bars.append(_bar(joined, closed=True))
-    current = client.hget(keys.last(symbol), f"b{interval}")
-    if current:
-        bar = _bar(_text(current), closed=False)
-        if (start is None or bar.start_ms >= to_epoch_ms(start)) and (end is None or bar.start_ms <= to_epoch_ms(end)):
-            bars.append(bar)
-    return bars
 
 
 SCAN_BATCH = 50

@@ -12,8 +12,9 @@ from apps.core.codec import text as _text
 from apps.core.models import RuntimeSetting
 from apps.core.redis import get_redis
 from apps.core.runtime_config import runtime_value
-from apps.marketdata.runtime_settings import DISABLED_STREAMERS, STREAMER_NAMES
+from apps.marketdata.runtime_settings import DISABLED_STREAMERS
 from apps.marketdata.selectors import streamer_status
+from apps.marketdata.streamer_names import streamer_names
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def streamers_status_list(*, client: redis.Redis | None = None) -> list[Streamer
     disabled = set(disabled_streamers_stored())
     prefix = keys.STREAMER_STATUS_PATTERN.rstrip("*")
     running = {_text(key)[len(prefix) :] for key in client.scan_iter(match=keys.STREAMER_STATUS_PATTERN, _type="hash")}
-    names = sorted(set(STREAMER_NAMES) | disabled | running)
+    names = sorted(set(streamer_names()) | disabled | running)
     return [
         StreamerState(name, name not in disabled, streamer_status(name=name, client=client) if name in running else {})
         for name in names

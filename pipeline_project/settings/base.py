@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.dashboard",
     "apps.realtime",
+    "streamers",
+    "bot",
 ]
 
 MIDDLEWARE = [

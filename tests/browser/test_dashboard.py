@@ -23,7 +23,7 @@ from apps.core.clock import utc_now
 from apps.core.embedded_redis import free_port
 from apps.gex.services.snapshots import snapshot_record
 from apps.gex.snapshots import GEXSnapshot, StrikeRow
-from apps.marketdata.selectors import bars_list, trades_last
+from apps.marketdata.selectors import MAX_PAGE, trades_last
 from apps.marketdata.symbols import canonical
 from tests.conftest import ProcessGroup
 
@@ -190,19 +190,29 @@ def chart_state(page: Page) -> dict[str, Any]:
     )
 
 
+def server_second_bars(symbol: str) -> dict[int, list[float]]:
+    """1 s bars [open, high, low, close, volume] of the latest trades in Redis, as `/api/bars`
+    builds them; the oldest second may be cut off and the newest still forming, so both are
+    left out."""
+    bars: dict[int, list[float]] = {}
+    for item in trades_last(symbol=symbol, count=MAX_PAGE):
+        price, size = item.trade.price, item.trade.size
+        bar = bars.setdefault(item.trade.ts_event // 1_000_000_000, [price, price, price, price, 0])
+        bar[1], bar[2], bar[3], bar[4] = max(bar[1], price), min(bar[2], price), price, bar[4] + size
+    for edge in (min(bars), max(bars)) if bars else ():
+        bars.pop(edge, None)
+    return bars
+
+
 def same_bars_as_server(page: Page, *, symbol: str, since: int) -> list[int]:
     """Wait for four more candles, then compare the closed ones from `since` on with the 1 s bars
-    the streamer keeps in Redis; returns the seconds compared."""
+    of the trades the streamer wrote to Redis; returns the seconds compared."""
     page.wait_for_function(
         "time => { const bars = window.dashboard.candles.data(); return bars[bars.length - 1].time >= time; }",
         arg=since + 4,
     )
     browser_bars = {row[0]: row[1:] for row in chart_state(page)["bars"][:-1]}
-    server = {
-        bar.start_ms // 1000: [bar.open, bar.high, bar.low, bar.close, bar.volume]
-        for bar in bars_list(symbol=symbol, interval="1s")
-        if bar.closed
-    }
+    server = server_second_bars(symbol)
     compared = sorted(second for second in browser_bars if second >= since and second in server)
     assert {second: browser_bars[second] for second in compared} == {second: server[second] for second in compared}
     return compared

@@ -20,7 +20,8 @@ from apps.core.redis import get_redis
 from apps.core.services import runtime_setting_update
 from apps.marketdata.events import Trade, decode_json
 from apps.marketdata.selectors import dead_letters_list, gaps_list, quote_latest, streamer_status, trades_last
-from streamers.base import RunnerConfig, StreamerRunner
+from streamers.config import RunnerConfig
+from streamers.runner import StreamerRunner
 from streamers.simulator.client import SimulatorClient
 from streamers.simulator.server import SimulatorServer
 

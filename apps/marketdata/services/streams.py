@@ -1,5 +1,6 @@
-"""The hot store writer: batches of normalized events into per-symbol Redis streams, the
-last-value hash and rolling 1 s / 1 min bars, in one pipelined round trip per batch."""
+"""The hot store writer: batches of normalized events into per-symbol Redis streams and the
+last-value hash, in one pipelined round trip per batch. Bars are not kept here: `/api/bars`
+builds them from the trades (hot store and lake), at any interval."""
 
 from __future__ import annotations
 
@@ -8,20 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import redis
 import redis.asyncio
 
 from apps.core import keys
 from apps.core.codec import dumps
-from apps.marketdata.blocks import TradeColumns, batch_bars, encode_depth, encode_quotes, encode_trades
+from apps.marketdata.blocks import TradeColumns, encode_depth, encode_quotes, encode_trades
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Quote, Trade, to_price_int
 from apps.marketdata.services.scripts import BLOCK, TRADES
 
 NS_PER_MS = 1_000_000
-BARS_1S_KEPT = 6 * 3600
-BARS_1M_KEPT = 5 * 1440
-_msgpack = msgspec.msgpack.Encoder()
 
 
 @dataclass
@@ -43,8 +40,8 @@ class HotStoreWriter:
     """Writes batches of events; one instance per process and event loop.
 
     The events of one batch, symbol and kind become one block (one stream entry); each
-    symbol's stream, last-value hash and bars change together in one Lua call, and a batch is
-    one pipelined round trip plus one pub/sub notification.
+    symbol's stream and last-value hash change together in one Lua call, and a batch is one
+    pipelined round trip plus one pub/sub notification.
     """
 
     def __init__(self, client: redis.asyncio.Redis, *, feed: str) -> None:
@@ -104,22 +101,17 @@ class HotStoreWriter:
         async with self.client.pipeline(transaction=False) as pipe:
             for symbol, batch in trades.items():
                 last = batch[-1]
-                columns = TradeColumns.of(batch)
-                trade_keys = [keys.trades(symbol), keys.last(symbol), keys.bars("1s", symbol), keys.bars("1m", symbol)]
                 pipe.evalsha(  # type: ignore[unused-awaitable]
                     self._trades.sha,
-                    len(trade_keys),
-                    *trade_keys,
+                    2,
+                    keys.trades(symbol),
+                    keys.last(symbol),
                     batch[0].ts_event // NS_PER_MS,
-                    encode_trades(columns),
+                    encode_trades(TradeColumns.of(batch)),
                     len(batch),
                     to_price_int(last.price),
                     last.size,
                     last.ts_event // NS_PER_MS,
-                    BARS_1S_KEPT,
-                    BARS_1M_KEPT,
-                    _msgpack.encode(batch_bars(columns, 1000)),
-                    _msgpack.encode(batch_bars(columns, 60_000)),
                 )
                 calls.append(("trades", keys.trades(symbol), batch))
             for symbol, quote_batch in quotes.items():

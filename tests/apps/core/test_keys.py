@@ -14,8 +14,6 @@ def test_per_symbol_keys_are_pinned() -> None:
     assert keys.quotes("ESZ25") == "md:quotes:{ESZ25}"
     assert keys.depth("ESZ25") == "md:depth:{ESZ25}"
     assert keys.last("ESZ25") == "md:last:{ESZ25}"
-    assert keys.bars("1s", "NQH26") == "md:bars:1s:{NQH26}"
-    assert keys.bars("1m", "NQH26") == "md:bars:1m:{NQH26}"
     assert keys.gex_snapshot("SPX", "gex_full") == "gex:snapshot:{SPX}:gex_full"
 
 
@@ -57,8 +55,6 @@ def test_keys_of_one_symbol_share_a_cluster_slot() -> None:
         keys.quotes("ESZ25"),
         keys.depth("ESZ25"),
         keys.last("ESZ25"),
-        keys.bars("1s", "ESZ25"),
-        keys.bars("1m", "ESZ25"),
         keys.gex_snapshot("ESZ25", "gex_zero"),
     ]
     assert len({key_slot(key.encode()) for key in symbol_keys}) == 1
@@ -69,8 +65,3 @@ def test_keys_of_one_symbol_share_a_cluster_slot() -> None:
 def test_non_canonical_symbol_is_refused_with_its_name(symbol: str) -> None:
     with pytest.raises(ValueError, match="is not canonical"):
         keys.trades(symbol)
-
-
-def test_unknown_bar_interval_is_refused() -> None:
-    with pytest.raises(ValueError, match="bar interval '5m'"):
-        keys.bars("5m", "ESZ25")

@@ -12,8 +12,8 @@ from apps.core.models import RuntimeSetting
 from apps.core.redis import get_redis
 from apps.core.runtime_config import runtime_value
 from apps.core.services import runtime_setting_update
-from apps.marketdata.runtime_settings import STREAMER_NAMES
 from apps.marketdata.services.streamer_control import streamer_enable, streamer_resubscribe_request
+from apps.marketdata.streamer_names import streamer_names
 from apps.marketdata.streamer_status import streamer_known, streamers_status_list
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def test_every_streamer_registered_switched_off_or_running_is_listed_with_its_st
     get_redis().hset(keys.streamer("uw"), mapping={"state": "reconnecting", "reconnects": "7"})
     runtime_setting_update(key="marketdata.disabled_streamers", value=["schwab"])
     states = {state.name: state for state in streamers_status_list()}
-    assert set(states) == {*STREAMER_NAMES, "schwab", "uw"}
+    assert set(states) == {*streamer_names(), "schwab", "uw"}
     assert (states["uw"].enabled, states["uw"].status) == (True, {"state": "reconnecting", "reconnects": "7"})
     assert (states["schwab"].enabled, states["schwab"].status) == (False, {})
     assert states["simulator"].status == {}, "never ran"

@@ -26,7 +26,6 @@ from apps.marketdata.events import (
     encode_json,
 )
 from apps.marketdata.selectors import (
-    bars_list,
     book_at,
     depth_compare,
     last_values,
@@ -112,26 +111,6 @@ def test_out_of_order_trades_keep_stream_order_and_are_not_lost() -> None:
     assert [item.trade.ts_event for item in stored] == [ns(10), ns(5), ns(10)]  # exchange times kept
     first_ms = BASE_NS // 1_000_000 + 10
     assert [item.id for item in stored] == [f"{first_ms}-0:0", f"{first_ms}-1:0", f"{first_ms}-1:1"]
-
-
-def test_bars_follow_the_trades() -> None:
-    write([trade(0, 6000.0, 1), trade(300, 6002.0, 2), trade(900, 5999.0, 3)])
-    write([trade(1000, 6001.0, 5), trade(2500, 6003.0, 1)])
-    bars = bars_list(symbol="ESZ26", interval="1s")
-    assert [(bar.open, bar.high, bar.low, bar.close, bar.volume, bar.closed) for bar in bars] == [
-        (6000.0, 6002.0, 5999.0, 5999.0, 6, True),
-        (6001.0, 6001.0, 6001.0, 6001.0, 5, True),
-        (6003.0, 6003.0, 6003.0, 6003.0, 1, False),
-    ]
-    minute = bars_list(symbol="ESZ26", interval="1m")
-    assert len(minute) == 1
-    assert (minute[0].open, minute[0].high, minute[0].low, minute[0].close, minute[0].volume) == (
-        6000.0,
-        6003.0,
-        5999.0,
-        6003.0,
-        12,
-    )
 
 
 def test_trades_between_pages_without_gap_or_duplicate() -> None:

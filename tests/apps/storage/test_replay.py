@@ -16,8 +16,9 @@ from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Level, Quo
 from apps.marketdata.selectors import book_at, quote_latest, trades_last
 from apps.storage.flush import streams_flush
 from apps.storage.replay import LakeDayReader, lake_day_counts, lake_days
-from streamers.base import RunnerConfig, StreamerRunner
+from streamers.config import RunnerConfig
 from streamers.replay.client import ReplayClient
+from streamers.runner import StreamerRunner
 from tests.apps.storage.test_flush import write
 
 DAY = date(2026, 11, 20)

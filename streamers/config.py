@@ -1,0 +1,42 @@
+"""How the runner runs, whatever the venue: batching, reconnects, metrics, status, trimming.
+
+A venue's own options (a URL, a seed, a file to replay) are in its own frozen config
+(`streamers/<venue>/config.py`); these are the ones every streamer process shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SPILL_DIR = Path(__file__).resolve().parent.parent / "var" / "spill"
+
+
+class StreamerConfigError(ValueError):
+    """An option that cannot work, named as on the command line (`--rate`, `--date`): the
+    command shows it as it is, without a traceback."""
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    name: str
+    # A write starts once this many events are buffered, or every batch_interval seconds with
+    # what there is: below batch_size / batch_interval events/s (40,000) the interval decides,
+    # so the size only matters at rates where bigger blocks are what keeps up (docs/benchmarks.md).
+    batch_size: int = 2000
+    batch_interval: float = 0.05
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    status_interval: float = 1.0
+    trim_interval: float = 30.0
+    # Symbols from the command line instead of the runtime setting marketdata.symbols.
+    fixed_symbols: tuple[str, ...] | None = None
+    record_path: Path | None = None
+    # Where batches the sink refuses are kept for a replay (see streamers/batching.py).
+    spill_dir: Path = SPILL_DIR
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise StreamerConfigError(f"--batch-size must be at least 1, not {self.batch_size}")

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from streamers.config import RunnerConfig, StreamerConfigError
+from streamers.registry import VENUES
+from streamers.runner import StreamerRunner
+
+
+def _unknown(name: str) -> str:
+    return f"unknown streamer {name!r}; available: {', '.join(VENUES)}"
+
+
+def _add_shared_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("--symbols", help="comma-separated symbols instead of the runtime setting marketdata.symbols")
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="Prometheus port (default per streamer; 0 = off)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=RunnerConfig.batch_size,
+        help="buffered events that start a Redis write (slower feeds write every 50 ms instead)",
+    )
+    parser.add_argument("--record", type=Path, help="also append every written event to this JSON-lines file")
+
+
+class Command(BaseCommand):
+    help = "Run one streamer process: connect its feed and write normalized events to Redis until SIGTERM."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        venues = parser.add_subparsers(dest="name", metavar="NAME", required=True, help="the feed to run")
+        for venue in VENUES.values():
+            venue_parser = venues.add_parser(venue.name, help=venue.help, description=venue.help)
+            venue.add_arguments(venue_parser)
+            _add_shared_arguments(venue_parser)
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # argparse would refuse an unknown name in its own words; name the choices as the
+        # README does. (call_command gets argparse's refusal, as a CommandError.)
+        if len(argv) > 2 and not argv[2].startswith("-") and argv[2] not in VENUES:
+            raise SystemExit(f"CommandError: {_unknown(argv[2])}")
+        super().run_from_argv(argv)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        venue = VENUES[options["name"]]
+        port = venue.metrics_port if options["metrics_port"] is None else options["metrics_port"]
+        symbols = tuple(part.strip() for part in (options["symbols"] or "").split(",") if part.strip())
+        try:
+            client = venue.client_from_options(options)
+            config = RunnerConfig(
+                name=venue.name,
+                batch_size=options["batch_size"],
+                metrics_port=port or None,
+                metrics_host=settings.ENV.METRICS_HOST,
+                fixed_symbols=symbols or None,
+                record_path=options["record"],
+            )
+        except StreamerConfigError as error:
+            raise CommandError(str(error)) from None
+        asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL).run())

@@ -1,0 +1,36 @@
+"""What a venue registers so `manage.py run_streamer NAME` can start it.
+
+Each venue (`streamers/<venue>/`) has a frozen config validated at construction, and a
+`venue.py` holding one `Venue`: the options it adds to the command line, how they become its
+config, and how the config becomes a feed client. `streamers/registry.py` lists them.
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from streamers.feed import FeedClient
+
+ConfigT = TypeVar("ConfigT")
+
+
+@dataclass(frozen=True)
+class Venue(Generic[ConfigT]):
+    name: str
+    help: str
+    # Default Prometheus port of its process (`--metrics-port` overrides it, 0 turns it off).
+    metrics_port: int
+    config: type[ConfigT]
+    # Adds the venue's own options to its `run_streamer NAME` subcommand.
+    add_arguments: Callable[[ArgumentParser], None]
+    # Parsed options (the venue's and the shared ones) -> its config; raises StreamerConfigError.
+    config_from_options: Callable[[dict[str, Any]], ConfigT]
+    # Builds the feed client; may check the outside world (a lake day exists) and raise
+    # StreamerConfigError. It opens no connection: the runner connects.
+    client: Callable[[ConfigT], FeedClient[Any]]
+
+    def client_from_options(self, options: dict[str, Any]) -> FeedClient[Any]:
+        return self.client(self.config_from_options(options))
