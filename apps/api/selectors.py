@@ -29,7 +29,10 @@ from apps.marketdata.blocks import BlockKind, decode_columns, decode_depth
 from apps.marketdata.runtime_settings import STREAMER_NAMES
 from apps.marketdata.selectors import StoredQuote, StoredTrade, book_at, streamer_status
 from apps.marketdata.symbols import canonical
-from apps.storage.query import INTERVAL_NS, lake_bars, lake_book_at, quotes_in_range, trades_in_range
+from apps.storage.bars import INTERVAL_NS, lake_bars
+from apps.storage.book_queries import lake_book_at
+from apps.storage.quote_queries import quotes_in_range
+from apps.storage.trade_queries import trades_in_range
 
 T = TypeVar("T", StoredTrade, StoredQuote)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -49,7 +49,7 @@ def snapshot_at(
     ):
         if snapshot.category == category and snapshot.timestamp <= at_s:
             return snapshot
-    from apps.storage.gex_query import lake_gex_at
+    from apps.gex.lake_reads import lake_gex_at
 
     return lake_gex_at(ticker=ticker, category=category, at=at, lake=lake)
 
@@ -67,7 +67,7 @@ def snapshots_between(
 ) -> tuple[list[tuple[str, GEXSnapshot]], str | None]:
     """Snapshots with timestamp in [start, end], oldest first, `limit` per page, from the lake and
     the hot stream without duplicates; returns (page of (position, snapshot), next cursor or None)."""
-    from apps.storage.gex_query import lake_gex_between
+    from apps.gex.lake_reads import lake_gex_between
 
     client, category, limit = client or get_redis(), category_canonical(category), max(1, min(limit, MAX_PAGE))
     start_s, end_s = to_epoch_ms(start) // 1000, to_epoch_ms(end) // 1000

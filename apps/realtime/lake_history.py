@@ -18,7 +18,7 @@ from django.conf import settings
 from apps.core.positions import StreamPosition
 from apps.marketdata.selectors import StoredTrade
 from apps.realtime.topics import EntryId, Frame, Position, Topic, piece_of, trade_event
-from apps.storage.query import lake_trades_after, lake_trades_after_count, lake_trades_entry_exists
+from apps.storage.trade_queries import lake_trades_after, lake_trades_after_count, lake_trades_entry_exists
 
 PAGE_TRADES = 20_000
 
