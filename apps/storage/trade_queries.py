@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from apps.core.positions import StreamPosition
 from apps.marketdata.events import Side, Trade
 from apps.marketdata.selectors import StoredTrade, trades_between
 from apps.storage.connection import fetch, has_view, ns_range
@@ -117,7 +118,7 @@ def lake_trades_after_count(
     return int(rows[0][0]) if rows else 0
 
 
-def _stream_order(item: StoredTrade) -> Any:
+def _stream_order(item: StoredTrade) -> StreamPosition:
     return stream_order(item.id, item.trade.ts_event)
 
 
