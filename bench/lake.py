@@ -4,7 +4,7 @@
    Parquet by the real flush service (decode blocks, Arrow, zstd Parquet, fsync, rename, XACK);
    reference: pyarrow.parquet.write_table of the same rows, already in an Arrow table, same run.
 2. Query latency: 1-minute bars over one day of 10M trades with the project's DuckDB query
-   (`apps.storage.query.lake_bars`), against a full scan of the same files (count and sum) as
+   (`apps.storage.lake_bars.lake_bars`), against a full scan of the same files (count and sum) as
    the reference.
 
     .venv/bin/python -m bench.lake --redis redis://127.0.0.1:6379/14 [--flush-trades 500000] [--day-trades 10000000]
@@ -41,8 +41,8 @@ from apps.core import keys  # noqa: E402
 from apps.marketdata.events import Side, Trade  # noqa: E402
 from apps.marketdata.services.streams import HotStoreWriter  # noqa: E402
 from apps.storage.flush import stream_flush  # noqa: E402
-from apps.storage.query import lake_bars, lake_bars_cache_clear  # noqa: E402
-from apps.storage.tables import SCHEMAS  # noqa: E402
+from apps.storage.lake_bars import lake_bars, lake_bars_cache_clear  # noqa: E402
+from apps.storage.market_tables import TICK_SCHEMA  # noqa: E402
 from streamers.config import RunnerConfig  # noqa: E402
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
@@ -117,7 +117,7 @@ def write_day(lake: Path, rows: int, files: int = 100) -> None:
                 "seq": pa.array(np.arange(per_file) + number * per_file),
                 "stream_id": pa.array([f"{number}-0:{i}" for i in range(per_file)]),
             },
-            schema=SCHEMAS["tick_data"],
+            schema=TICK_SCHEMA,
         )
         pq.write_table(table, directory / f"{number:04d}.parquet", compression="zstd")
 

@@ -15,11 +15,11 @@ from apps.api.struct_schemas import struct_schema
 from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
 from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.selectors import MAX_PAGE
-from apps.storage.models import DataType
+from apps.storage.registry import retention_categories
 
 
 class Interval(StrEnum):
-    """Bar widths: the intervals apps/storage/query.py aggregates (a test keeps them equal)."""
+    """Bar widths: the intervals apps/storage/lake_bars.py aggregates (a test keeps them equal)."""
 
     S1 = "1s"
     S5 = "5s"
@@ -210,6 +210,18 @@ def _iso_date(value: Any) -> Any:
     if value is not None and not isinstance(value, str | date):
         raise ValueError("a date is written YYYY-MM-DD")
     return value
+
+
+def _data_types() -> list[str]:
+    categories = retention_categories()
+    if not categories:
+        raise RuntimeError("apps.api.schemas was imported before the apps registered their lake tables")
+    return categories
+
+
+# The retention categories of the lake tables the apps registered (apps/storage/registry.py);
+# this module is imported once the apps are ready.
+DataType = StrEnum("DataType", {category.upper(): category for category in _data_types()})  # type: ignore[misc]
 
 
 class PurgeIn(Schema):

@@ -21,9 +21,3 @@ DecodeError = orjson.JSONDecodeError
 def text(value: Any) -> str:
     """A Redis reply (bytes, or str with decode_responses) as str."""
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def stream_id_tuple(stream_id: str) -> tuple[int, int]:
-    """A Redis stream id (`<ms>-<seq>`, or `<ms>`) as a sortable (ms, seq) pair."""
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)

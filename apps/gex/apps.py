@@ -10,3 +10,7 @@ class GexConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.gex import runtime_settings, schedules  # noqa: F401 - registers
+        from apps.gex.lake_tables import GEX_SNAPSHOTS
+        from apps.storage.registry import lake_table_register
+
+        lake_table_register(GEX_SNAPSHOTS)

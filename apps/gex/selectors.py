@@ -15,9 +15,9 @@ import redis
 
 from apps.core import keys
 from apps.core.clock import to_epoch_ms
-from apps.core.codec import stream_id_tuple as _id_tuple
 from apps.core.codec import text as _text
 from apps.core.exceptions import BadInputError
+from apps.core.positions import StreamPosition
 from apps.core.redis import get_redis
 from apps.gex.snapshots import GEXSnapshot, category_canonical, snapshot_decode
 
@@ -50,7 +50,7 @@ def snapshot_at(
     ):
         if snapshot.category == category and snapshot.timestamp <= at_s:
             return snapshot
-    from apps.storage.gex_query import lake_gex_at
+    from apps.gex.lake_reads import lake_gex_at
 
     return lake_gex_at(ticker=ticker, category=category, at=at, lake=lake)
 
@@ -68,17 +68,18 @@ def snapshots_between(
 ) -> tuple[list[tuple[str, GEXSnapshot]], str | None]:
     """Snapshots with timestamp in [start, end], oldest first, `limit` per page, from the lake and
     the hot stream without duplicates; returns (page of (position, snapshot), next cursor or None)."""
-    from apps.storage.gex_query import lake_gex_between
+    from apps.gex.lake_reads import lake_gex_between
 
     client, category, limit = client or get_redis(), category_canonical(category), max(1, min(limit, MAX_PAGE))
     start_s, end_s = to_epoch_ms(start) // 1000, to_epoch_ms(end) // 1000
+    after: StreamPosition | None = None
     if cursor is not None:
         try:
-            after = _id_tuple(cursor)
+            after = StreamPosition.parse(cursor)
         except ValueError:
-            raise BadInputError("cursor", f"cursor {cursor!r} is not a GEX position (<ms>-<seq>)") from None
-    else:
-        after = (-1, -1)
+            after = None
+        if after is None or after.index is not None:
+            raise BadInputError("cursor", f"cursor {cursor!r} is not a GEX position (<ms>-<seq>)")
     found: dict[str, GEXSnapshot] = dict(
         lake_gex_between(ticker=ticker, category=category, start=start, end=end, lake=lake)
     )
@@ -89,9 +90,11 @@ def snapshots_between(
         (
             (stream_id, snapshot)
             for stream_id, snapshot in found.items()
-            if _id_tuple(stream_id) > after and snapshot.category == category and start_s <= snapshot.timestamp <= end_s
+            if (after is None or StreamPosition.parse(stream_id) > after)
+            and snapshot.category == category
+            and start_s <= snapshot.timestamp <= end_s
         ),
-        key=lambda row: _id_tuple(row[0]),
+        key=lambda row: StreamPosition.parse(row[0]),
     )
     page = rows[:limit]
     return page, (page[-1][0] if len(rows) > limit else None)

@@ -15,9 +15,10 @@ from itertools import groupby
 
 from django.conf import settings
 
+from apps.core.positions import StreamPosition
 from apps.marketdata.selectors import StoredTrade
-from apps.realtime.topics import EntryId, Frame, Position, Topic, entry_id_parse, piece_of, trade_event
-from apps.storage.query import lake_trades_after, lake_trades_after_count, lake_trades_entry_exists
+from apps.realtime.topics import EntryId, Frame, Position, Topic, piece_of, trade_event
+from apps.storage.trade_queries import lake_trades_after, lake_trades_after_count, lake_trades_entry_exists
 
 PAGE_TRADES = 20_000
 
@@ -65,7 +66,7 @@ async def lake_history(
             return
         yield frames
         last_entry, _, last_index = page[-1].id.rpartition(":")
-        after = (*entry_id_parse(last_entry), int(last_index))
+        after = (*StreamPosition.parse(last_entry).entry, int(last_index))
 
 
 def _page(

@@ -17,9 +17,10 @@ import redis.asyncio
 import structlog
 
 from apps.core.codec import text as _text
+from apps.core.positions import StreamPosition
 from apps.core.redis import get_async_redis
 from apps.realtime import metrics
-from apps.realtime.topics import EntryId, Frame, Topic, entry_id_parse
+from apps.realtime.topics import EntryId, Frame, Topic
 
 log = structlog.get_logger(__name__)
 
@@ -106,11 +107,11 @@ class Relay:
         position = self._positions.get(symbol)
         if position is None or not entries:
             return  # unsubscribed while the read was under way
-        newest: EntryId = entry_id_parse(position)
+        newest: EntryId = StreamPosition.parse(position).entry
         fresh = []
         for raw_id, fields in entries:
             entry_id = _text(raw_id)
-            entry = entry_id_parse(entry_id)
+            entry = StreamPosition.parse(entry_id).entry
             if entry > newest:  # else the symbol was dropped and added again during the read
                 fresh.append((entry_id, fields))
                 newest = entry

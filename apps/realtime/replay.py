@@ -10,7 +10,8 @@ import redis
 import redis.asyncio
 
 from apps.core.codec import text as _text
-from apps.realtime.topics import EntryId, Frame, Position, Topic, entry_id_parse, entry_id_text
+from apps.core.positions import StreamPosition
+from apps.realtime.topics import EntryId, Frame, Position, Topic, entry_id_text
 
 READ_ENTRIES = 100
 
@@ -35,10 +36,10 @@ async def _check_kept(client: redis.asyncio.Redis, key: str, position: Position)
     if added is not None and int(added) == int(info["length"]):
         return  # nothing was ever trimmed or deleted
     first = info.get("first-entry")
-    if first and entry_id_parse(_text(first[0])) > position.entry:
+    if first and StreamPosition.parse(_text(first[0])).entry > position.entry:
         raise PositionExpiredError(str(position))  # trimmed past the position
     deleted = info.get("max-deleted-entry-id")
-    if deleted is not None and entry_id_parse(_text(deleted)) > position.entry:
+    if deleted is not None and StreamPosition.parse(_text(deleted)).entry > position.entry:
         raise PositionExpiredError(str(position))  # an entry after the position was deleted
 
 
@@ -70,4 +71,4 @@ async def hot_history(
 async def hot_first_entry(*, client: redis.asyncio.Redis, topic: Topic, symbol: str) -> EntryId | None:
     """The oldest entry the hot store still holds for `symbol`, or None for an empty stream."""
     first = cast(list[tuple[Any, Any]], await client.xrange(topic.stream(symbol), count=1))
-    return entry_id_parse(_text(first[0][0])) if first else None
+    return StreamPosition.parse(_text(first[0][0])).entry if first else None

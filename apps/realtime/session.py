@@ -20,13 +20,14 @@ import duckdb
 import redis
 import structlog
 
+from apps.core.positions import StreamPosition
 from apps.realtime import metrics, protocol
 from apps.realtime.lake_history import ResumeTooFarError, lake_history, lake_holds, resumes_from_lake
 from apps.realtime.outbox import Outbox
 from apps.realtime.protocol import MAX_SYMBOLS, ProtocolError, Subscribe, Unsubscribe, message_parse
 from apps.realtime.relay import relay_for
 from apps.realtime.replay import PositionExpiredError, hot_first_entry, hot_history
-from apps.realtime.topics import EntryId, Frame, Position, Topic, entry_id_parse
+from apps.realtime.topics import EntryId, Frame, Position, Topic
 
 log = structlog.get_logger(__name__)
 
@@ -144,7 +145,7 @@ class ClientSession:
             if since is None:
                 # Live from the relay's start: reading after it normally finds nothing, but it also
                 # covers live frames the hold had to drop.
-                since = Position(entry_id_parse(start))
+                since = Position(StreamPosition.parse(start).entry)
                 subscription.last = since.entry
                 starts.append((subscription, since, False))
             else:

@@ -9,7 +9,6 @@ sc, alerts), so a client resumes with the last id it saw.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +20,7 @@ import structlog
 from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import dumps, loads
+from apps.core.positions import StreamPosition, StreamPositionError
 from apps.gex.sierra import sierra_history_line
 from apps.gex.snapshots import GEXSnapshot, snapshot_decode
 from apps.marketdata.blocks import decode_depth, decode_trades
@@ -33,7 +33,6 @@ log = structlog.get_logger(__name__)
 EntryId = tuple[int, int]
 SIDES = {Side.UNKNOWN: "unknown", Side.BUY: "buy", Side.SELL: "sell"}
 ALL_SYMBOLS = "*"
-_POSITION = re.compile(r"^(\d{1,20})-(\d{1,20})(?::(\d{1,9}))?$")
 # The level fields sent beside a Sierra Chart history line on /ws/sc.
 SC_FIELDS = (
     "ticker",
@@ -62,11 +61,6 @@ class Overflow(StrEnum):
 
 class PositionError(ValueError):
     pass
-
-
-def entry_id_parse(text: str) -> EntryId:
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def entry_id_text(entry: EntryId) -> str:
@@ -128,11 +122,14 @@ class Topic:
     decode: Decoder
 
     def position(self, text: str) -> Position:
-        match = _POSITION.match(text)
-        if not match or (match[3] is not None and not self.blocks):
+        try:
+            parsed: StreamPosition | None = StreamPosition.parse(text)
+        except StreamPositionError:
+            parsed = None
+        if parsed is None or (parsed.index is not None and not self.blocks):
             form = "<entry id>:<index> or <entry id>" if self.blocks else "<entry id>"
             raise PositionError(f"{text!r} is not a {self.name} position ({form}, e.g. 1764000000000-0)")
-        return Position((int(match[1]), int(match[2])), None if match[3] is None else int(match[3]))
+        return Position(parsed.entry, parsed.index)
 
     def piece(
         self, symbol: str, entry_id: str, fields: dict[bytes, bytes], *, after: int | None = None
@@ -219,7 +216,7 @@ def trade_event(event_id: str, trade: Trade) -> dict[str, Any]:
 
 
 def piece_of(entry_id: str, events: list[dict[str, Any]]) -> Piece:
-    return Piece(entry_id_parse(entry_id), len(events), dumps(events)[1:-1])
+    return Piece(StreamPosition.parse(entry_id).entry, len(events), dumps(events)[1:-1])
 
 
 def _trade_events(symbol: str, entry_id: str, fields: dict[bytes, bytes]) -> list[dict[str, Any]]:

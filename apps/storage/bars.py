@@ -11,9 +11,10 @@ import redis
 
 from apps.core.epoch import from_epoch_ns, to_epoch_ns
 from apps.core.exceptions import BadInputError
+from apps.core.positions import StreamPosition
 from apps.marketdata.selectors import StoredTrade
-from apps.storage.pages import item_position
-from apps.storage.query import INTERVAL_NS, lake_bars, trades_in_range
+from apps.storage.lake_bars import INTERVAL_NS, lake_bars
+from apps.storage.trade_queries import trades_in_range
 from apps.storage.unflushed import unflushed_since_ns
 
 MAX_BARS = 100_000
@@ -31,7 +32,9 @@ class BarRow:
 
 def _bars_of(trades: Sequence[StoredTrade], width_ns: int) -> list[BarRow]:
     bars: dict[int, list[Any]] = {}
-    for item in sorted(trades, key=lambda item: (item.trade.ts_event, item_position(item.id))):
+    for item in sorted(
+        trades, key=lambda item: (item.trade.ts_event, StreamPosition.parse(item.id, ts_event=item.trade.ts_event))
+    ):
         trade = item.trade
         bucket = trade.ts_event // width_ns
         bar = bars.get(bucket)

@@ -15,7 +15,7 @@ from apps.core.epoch import to_epoch_ns
 from apps.core.redis import get_redis
 from apps.marketdata.blocks import decode_depth
 from apps.marketdata.selectors import book_at
-from apps.storage.query import lake_book_at
+from apps.storage.book_queries import lake_book_at
 
 
 @dataclass(frozen=True)

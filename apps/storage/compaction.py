@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 import structlog
 
 from apps.core.clock import utc_now
-from apps.storage.lake import TABLES, publish, write_temp
+from apps.storage.lake import publish, write_temp
+from apps.storage.registry import lake_tables
 
 log = structlog.get_logger(__name__)
 
@@ -102,8 +103,8 @@ def lake_compact(
     today = today or utc_now().date()
     partitions = [
         partition
-        for table in TABLES
-        for partition in sorted((lake / table).glob("date=*/symbol=*"))
+        for table in lake_tables()
+        for partition in sorted((lake / table.name).glob("date=*/symbol=*"))
         if partition.is_dir() and (day := _partition_day(partition)) is not None and day < today
     ]
     results = []

@@ -1,9 +1,11 @@
 """The flush: hot streams into the Parquet lake with an exactly-once effect.
 
-Per stream, under a lock so two workers never flush it at once:
+Every registered lake table (apps/storage/registry.py) names the hot streams that feed it. Per
+stream, through the exactly-once reader (apps/storage/consumer.py) as the consumer `flusher` of
+group `lake`, under the stream's lock:
 
-1. read a batch with XREADGROUP as the consumer `flusher` of group `lake`: the group's pending
-   entries first (a batch an earlier run read but did not acknowledge), else new ones;
+1. read a batch: the group's pending entries first (a batch an earlier run read but did not
+   acknowledge), else new ones;
 2. write it to Parquet under its deterministic name: temporary file, fsync, rename;
 3. XACK it, then record the checkpoint (last id, rows, time).
 
@@ -16,12 +18,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import redis
 import structlog
@@ -29,20 +28,15 @@ import structlog
 from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import text as _text
+from apps.storage.consumer import ExactlyOnceReader, StreamBusyError
 from apps.storage.lake import file_name, partition_dir, publish, remove_stale_temps, write_temp
-from apps.storage.tables import TABLE_OF_KIND, tables_by_day
+from apps.storage.registry import lake_table_of_stream, lake_tables
+from apps.storage.tables import tables_by_day
 
 log = structlog.get_logger(__name__)
 
 CONSUMER = "flusher"
 BATCH_ENTRIES = 2000
-LOCK_SECONDS = 600
-STREAM_PATTERNS = {
-    "trades": "md:trades:*",
-    "quotes": "md:quotes:*",
-    "depth": "md:depth:*",
-    "snapshots": "gex:snapshots:*",
-}
 
 
 @dataclass
@@ -62,121 +56,58 @@ def _failpoint(step: str, failpoint: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _ensure_group(client: redis.Redis, key: str) -> None:
-    try:
-        client.xgroup_create(key, keys.LAKE_GROUP, id="0")
-    except redis.ResponseError as error:
-        if "BUSYGROUP" not in str(error):
-            raise
-
-
-def _read_batch(client: redis.Redis, key: str, count: int) -> list[tuple[str, dict[Any, Any] | None]]:
-    # Pending first, all of it: exactly the batch an interrupted run had read.
-    for cursor, limit in (("0", None), (">", count)):
-        reply: Any = client.xreadgroup(keys.LAKE_GROUP, CONSUMER, {key: cursor}, count=limit)
-        entries = reply[0][1] if reply else []
-        if entries:
-            return [(_text(entry_id), fields) for entry_id, fields in entries]
-    return []
-
-
-_DELETE_IF_HOLDER = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _acquire(client: redis.Redis, key: str) -> Any | None:
-    """The stream's flush lock, or None while another live flush holds it.
-
-    A flush killed on this machine leaves its lock behind for LOCK_SECONDS; its token names the
-    host and process, so a later flush here sees the holder is gone and takes the lock over at
-    once instead of waiting (holders on other machines are left to expire)."""
-    name = keys.lake_lock(key)
-    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
-    lock = client.lock(name, timeout=LOCK_SECONDS, blocking=False)
-    if lock.acquire(token=token):
-        return lock
-    holder = client.get(name)
-    if holder:
-        host, _, rest = _text(holder).partition(":")
-        pid = rest.partition(":")[0]
-        if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
-            client.eval(_DELETE_IF_HOLDER, 1, name, holder)
-            log.warning("flush.stale_lock_taken_over", key=key, holder=_text(holder))
-            if lock.acquire(token=token):
-                return lock
-    return None
-
-
-def _kind_and_symbol(key: str) -> tuple[str, str]:
-    # md:{kind}:{SYM} or gex:snapshots:{TICKER}
-    _, kind, tagged = key.split(":", 2)
-    return kind, tagged.strip("{}")
-
-
 def stream_flush(
     *, client: redis.Redis, key: str, lake: Path, batch_entries: int = BATCH_ENTRIES, failpoint: str = ""
 ) -> FlushResult:
-    """Flush one hot stream (`md:trades:{SYM}`, `md:quotes:{SYM}` or `md:depth:{SYM}`) to the lake."""
-    kind, symbol = _kind_and_symbol(key)
-    table = TABLE_OF_KIND[kind]
+    """Flush one hot stream (one that a registered lake table names) to the lake."""
+    table, symbol = lake_table_of_stream(key)
     result = FlushResult(key=key)
-    lock = _acquire(client, key)
-    if lock is None:
-        result.skipped = "another flush of this stream is running"
-        return result
+    reader = ExactlyOnceReader(
+        client=client, key=key, group=keys.LAKE_GROUP, consumer=CONSUMER, lock=keys.lake_lock(key)
+    )
     try:
-        _ensure_group(client, key)
-        while True:
-            batch = _read_batch(client, key, batch_entries)
-            if not batch:
-                break
-            ids = [entry_id for entry_id, _ in batch]
-            # An entry trimmed away while pending comes back without fields: nothing to write.
-            data = [(entry_id, fields[b"d"]) for entry_id, fields in batch if fields]
-            name = file_name(ids[0], ids[-1])
-            for day, rows in sorted(tables_by_day(kind, symbol, data).items()):
-                directory = partition_dir(lake=lake, table=table, day=day, symbol=symbol)
-                remove_stale_temps(directory)
-                final = directory / name
-                temp = write_temp(rows, final)
-                _failpoint("after_write", failpoint)
-                publish(temp, final)
-                _failpoint("after_rename", failpoint)
-                result.rows += rows.num_rows
-                result.files.append(str(final.relative_to(lake)))
-            client.xack(key, keys.LAKE_GROUP, *ids)
-            _failpoint("after_ack", failpoint)
-            result.entries += len(ids)
-            result.last_id = ids[-1]
-            client.hset(
-                keys.lake_checkpoint(key),
-                mapping={"last_id": ids[-1], "rows": result.rows, "at": utc_now().isoformat(), "table": table},
-            )
-            lock.reacquire()
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            log.warning("flush.lock_expired", key=key)
+        with reader:
+            while batch := reader.read(count=batch_entries):
+                # An entry trimmed away while pending comes back without fields: nothing to write.
+                data = [(entry_id, fields[b"d"]) for entry_id, fields in batch.entries if fields]
+                name = file_name(batch.first_id, batch.last_id)
+                for day, rows in sorted(tables_by_day(table, symbol, data).items()):
+                    directory = partition_dir(lake=lake, table=table.name, day=day, symbol=symbol)
+                    remove_stale_temps(directory)
+                    final = directory / name
+                    temp = write_temp(rows, final)
+                    _failpoint("after_write", failpoint)
+                    publish(temp, final)
+                    _failpoint("after_rename", failpoint)
+                    result.rows += rows.num_rows
+                    result.files.append(str(final.relative_to(lake)))
+                reader.ack(batch)
+                _failpoint("after_ack", failpoint)
+                result.entries += len(batch.entries)
+                result.last_id = batch.last_id
+                client.hset(
+                    keys.lake_checkpoint(key),
+                    mapping={
+                        "last_id": batch.last_id,
+                        "rows": result.rows,
+                        "at": utc_now().isoformat(),
+                        "table": table.name,
+                    },
+                )
+    except StreamBusyError:
+        result.skipped = "another flush of this stream is running"
     if result.rows:
         log.info("flush.done", key=key, rows=result.rows, entries=result.entries, files=len(result.files))
     return result
 
 
-def hot_streams(client: redis.Redis) -> list[str]:
-    """Every hot market-data stream that exists now."""
+def hot_streams(client: redis.Redis, *, retention: str | None = None) -> list[str]:
+    """Every hot stream of a registered lake table that exists now (of one retention category
+    when `retention` is given)."""
     found: set[str] = set()
-    for pattern in STREAM_PATTERNS.values():
-        found.update(_text(key) for key in client.scan_iter(match=pattern, count=1000, _type="stream"))
+    for table in lake_tables():
+        if retention is None or table.retention == retention:
+            found.update(_text(key) for key in client.scan_iter(match=table.stream_glob, count=1000, _type="stream"))
     return sorted(found)
 
 

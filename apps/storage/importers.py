@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from apps.core.exceptions import ApplicationError
 from apps.storage.lake import partition_dir, publish, write_temp
-from apps.storage.tables import SCHEMAS
+from apps.storage.registry import lake_table
 
 SIDES = {"b": 1, "buy": 1, "bid": 1, "1": 1, "s": 2, "sell": 2, "a": 2, "ask": 2, "2": 2, "": 0, "0": 0}
 OPS = {"set": 1, "": 1, "clear": 0}
@@ -136,7 +136,7 @@ def _import(
                 partition_dir(lake=lake, table=table, day=datetime.fromisoformat(day).date(), symbol=symbol)
                 / f"import-{digest}.parquet"
             )
-            temps.append((write_temp(pa.Table.from_pylist(records, schema=SCHEMAS[table]), final), final))
+            temps.append((write_temp(pa.Table.from_pylist(records, schema=lake_table(table).schema), final), final))
     except BaseException:
         for temp, _ in temps:
             temp.unlink(missing_ok=True)

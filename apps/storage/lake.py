@@ -16,12 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TABLES = ("tick_data", "quote_data", "depth_data", "gex_snapshots")
+from apps.storage.registry import lake_table
 
 
 def partition_dir(*, lake: Path, table: str, day: date, symbol: str) -> Path:
-    if table not in TABLES:
-        raise ValueError(f"unknown lake table {table!r}; known: {', '.join(TABLES)}")
+    lake_table(table)  # refuses a name no app registered
     return lake / table / f"date={day.isoformat()}" / f"symbol={symbol}"
 
 

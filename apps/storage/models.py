@@ -3,18 +3,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-
-class DataType(models.TextChoices):
-    TRADES = "trades", "Trades (tick_data)"
-    QUOTES = "quotes", "Quotes (quote_data)"
-    DEPTH = "depth", "Depth (depth_data)"
-    SNAPSHOTS = "snapshots", "GEX snapshots (gex_snapshots)"
+from apps.storage.registry import retention_choices
 
 
 class RetentionPolicy(models.Model):
-    """How long one data type stays in Redis (hot) and in the lake (cold)."""
+    """How long one data type stays in Redis (hot) and in the lake (cold). A data type is the
+    retention category of registered lake tables (apps/storage/registry.py): the choices are
+    read from the registry, so an app's new table needs no migration here."""
 
-    data_type = models.CharField(max_length=20, choices=DataType.choices, unique=True)
+    data_type = models.CharField(max_length=20, choices=retention_choices, unique=True)
     hot_window_minutes = models.PositiveIntegerField(
         default=240, help_text="Minutes kept in Redis streams (never trimmed before the lake has it)."
     )

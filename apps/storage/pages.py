@@ -14,28 +14,23 @@ from typing import TypeVar
 
 from apps.core.epoch import from_epoch_ns
 from apps.core.exceptions import BadInputError
+from apps.core.positions import StreamPosition, StreamPositionError
 from apps.marketdata.selectors import StoredQuote, StoredTrade
-from apps.storage.query import quotes_in_range, trades_in_range
+from apps.storage.quote_queries import quotes_in_range
+from apps.storage.trade_queries import trades_in_range
 
 T = TypeVar("T", StoredTrade, StoredQuote)
 FIRST_WINDOW = timedelta(minutes=1)
 
 
-def item_position(item_id: str) -> tuple[int, int, int]:
-    """A stream id `<ms>-<seq>:<index>` as numbers; ids of imported rows sort first in their
-    nanosecond (their time decides everything else)."""
-    entry, _, index = item_id.rpartition(":")
-    ms, dash, seq = entry.partition("-")
-    if dash and ms.isdigit() and seq.isdigit() and index.isdigit():
-        return int(ms), int(seq), int(index)
-    return -1, -1, -1
-
-
-def _cursor_parse(cursor: str) -> tuple[int, tuple[int, int, int], str]:
+def _cursor_parse(cursor: str) -> tuple[int, StreamPosition, str]:
     ts, sep, item_id = cursor.partition("_")
-    if not sep or not ts.isdigit() or not item_id:
-        raise BadInputError("cursor", f"cursor {cursor!r} is not one this API returned (<ts_event>_<id>)")
-    return int(ts), item_position(item_id), item_id
+    try:
+        if not sep or not ts.isdigit():
+            raise StreamPositionError(cursor)
+        return int(ts), StreamPosition.parse(item_id, ts_event=int(ts)), item_id
+    except StreamPositionError:
+        raise BadInputError("cursor", f"cursor {cursor!r} is not one this API returned (<ts_event>_<id>)") from None
 
 
 def _page(
@@ -47,8 +42,8 @@ def _page(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[T], str | None]:
-    def order(item: T) -> tuple[int, tuple[int, int, int], str]:
-        return ts_of(item), item_position(item.id), item.id
+    def order(item: T) -> tuple[int, StreamPosition, str]:
+        return ts_of(item), StreamPosition.parse(item.id, ts_event=ts_of(item)), item.id
 
     after = _cursor_parse(cursor) if cursor else None
     low = start if after is None else max(start, from_epoch_ns(after[0] // 1_000_000 * 1_000_000))

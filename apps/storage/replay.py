@@ -25,17 +25,19 @@ from django.conf import settings
 
 from apps.marketdata.blocks import DepthOp
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Level, Quote, Side, Trade
-from apps.storage.query import STREAM_INDEX_SQL, STREAM_MS_SQL, STREAM_SEQ_SQL
+from apps.storage.market_tables import DEPTH, QUOTES, TRADES
+from apps.storage.stream_order import position_sql
 
-_KINDS = ("tick_data", "quote_data", "depth_data")
+# The market-data tables storage registers (apps/storage/market_tables.py), in event-kind order.
+_KINDS = (TRADES.name, QUOTES.name, DEPTH.name)
 _TRADE, _QUOTE, _DEPTH = range(3)
 # One row shape for the three tables: kind, symbol, times, then each table's own columns.
 _SELECTS = {
-    "tick_data": "0, symbol, epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, "
+    TRADES.name: "0, symbol, epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, "
     "null, null, null, null, null, stream_id",
-    "quote_data": "1, symbol, epoch_ns(ts_event), epoch_ns(ts_recv), null, null, null, feed, null, "
+    QUOTES.name: "1, symbol, epoch_ns(ts_event), epoch_ns(ts_recv), null, null, null, feed, null, "
     "bid_price, bid_size, ask_price, ask_size, null, stream_id",
-    "depth_data": "2, symbol, epoch_ns(ts_event), epoch_ns(ts_event), price, size, side, feed, null, "
+    DEPTH.name: "2, symbol, epoch_ns(ts_event), epoch_ns(ts_event), price, size, side, feed, null, "
     "null, null, null, null, op, stream_id",
 }
 
@@ -143,7 +145,7 @@ class LakeDayReader:
             f"select {_SELECTS[table]} from {_source(self.lake, table, self.day)} {where}"  # noqa: S608
             for table in tables
         )
-        # Each row's position in its stream (`<ms>-<seq>:<index>`; imported rows, which have
+        # Each row's position in its stream (apps/core/positions.py: imported rows, which have
         # none, by exchange time). Streams are merged by the running maximum of exchange time in
         # stream order: that never reorders a stream (a late depth update stays where the book
         # got it) and interleaves the streams by time, as the hot store's bars count late trades.
@@ -153,14 +155,11 @@ class LakeDayReader:
                                                  bid_price, bid_size, ask_price, ask_size, op, stream_id)
             ), positioned as (
                 select *,
-                    coalesce({STREAM_MS_SQL}, ts_event // 1000000) as e_ms,
-                    coalesce({STREAM_SEQ_SQL}, -1) as e_seq,
-                    case when stream_id like 'import:%' then ts_event else 0 end as e_ts,
-                    coalesce({STREAM_INDEX_SQL}, 0) as e_index
+                    {position_sql("ts_event")}
                 from rows
             ), timed as (
                 select *, max(ts_event) over (
-                    partition by kind, symbol order by e_ms, e_seq, e_ts, e_index
+                    partition by kind, symbol order by e_ms, e_seq, e_index
                     rows between unbounded preceding and current row
                 ) as merge_at
                 from positioned
@@ -168,7 +167,7 @@ class LakeDayReader:
             select kind, symbol, ts_event, ts_recv, price, size, side, feed, seq,
                    bid_price, bid_size, ask_price, ask_size, op, stream_id
             from timed
-            order by merge_at, kind, symbol, e_ms, e_seq, e_ts, e_index
+            order by merge_at, kind, symbol, e_ms, e_seq, e_index
         """  # noqa: S608 - names we built
         return sql, params * len(tables)
 

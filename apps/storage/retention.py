@@ -18,11 +18,11 @@ import structlog
 from django.contrib.auth.models import AbstractBaseUser
 
 from apps.core.clock import utc_now
-from apps.core.codec import stream_id_tuple as _tuple
+from apps.core.positions import StreamPosition
 from apps.marketdata.services.trim import safe_min_id
-from apps.storage.flush import STREAM_PATTERNS, hot_streams
+from apps.storage.flush import hot_streams
 from apps.storage.models import PurgeRun, RetentionPolicy
-from apps.storage.tables import TABLE_OF_KIND
+from apps.storage.registry import lake_tables, retention_categories
 
 log = structlog.get_logger(__name__)
 DEFAULT_HOT_WINDOW_MINUTES = 240
@@ -55,8 +55,9 @@ class PurgePlan:
 
 
 def hot_windows() -> dict[str, int]:
-    """Minutes each data type stays in Redis, by stream kind (trades, quotes, depth)."""
-    windows = {kind: DEFAULT_HOT_WINDOW_MINUTES for kind in STREAM_PATTERNS}
+    """Minutes each data type stays in Redis, by retention category (trades, quotes, depth, ...:
+    every registered lake table's)."""
+    windows = dict.fromkeys(retention_categories(), DEFAULT_HOT_WINDOW_MINUTES)
     windows.update(dict(RetentionPolicy.objects.filter(enabled=True).values_list("data_type", "hot_window_minutes")))
     return windows
 
@@ -97,25 +98,25 @@ def purge_plan(
     if data_type:
         policies = policies.filter(data_type=data_type)
     for policy in policies:
-        kind = policy.data_type
+        category = policy.data_type
         # An explicit `before` is the operator's cutoff; otherwise the policy's (none: keep forever).
         cutoff = before
         if cutoff is None and policy.cold_retention_days is not None:
             cutoff = (now - timedelta(days=policy.cold_retention_days)).date()
         if cutoff is not None:
-            for path in sorted((lake / TABLE_OF_KIND[kind]).rglob("*.parquet")):
-                day = _partition_date(path.relative_to(lake))
-                if day is not None and day < cutoff:
-                    plan.files.append(PlannedFile(str(path.relative_to(lake)), path.stat().st_size))
+            for table in lake_tables():
+                if table.retention != category:
+                    continue
+                for path in sorted((lake / table.name).rglob("*.parquet")):
+                    day = _partition_date(path.relative_to(lake))
+                    if day is not None and day < cutoff:
+                        plan.files.append(PlannedFile(str(path.relative_to(lake)), path.stat().st_size))
         window_ms = int(now.timestamp() * 1000) - policy.hot_window_minutes * 60_000
-        for key in hot_streams(client):
-            if not key.startswith(f"md:{kind}:"):
-                continue
+        for key in hot_streams(client, retention=category):
             target = (window_ms, 0)
             group_min, _ = safe_min_id(client, key)
             if group_min is not None:
-                ms, _, seq = group_min.partition("-")
-                target = min(target, (int(ms), int(seq)))
+                target = min(target, StreamPosition.parse(group_min).entry)
             min_id = f"{target[0]}-{target[1]}"
             entries = _count_below(client, key, min_id)
             if entries:
@@ -160,7 +161,11 @@ def purge_execute(
         for trim in plan.trims:
             # Re-checked now: a group may have been created or fallen behind since the plan.
             group_min, _ = safe_min_id(client, trim.key)
-            min_id = trim.min_id if group_min is None or _tuple(group_min) >= _tuple(trim.min_id) else group_min
+            min_id = (
+                trim.min_id
+                if group_min is None or StreamPosition.parse(group_min) >= StreamPosition.parse(trim.min_id)
+                else group_min
+            )
             trimmed[trim.key] = int(client.xtrim(trim.key, minid=min_id, approximate=False))
     except (OSError, redis.RedisError) as error:
         run.status = PurgeRun.Status.FAILED

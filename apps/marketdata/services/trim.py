@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import redis
 
 from apps.core.clock import utc_now
-from apps.core.codec import stream_id_tuple as _id_tuple
 from apps.core.codec import text as _text
+from apps.core.positions import StreamPosition
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ def safe_min_id(client: redis.Redis, key: str) -> tuple[str | None, str | None]:
         name = _text(group["name"])
         pending = client.xpending(key, name)
         if pending["pending"]:
-            needed = _id_tuple(_text(pending["min"]))
+            needed = StreamPosition.parse(_text(pending["min"])).entry
         else:
-            ms, seq = _id_tuple(_text(group["last-delivered-id"]))
+            ms, seq = StreamPosition.parse(_text(group["last-delivered-id"])).entry
             needed = (ms, seq + 1)
         if lowest is None or needed < lowest:
             lowest, holder = needed, name
@@ -48,8 +48,8 @@ def stream_trim(*, client: redis.Redis, key: str, window_minutes: int, exact: bo
     min_id = (window_ms, 0)
     group_min, holder = safe_min_id(client, key)
     held = None
-    if group_min is not None and _id_tuple(group_min) < min_id:
-        min_id, held = _id_tuple(group_min), holder
+    if group_min is not None and StreamPosition.parse(group_min).entry < min_id:
+        min_id, held = StreamPosition.parse(group_min).entry, holder
     text = f"{min_id[0]}-{min_id[1]}"
     removed = client.xtrim(key, minid=text, approximate=not exact)
     return TrimResult(key=key, min_id=text, removed=int(removed), held_by_group=held)

@@ -17,7 +17,7 @@ from apps.gex.snapshots import GEXSnapshot, StrikeRow
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Quote, Side
 from apps.marketdata.selectors import trades_last
 from apps.storage.flush import streams_flush
-from apps.storage.query import INTERVAL_NS
+from apps.storage.lake_bars import INTERVAL_NS
 from tests.apps.api.conftest import Caller
 from tests.apps.api.helpers import T0, ns, trade, write
 

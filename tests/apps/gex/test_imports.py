@@ -34,7 +34,7 @@ from apps.gex.services.imports import (
     gex_import_submit,
 )
 from apps.gex.services.snapshots import snapshots_record_many
-from apps.storage.query import lake_connection
+from apps.storage.connection import lake_connection
 from tests.fakes.gexbot import FAKE_API_KEY, HISTORY_FILE, PAYLOADS, FakeGEXBot
 
 State = GEXImportJob.State

@@ -8,12 +8,12 @@ from pathlib import Path
 from apps.core import keys
 from apps.core.codec import loads
 from apps.core.redis import get_redis
+from apps.gex.lake_reads import lake_gex_at, trades_with_gex
 from apps.gex.selectors import snapshot_at, snapshot_latest, snapshots_between
 from apps.gex.services.snapshots import snapshot_record, snapshots_record_many
 from apps.gex.snapshots import GEXSnapshot, StrikeRow
 from apps.marketdata.events import Side, Trade
 from apps.storage.flush import streams_flush
-from apps.storage.gex_query import lake_gex_at, trades_with_gex
 from tests.apps.storage.test_flush import write
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)

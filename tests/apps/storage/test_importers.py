@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.storage.query import lake_connection, lake_trades
+from apps.storage.connection import lake_connection
+from apps.storage.trade_queries import lake_trades
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 

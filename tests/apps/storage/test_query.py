@@ -9,16 +9,12 @@ import pytest
 
 from apps.core.redis import get_redis
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Quote, Side, Trade
+from apps.storage.book_queries import lake_book_at
+from apps.storage.connection import LakeQueryError
 from apps.storage.flush import streams_flush
-from apps.storage.query import (
-    LakeQueryError,
-    lake_bars,
-    lake_book_at,
-    lake_trades,
-    quotes_in_range,
-    trades_in_range,
-    trades_with_quotes,
-)
+from apps.storage.lake_bars import lake_bars
+from apps.storage.quote_queries import quotes_in_range, trades_with_quotes
+from apps.storage.trade_queries import lake_trades, trades_in_range
 from tests.apps.storage.test_flush import write
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)

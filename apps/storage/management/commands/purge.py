@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.redis import get_redis
-from apps.storage.models import DataType
+from apps.storage.registry import retention_categories
 from apps.storage.retention import purge_execute, purge_plan
 
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="print the plan and record it; touch nothing")
-        parser.add_argument("--type", choices=[choice.value for choice in DataType], help="one data type only")
+        parser.add_argument("--type", choices=retention_categories(), help="one data type only")
         parser.add_argument(
             "--before", help="remove lake partitions before this date (YYYY-MM-DD) instead of the policy's cutoff"
         )

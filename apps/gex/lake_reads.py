@@ -14,23 +14,23 @@ from pathlib import Path
 from apps.core.clock import to_epoch_ms
 from apps.gex.snapshots import GEXSnapshot, snapshot_decode
 from apps.marketdata.events import Side, Trade
-from apps.storage.query import _fetch, _has, _ns_range, lake_connection
+from apps.storage.connection import fetch, has_view, lake_connection, ns_range, view_exists
 
 
 def lake_gex_at(*, ticker: str, category: str, at: datetime, lake: Path | None = None) -> GEXSnapshot | None:
     """The newest lake snapshot of `ticker` and `category` with timestamp ≤ `at` (that day or the
     one before: a snapshot older than that is not "in force")."""
-    if not _has(lake_connection(lake), "gex_snapshots"):
+    if not has_view("gex_snapshots", lake):
         return None
     day = at.astimezone(UTC).date()
-    rows = _fetch(
+    rows = fetch(
         lake,
         """
         select data from gex_snapshots
         where symbol = ? and category = ? and epoch_ns(ts_event) <= ? and date between ?::date and ?::date
         order by ts_event desc, stream_id desc limit 1
         """,
-        [ticker, category, _ns_range(at, at)[1], day - timedelta(days=1), day],
+        [ticker, category, ns_range(at, at)[1], day - timedelta(days=1), day],
     )
     return snapshot_decode(rows[0][0]) if rows else None
 
@@ -39,10 +39,10 @@ def lake_gex_between(
     *, ticker: str, category: str, start: datetime, end: datetime, lake: Path | None = None
 ) -> list[tuple[str, GEXSnapshot]]:
     """(stream id, snapshot) of every lake snapshot with timestamp in [start, end]."""
-    if not _has(lake_connection(lake), "gex_snapshots"):
+    if not has_view("gex_snapshots", lake):
         return []
     start_s, end_s = to_epoch_ms(start) // 1000, to_epoch_ms(end) // 1000
-    rows = _fetch(
+    rows = fetch(
         lake,
         """
         select stream_id, data from gex_snapshots
@@ -79,11 +79,11 @@ def trades_with_gex(
     printed (the latest at or before its exchange time), in time order; None fields where no
     snapshot came before it."""
     connection = lake_connection(lake)
-    if not _has(connection, "tick_data"):
+    if not view_exists(connection, "tick_data"):
         return []
-    low, high = _ns_range(start, end)
+    low, high = ns_range(start, end)
     days = [start.astimezone(UTC).date() - timedelta(days=1), end.astimezone(UTC).date()]
-    if _has(connection, "gex_snapshots"):
+    if view_exists(connection, "gex_snapshots"):
         gex = """select ts_event as gex_ts, spot, zero_gamma, major_pos_vol, major_neg_vol, sum_gex_vol
                  from gex_snapshots where symbol = ? and category = ? and epoch_ns(ts_event) <= ?
                  and date between ?::date and ?::date"""
@@ -93,7 +93,7 @@ def trades_with_gex(
                  null::double as major_pos_vol, null::double as major_neg_vol, null::double as sum_gex_vol
                  where false"""
         gex_params = []
-    rows = _fetch(
+    rows = fetch(
         lake,
         f"""
         with t as (

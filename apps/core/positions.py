@@ -1,0 +1,84 @@
+"""A position in a hot stream, parsed in one place.
+
+Three forms of id name where a row came from:
+
+- an entry id `<ms>-<seq>`, as Redis gives it: the whole entry;
+- an item id `<ms>-<seq>:<index>`: one event of a block entry (a trade, a depth operation), as
+  the lake's `stream_id` column and the REST and WebSocket ids carry it;
+- an imported row's id `import:<digest>:<row>` (apps/storage/importers.py): a row that never went
+  through Redis, so it has no stream position of its own.
+
+The order, stated once: positions sort by (ms, seq, index). An imported row is placed by its
+exchange time: at (its exchange millisecond, seq -1, its row in the file), before every hot-store
+entry of that millisecond, rows of one file in file order. An entry without an index stands for
+the whole entry and sorts after every item of it (a client that saw the entry saw all of it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Redis stream ids are two unsigned 64-bit numbers.
+_MAX_PART = 2**64 - 1
+# Sorts an entry after every item of it; far above any index a block holds.
+WHOLE_ENTRY = 2**62
+_ITEM = re.compile(r"^(\d{1,20})-(\d{1,20})(?::(\d{1,18}))?$")
+_IMPORTED = re.compile(r"^import:[0-9a-f]+:(\d{1,18})$")
+_FORMS = "<ms>-<seq>, <ms>-<seq>:<index> or import:<digest>:<row>"
+
+
+class StreamPositionError(ValueError):
+    """Text that is not a stream position; the message names the text."""
+
+
+@dataclass(frozen=True, order=True)
+class StreamPosition:
+    ms: int
+    seq: int
+    index: int | None = field(default=None, compare=False)
+    # The comparison key: `index`, or WHOLE_ENTRY for an entry as a whole.
+    _order: int = field(init=False, repr=False, compare=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_order", WHOLE_ENTRY if self.index is None else self.index)
+
+    @classmethod
+    def parse(cls, text: str, *, ts_event: int | None = None) -> StreamPosition:
+        """`text` as a position. An imported row's id needs its exchange time `ts_event` (ns),
+        which places it; without it the id is refused."""
+        match = _ITEM.match(text)
+        if match:
+            ms, seq = int(match[1]), int(match[2])
+            if ms > _MAX_PART or seq > _MAX_PART:
+                raise StreamPositionError(f"{text!r} is not a stream position: a part exceeds 2^64-1")
+            return cls(ms, seq, None if match[3] is None else int(match[3]))
+        imported = _IMPORTED.match(text)
+        if imported:
+            if ts_event is None:
+                raise StreamPositionError(
+                    f"{text!r} is an imported row: it has no stream position without its exchange time"
+                )
+            return cls(ts_event // 1_000_000, -1, int(imported[1]))
+        raise StreamPositionError(f"{text!r} is not a stream position ({_FORMS})")
+
+    @property
+    def imported(self) -> bool:
+        return self.seq < 0
+
+    @property
+    def entry(self) -> tuple[int, int]:
+        """(ms, seq) of the entry this position is in."""
+        return self.ms, self.seq
+
+    @property
+    def entry_text(self) -> str:
+        """The entry's Redis id `<ms>-<seq>`."""
+        if self.imported:
+            raise StreamPositionError(f"{self!r} is an imported row: it has no Redis entry id")
+        return f"{self.ms}-{self.seq}"
+
+    def __str__(self) -> str:
+        if self.imported:
+            return f"imported row {self.index} at {self.ms} ms"
+        return self.entry_text if self.index is None else f"{self.entry_text}:{self.index}"

@@ -1,0 +1,109 @@
+"""DuckDB over the lake: every process (every thread) opens its own in-memory DuckDB over the
+Parquet files (no shared DuckDB database file, which would allow only one writer process), with
+a view per registered lake table that has files (apps/storage/registry.py), named after the
+table: `tick_data`, `quote_data`, `depth_data`, `gex_snapshots`, ...
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from django.conf import settings
+
+from apps.core.clock import to_epoch_ms
+from apps.core.exceptions import ApplicationError
+from apps.storage.registry import lake_tables
+
+_local = threading.local()
+
+
+class LakeQueryError(ApplicationError):
+    pass
+
+
+def _glob(lake: Path, table: str) -> str:
+    return str(lake / table / "**" / "*.parquet")
+
+
+def lake_connection(lake: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection, with a view per lake table that has files."""
+    lake = lake or settings.LAKE_DIR
+    cached = getattr(_local, "connections", None)
+    if cached is None:
+        cached = _local.connections = {}
+    connection = cached.get(str(lake))
+    if connection is None:
+        connection = duckdb.connect()
+        connection.execute("SET TimeZone = 'UTC'")
+        cached[str(lake)] = connection
+    _refresh_views(connection, lake)
+    return connection
+
+
+def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    # A view over a glob with no file fails when queried, so tables without files get none;
+    # the glob is read at query time, so files flushed later are seen without a refresh.
+    for table in lake_tables():
+        if not view_exists(connection, table.name) and any((lake / table.name).rglob("*.parquet")):
+            # One schema per table (its registration): no union_by_name, which would open every
+            # file of every partition to read its schema.
+            source = f"read_parquet('{_glob(lake, table.name)}', hive_partitioning = true)"
+            _create_view(connection, table.name, table.view.replace("{source}", source))
+
+
+def _create_view(connection: duckdb.DuckDBPyConnection, name: str, select: str, attempts: int = 10) -> None:
+    """Creating the view opens a file for the schema: compaction may swap its partition between
+    the glob and the open. The glob is read again on each attempt."""
+    for attempt in range(attempts):
+        try:
+            connection.execute(f"create view {name} as {select}")
+            return
+        except duckdb.IOException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
+def fetch(lake: Path | None, sql: str, params: list[Any], attempts: int = 10) -> list[Any]:
+    """The rows of `sql` on this thread's connection, retried while compaction swaps a partition."""
+    for attempt in range(attempts):
+        try:
+            return lake_connection(lake).execute(sql, params).fetchall()
+        except duckdb.IOException as error:
+            # Every file of the table was purged since its view was made: nothing to read.
+            if "No files found" in str(error):
+                return []
+            # Compaction swapped a partition between listing its files and reading them. A new
+            # connection (no cached listing or metadata) reads a consistent state again.
+            _forget_connection(lake)
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return []
+
+
+def _forget_connection(lake: Path | None) -> None:
+    cached = getattr(_local, "connections", {})
+    connection = cached.pop(str(lake or settings.LAKE_DIR), None)
+    if connection is not None:
+        connection.close()
+
+
+def view_exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = connection.execute("select count(*) from duckdb_views() where view_name = ?", [table]).fetchone()
+    return bool(row and row[0])
+
+
+def has_view(table: str, lake: Path | None = None) -> bool:
+    """Whether the lake has a view of `table` (it has files)."""
+    return view_exists(lake_connection(lake), table)
+
+
+def ns_range(start: datetime, end: datetime) -> tuple[int, int]:
+    """[start, end] to the millisecond, in nanoseconds: the same bounds the hot store uses."""
+    return to_epoch_ms(start) * 1_000_000, (to_epoch_ms(end) + 1) * 1_000_000 - 1
