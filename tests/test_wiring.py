@@ -1,11 +1,36 @@
-"""Data flows one way: apps never import the processes (streamers, bot) or the doors."""
+"""The import rules of docs/architecture.md, checked on every module (no exemptions):
+
+- core imports no other app of ours;
+- storage imports core and marketdata only, and never a domain app: domains register with it;
+- accounts imports core only;
+- a domain app imports no door;
+- no door imports another door;
+- no app imports the processes (`streamers`, `bot`): they register with the apps instead;
+- every layer may read the typed environment, `pipeline_project.env`, which imports nothing of ours;
+  no app imports the rest of `pipeline_project` (the wiring).
+
+Data flows one way: feed → streamer → streams → flush → lake → selectors → doors.
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+DOORS = {"apps.api", "apps.realtime", "apps.dashboard", "bot"}
+PROCESSES = {"streamers", "bot"}
+ENVIRONMENT = "pipeline_project.env"
+# What each layer may import of ours, besides itself.
+ALLOWED = {
+    "apps.core": set(),
+    "apps.accounts": {"apps.core"},
+    "apps.marketdata": {"apps.core"},
+    "apps.storage": {"apps.core", "apps.marketdata"},
+}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -14,31 +39,76 @@ def imported_modules(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
     return names
 
 
-def test_apps_do_not_import_streamers_or_bot() -> None:
-    # The processes' own commands live in their apps (`streamers/management/`), so no exemption.
+def package_of(module: str) -> str | None:
+    """`apps.gex.services.imports` → `apps.gex`; `bot.cogs.gex` → `bot`; None if not ours."""
+    if module == ENVIRONMENT:
+        return None
+    parts = module.split(".")
+    if parts[0] == "apps" and len(parts) > 1:
+        return ".".join(parts[:2])
+    if parts[0] in {"streamers", "bot", "pipeline_project"}:
+        return parts[0]
+    return None
+
+
+def modules_of(package: str) -> list[Path]:
+    return sorted(path for path in ROOT.joinpath(*package.split(".")).glob("**/*.py") if "migrations" not in path.parts)
+
+
+def ours_imported_by(package: str) -> dict[str, set[str]]:
+    """For each module of `package`, the packages of ours it imports (itself excluded)."""
+    found = {}
+    for path in modules_of(package):
+        packages = {package_of(name) for name in imported_modules(path)} - {None, package}
+        found[str(path.relative_to(ROOT))] = {name for name in packages if name}
+    return found
+
+
+def apps_packages() -> list[str]:
+    return sorted(f"apps.{path.name}" for path in (ROOT / "apps").iterdir() if (path / "apps.py").is_file())
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_lower_layers_import_only_what_is_below_them(package: str) -> None:
     offenders = {
-        str(path.relative_to(ROOT)): sorted(
-            name for name in imported_modules(path) if name.split(".")[0] in {"streamers", "bot"}
-        )
-        for path in ROOT.glob("apps/**/*.py")
+        path: sorted(names - ALLOWED[package])
+        for path, names in ours_imported_by(package).items()
+        if names - ALLOWED[package]
     }
-    assert not {path: names for path, names in offenders.items() if names}
-
-
-def test_core_does_not_import_other_apps() -> None:
-    offenders = {}
-    for path in ROOT.glob("apps/core/**/*.py"):
-        names = [
-            name for name in imported_modules(path) if name.startswith("apps.") and not name.startswith("apps.core")
-        ]
-        if names:
-            offenders[str(path.relative_to(ROOT))] = names
     assert not offenders
+
+
+@pytest.mark.parametrize("package", [name for name in apps_packages() if name not in DOORS])
+def test_domain_apps_import_no_door_and_no_process(package: str) -> None:
+    forbidden = DOORS | PROCESSES | {"pipeline_project"}
+    offenders = {
+        path: sorted(names & forbidden) for path, names in ours_imported_by(package).items() if names & forbidden
+    }
+    assert not offenders
+
+
+@pytest.mark.parametrize("door", sorted(DOORS))
+def test_no_door_imports_another_door(door: str) -> None:
+    forbidden = (DOORS | PROCESSES) - {door}
+    offenders = {path: sorted(names & forbidden) for path, names in ours_imported_by(door).items() if names & forbidden}
+    assert not offenders
+
+
+def test_the_environment_imports_nothing_of_ours() -> None:
+    assert not {package_of(name) for name in imported_modules(ROOT / "pipeline_project" / "env.py")} - {None}
+
+
+def test_the_rules_cover_every_app() -> None:
+    """A new app must be placed: a lower layer, a domain or a door."""
+    assert {"apps.core", "apps.accounts", "apps.marketdata", "apps.storage"} <= set(apps_packages())
+    assert {"apps.api", "apps.realtime", "apps.dashboard"} <= set(apps_packages())
+    assert (ROOT / "bot" / "apps.py").is_file()
+    assert (ROOT / "streamers" / "apps.py").is_file()
 
 
 def test_the_apps_know_every_streamer_the_registry_can_start() -> None:
@@ -48,4 +118,3 @@ def test_the_apps_know_every_streamer_the_registry_can_start() -> None:
     from streamers.registry import VENUES
 
     assert streamer_names() == tuple(VENUES)
-    assert streamer_names() == ("simulator", "replay")

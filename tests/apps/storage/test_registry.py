@@ -3,7 +3,6 @@ flushed, viewed, purged and compacted by storage's own code."""
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -124,20 +123,6 @@ def test_registrations_are_checked() -> None:
     with pytest.raises(LakeTableError, match=re.escape("no lake table is fed by stream 'md:bars:1s:{ESZ26}'")):
         lake_table_of_stream("md:bars:1s:{ESZ26}")
     assert lake_table_of_stream("gex:snapshots:{SPX}") == (lake_table("gex_snapshots"), "SPX")
-
-
-def test_storage_imports_no_domain_app() -> None:
-    allowed = ("apps.storage", "apps.core", "apps.marketdata")
-    offenders = {}
-    for path in (ROOT / "apps" / "storage").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            bad = [n for n in names if n.startswith("apps.") and not n.startswith(allowed)]
-            if bad:
-                offenders[str(path.relative_to(ROOT))] = bad
-    assert not offenders
 
 
 def test_the_market_and_gex_tables_are_registered_in_order() -> None:
