@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 from django.conf import settings
 
-from apps.core.clock import to_epoch_ms
+from apps.core.clock import to_epoch_ms, utc_now
 from apps.marketdata.events import Quote, Side, Trade
 from apps.marketdata.selectors import StoredQuote, StoredTrade, quotes_between, trades_between
 from apps.storage.lake import TABLES
@@ -264,7 +264,7 @@ def _partition_signature(lake: Path, symbol: str, start: datetime, end: datetime
     """What the files of `symbol` in [start, end] are (names, sizes, change times), or None when
     the range reaches into today, whose partition grows with every flush."""
     first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    if last >= datetime.now(tz=UTC).date() or (last - first).days > 31:
+    if last >= utc_now().date() or (last - first).days > 31:
         return None
     signature: list[Any] = []
     day = first

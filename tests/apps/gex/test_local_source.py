@@ -172,6 +172,7 @@ def simulated(tickers: tuple[str, ...] = ("ES_SPX", "NQ_NDX")) -> SimulatedGEXSo
     return SimulatedGEXSource(tickers=tickers, clock=lambda: T0, seed=11)
 
 
+@pytest.mark.calendar
 def test_simulated_snapshot_is_computed_at_the_stored_price() -> None:
     write_trade("ESH26", 6012.25, T0 - timedelta(seconds=2))
     source = simulated()
@@ -234,6 +235,7 @@ def test_simulated_source_refuses_unserved_tickers() -> None:
         simulated().chain(ticker="SPY", package="local", category="gex_full")
 
 
+@pytest.mark.calendar
 def test_the_lead_contract_follows_the_roll() -> None:
     """After the March roll (Thursday 2026-03-12, from 18:00 New York the evening before) ES means ESM26."""
     after_roll = datetime(2026, 3, 11, 23, 0, tzinfo=UTC)  # 19:00 New York on the 11th
