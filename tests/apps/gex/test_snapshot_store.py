@@ -14,7 +14,7 @@ from apps.gex.snapshots import GEXSnapshot, StrikeRow
 from apps.marketdata.events import Side, Trade
 from apps.storage.flush import streams_flush
 from apps.storage.gex_query import lake_gex_at, trades_with_gex
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from apps.marketdata.events import Side, Trade
 from apps.storage.compaction import lake_compact, partition_compact
 from apps.storage.flush import streams_flush
 from apps.storage.query import lake_trades
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)  # a Friday
 

@@ -18,7 +18,7 @@ from apps.storage.flush import streams_flush
 from apps.storage.replay import LakeDayReader, lake_day_counts, lake_days
 from streamers.base import RunnerConfig, StreamerRunner
 from streamers.replay.client import ReplayClient
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
 DAY = date(2026, 11, 20)
 T0 = int(datetime(2026, 11, 20, 15, 0, tzinfo=UTC).timestamp()) * 1_000_000_000

@@ -16,7 +16,7 @@ from apps.core.redis import get_redis
 from apps.marketdata.events import Quote, Side, Trade
 from apps.storage.flush import streams_flush
 from apps.storage.models import PurgeRun, RetentionPolicy
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
