@@ -21,6 +21,7 @@ from django.db import connection
 from apps.core.queues import Queue
 from apps.core.redis import get_redis, reset_pools
 from apps.core.runtime_config import clear_cache
+from tests import libfaketime
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
 
 
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+libfaketime.adapt()
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,10 @@ def beat_heartbeat() -> dict[str, Any]:
     return beat_heartbeat_record()
 
 
-@shared_task(soft_time_limit=20, time_limit=30)
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=20, time_limit=30)
 def runtime_config_snapshot() -> dict[str, Any]:
-    """The runtime configuration as this worker process sees it (`config show --worker`)."""
+    """The runtime configuration as this worker process sees it (`config show --worker`). Reads
+    only, so running it again after a lost worker is harmless."""
     snapshot = runtime_config_read()
     snapshot["pid"] = os.getpid()
     snapshot["effective_log_level"] = logging.getLevelName(logging.getLogger().getEffectiveLevel())

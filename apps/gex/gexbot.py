@@ -45,6 +45,7 @@ from prometheus_client import Counter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from apps.core import keys
+from apps.core.clock import utc_now
 from apps.gex.config import GEXBotConfig
 from apps.gex.parsing import (
     is_greek_category,
@@ -408,7 +409,7 @@ class GEXBotAPISource:
         if status == 200 or (redirect_ok and status in _REDIRECTS and "Location" in response.headers):
             return response
         vendor = _vendor_error(response)
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"), now=datetime.now(UTC))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"), now=utc_now())
         if status == 401:
             message = (
                 f"GEXBot refused the API key (401) for {shown}: {vendor}; check GEXBOT_API_KEY "

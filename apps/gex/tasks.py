@@ -63,8 +63,9 @@ def gex_poll(group: str = "default") -> dict[str, Any]:
     return {"group": report.group, "interval": report.session_interval, "polled": report.outcomes}
 
 
-@shared_task(name="apps.gex.tasks.gex_tickers_refresh")
+@shared_task(name="apps.gex.tasks.gex_tickers_refresh", acks_late=True, reject_on_worker_lost=True)
 def gex_tickers_refresh() -> dict[str, Any]:
+    """Idempotent: replaces the cached ticker list with what the source lists now."""
     from apps.core.redis import get_redis
     from apps.gex.polling import primary_source, tickers_refresh
 

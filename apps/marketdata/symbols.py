@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from apps.core.clock import EXCHANGE_TZ, ensure_utc, to_exchange
+from apps.core.clock import EXCHANGE_TZ, ensure_utc, to_exchange, utc_now
 from apps.core.sessions import is_holiday
 
 MONTH_CODES = "FGHJKMNQUVXZ"
@@ -134,7 +134,7 @@ def parse_contract(symbol: str, *, reference: date | None = None) -> Contract:
         raise SymbolError(
             f"{symbol!r} is not a futures contract symbol (e.g. ESZ25, /ESZ25, /ESZ25:XCME, ESZ25_FUT_CME)"
         )
-    reference = reference or date.today()  # noqa: DTZ011 - only the decade matters
+    reference = reference or to_exchange(utc_now()).date()  # only the decade matters
     month = MONTH_CODES.index(match["month"]) + 1
     return Contract(match["root"], _full_year(match["year"], reference), month)
 
@@ -159,7 +159,7 @@ def canonical(symbol: str, *, at: datetime) -> str:
 
 def to_venue(symbol: str, venue: Venue, *, at: datetime | None = None) -> str:
     """The form a venue expects for a canonical futures symbol (or an alias, resolved at `at`)."""
-    reference = at or datetime.now(tz=EXCHANGE_TZ)
+    reference = at or utc_now()
     contract = parse_contract(canonical(symbol, at=reference), reference=to_exchange(reference).date())
     mic, sierra = ROOTS[contract.root]
     month = MONTH_CODES[contract.month - 1]

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.clock import utc_now
 from apps.storage.connection import LakeQueryError, fetch, has_view, ns_range
 
 INTERVAL_NS = {
@@ -36,7 +37,7 @@ def _partition_signature(lake: Path, symbol: str, start: datetime, end: datetime
     """What the files of `symbol` in [start, end] are (names, sizes, change times), or None when
     the range reaches into today, whose partition grows with every flush."""
     first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    if last >= datetime.now(tz=UTC).date() or (last - first).days > 31:
+    if last >= utc_now().date() or (last - first).days > 31:
         return None
     signature: list[Any] = []
     day = first

@@ -1,38 +1,10 @@
-"""Writing market data the way the streamers do (the real hot store writer) for API tests."""
+"""Endpoints the API tests walk; market data comes from tests/factories.py."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from tests.factories import T0, ns, trade, write
 
-from django.conf import settings
-
-from apps.core.redis import get_async_redis
-from apps.marketdata.events import Event, Side, Trade
-from apps.marketdata.services.streams import HotStoreWriter
-
-T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
-
-
-def ns(seconds: float) -> int:
-    return int(T0.timestamp() * 1_000_000_000) + int(seconds * 1_000_000_000)
-
-
-def trade(seconds: float, price: float, *, size: int = 1, seq: int = 0, symbol: str = "ESZ26") -> Trade:
-    return Trade(symbol, ns(seconds), ns(seconds) + 1000, price, size, Side.BUY if seq % 2 else Side.SELL, "test", seq)
-
-
-def write(batches: Sequence[Sequence[Event]], feed: str = "test") -> None:
-    async def go() -> None:
-        client = get_async_redis(settings.REDIS_URL)
-        writer = HotStoreWriter(client, feed=feed)
-        for batch in batches:
-            await writer.write(batch)
-        await client.aclose()
-
-    asyncio.run(go())
-
+__all__ = ["CONTROL_ENDPOINTS", "ENDPOINTS", "T0", "ns", "trade", "write"]
 
 CONTROL_ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
     ("post", "/api/control/streamers/simulator/start", {}),

@@ -9,6 +9,8 @@ import pytest
 from apps.core.clock import EXCHANGE_TZ, ensure_utc, to_exchange
 from apps.core.sessions import Session, is_holiday, regular_close, session_at
 
+pytestmark = pytest.mark.calendar
+
 
 def ny(*args: int) -> datetime:
     return datetime(*args, tzinfo=EXCHANGE_TZ)  # type: ignore[misc]

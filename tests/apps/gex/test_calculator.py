@@ -176,6 +176,7 @@ def test_unknown_ticker_multiplier_is_an_error_naming_it(ticker: str) -> None:
 # --- time to expiry ---------------------------------------------------------------------------
 
 
+@pytest.mark.calendar
 def test_business_day_time_basis_with_the_0dte_floor() -> None:
     as_of = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # Wednesday, 10:30 New York
     expiries = np.array(["2026-03-04", "2026-03-05", "2026-03-06", "2026-03-09"], dtype="datetime64[D]")
@@ -187,6 +188,7 @@ def test_business_day_time_basis_with_the_0dte_floor() -> None:
     assert with_holiday[-1] == pytest.approx(2 / 262)
 
 
+@pytest.mark.calendar
 def test_calendar_time_basis_counts_to_the_close_and_expires() -> None:
     expiries = np.array(["2026-07-01", "2026-06-01"], dtype="datetime64[D]")
     before_close = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)  # 10:00 New York, six hours to the close
@@ -333,6 +335,7 @@ def three_expiry_chain() -> OptionChain:
     return OptionChain(ticker="ES", spot=6000.0, as_of=as_of, rows=tuple(rows), multiplier=50.0)
 
 
+@pytest.mark.calendar
 def test_categories_select_expiries() -> None:
     chain = three_expiry_chain()
     assert chain.expiries() == (date(2026, 3, 4), date(2026, 3, 5), date(2026, 3, 20), date(2026, 9, 18))
@@ -351,6 +354,7 @@ def test_categories_select_expiries() -> None:
         chain_for_category(single, category="gex_one")
 
 
+@pytest.mark.calendar
 def test_expired_options_do_not_count() -> None:
     chain = three_expiry_chain()
     profile = compute_profile(chain)
@@ -438,6 +442,7 @@ def test_synthetic_chain_follows_spot(ticker: str, spot: float, step: float) -> 
     assert compute_profile(high).zero_gamma > compute_profile(low).zero_gamma
 
 
+@pytest.mark.calendar
 def test_synthetic_chain_expiries_and_skew() -> None:
     chain = synthetic_chain(ticker="ES_SPX", spot=6000.0, as_of=MARCH_4, seed=1)
     # 0DTE (Wednesday), Thursday, Friday, Monday, and the March and April monthlies (third Fridays).

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -20,9 +21,7 @@ from django.urls import reverse
 from pydantic import SecretStr
 
 from apps.core import keys
-from apps.core.clock import to_exchange, utc_now
 from apps.core.redis import get_redis
-from apps.core.sessions import is_trading_day
 from apps.gex.models import GEXImportJob
 from apps.gex.parsing import parse_history
 from apps.gex.services.imports import (
@@ -40,18 +39,12 @@ from tests.fakes.gexbot import FAKE_API_KEY, HISTORY_FILE, PAYLOADS, FakeGEXBot
 State = GEXImportJob.State
 
 
-def _days_back(predicate: Callable[[date], bool]) -> date:
-    """The latest day before today (New York) for which `predicate` holds."""
-    day = to_exchange(utc_now()).date() - timedelta(days=1)
-    while not predicate(day):
-        day -= timedelta(days=1)
-    return day
-
-
-# Days relative to today, so the tests keep inside GEXBot's 90-day history window.
-TODAY = to_exchange(utc_now()).date()
-DAY = _days_back(is_trading_day).isoformat()
-SATURDAY = _days_back(lambda day: day.weekday() == 5)
+# Every import here is submitted on Friday 2026-12-04, 10:00 New York: GEXBot's 90-day history
+# window then reaches back to 2026-09-05, and the week before holds Thanksgiving and a Saturday.
+NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+TODAY = date(2026, 12, 4)
+DAY = "2026-12-03"  # Thursday, a trading day
+SATURDAY = date(2026, 11, 28)
 T0 = 1795962600  # 2026-11-24 14:30 UTC, 09:30 in New York
 
 
@@ -101,6 +94,12 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float = 120.0, what: str
 
 def job_state(job_id: int) -> str:
     return GEXImportJob.objects.get(pk=job_id).state
+
+
+@pytest.fixture(autouse=True)
+def _friday() -> Iterator[None]:
+    with time_machine.travel(NOW):
+        yield
 
 
 @pytest.fixture
@@ -311,6 +310,7 @@ def test_a_file_changed_after_submission_is_refused(lake: Path, tmp_path: Path) 
     assert stream_length() == 0
 
 
+@pytest.mark.calendar
 @pytest.mark.django_db
 def test_a_day_is_fetched_from_gexbot_history(lake: Path, gexbot: FakeGEXBot) -> None:
     out = StringIO()
@@ -328,27 +328,28 @@ def test_a_day_is_fetched_from_gexbot_history(lake: Path, gexbot: FakeGEXBot) ->
     ]
 
 
+@pytest.mark.calendar
 @pytest.mark.django_db
 def test_a_date_range_submits_one_job_per_trading_day_and_prints_the_ids(
     lake: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
-    end = date.fromisoformat(DAY)
-    start = end - timedelta(days=6)  # a week: a weekend at least
-    days = [start + timedelta(days=offset) for offset in range(7)]
-    trading = [day for day in days if is_trading_day(day)]
+    # Wednesday 2026-11-25 to Thursday 2026-12-03: Thanksgiving and a weekend are skipped, the
+    # early close of Friday 2026-11-27 is a trading day.
+    trading = [date(2026, 11, 25), date(2026, 11, 27), *(date(2026, 11, 30) + timedelta(days=n) for n in range(4))]
     out = StringIO()
     with django_capture_on_commit_callbacks() as enqueued:
-        call_command("import_gex_history", "--date-from", start.isoformat(), "--date-to", DAY, stdout=out)
+        call_command("import_gex_history", "--date-from", "2026-11-25", "--date-to", DAY, stdout=out)
     jobs = list(GEXImportJob.objects.order_by("pk"))
     assert [job.source for job in jobs] == [f"SPX/classic/gex_full/{day.isoformat()}" for day in trading]
     assert all(job.state == State.QUEUED and job.task_id for job in jobs)
     assert len(enqueued) == len(jobs)  # one task each, sent when the submission commits
     assert out.getvalue().splitlines() == [
-        f"{7 - len(trading)} day(s) in the range are not NYSE trading days and are skipped",
+        "3 day(s) in the range are not NYSE trading days and are skipped",
         *(f"job {job.pk}: queued {job.source}" for job in jobs),
     ]
 
 
+@pytest.mark.calendar
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("arguments", "message"),
@@ -383,6 +384,7 @@ def test_bad_arguments_are_refused_with_the_reason_and_create_no_job(arguments: 
     assert not GEXImportJob.objects.exists()
 
 
+@pytest.mark.calendar
 @pytest.mark.django_db
 def test_submissions_name_the_bad_field() -> None:
     with pytest.raises(GEXImportError, match="kind 'ftp' must be one of url, file, date"):

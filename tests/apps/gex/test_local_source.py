@@ -4,20 +4,17 @@ written by the real hot-store writer."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.conf import settings
 
-from apps.core.redis import get_async_redis
 from apps.gex.calculator import compute_profile, profile_to_snapshot
 from apps.gex.chain import OptionChain, OptionContract, OptionType, synthetic_chain
 from apps.gex.local_source import LocalChainSource, SimulatedGEXSource
 from apps.gex.snapshots import UNITS_DOLLARS_PER_1PCT
 from apps.gex.sources import GEXDataSource, GEXSourceError
-from apps.marketdata.events import Side, Trade
-from apps.marketdata.services.streams import HotStoreWriter
+from apps.marketdata.events import Side
+from tests.factories import trade, write
 
 T0 = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday; ES and NQ lead contracts: ESH26, NQH26
 EXPIRY = date(2026, 3, 20)
@@ -152,26 +149,18 @@ def test_requests_the_local_source_cannot_answer(package: str, category: str, me
 
 
 def write_trade(symbol: str, price: float, at: datetime) -> None:
-    """A trade through the real hot-store writer, as the simulator streamer stores it."""
-
-    async def write() -> None:
-        client = get_async_redis(settings.REDIS_URL)
-        try:
-            ns = int(at.timestamp()) * 1_000_000_000
-            result = await HotStoreWriter(client, feed="simulator").write(
-                [Trade(symbol, ns, ns + 1000, price, 2, Side.BUY, "simulator", 1)]
-            )
-            assert result.trades == 1
-        finally:
-            await client.aclose()
-
-    asyncio.run(write())
+    """A trade at `at` as the simulator streamer stores it."""
+    (result,) = write(
+        [[trade(0, price, size=2, seq=1, side=Side.BUY, symbol=symbol, feed="simulator", base=at)]], feed="simulator"
+    )
+    assert result.trades == 1
 
 
 def simulated(tickers: tuple[str, ...] = ("ES_SPX", "NQ_NDX")) -> SimulatedGEXSource:
     return SimulatedGEXSource(tickers=tickers, clock=lambda: T0, seed=11)
 
 
+@pytest.mark.calendar
 def test_simulated_snapshot_is_computed_at_the_stored_price() -> None:
     write_trade("ESH26", 6012.25, T0 - timedelta(seconds=2))
     source = simulated()
@@ -234,6 +223,7 @@ def test_simulated_source_refuses_unserved_tickers() -> None:
         simulated().chain(ticker="SPY", package="local", category="gex_full")
 
 
+@pytest.mark.calendar
 def test_the_lead_contract_follows_the_roll() -> None:
     """After the March roll (Thursday 2026-03-12, from 18:00 New York the evening before) ES means ESM26."""
     after_roll = datetime(2026, 3, 11, 23, 0, tzinfo=UTC)  # 19:00 New York on the 11th

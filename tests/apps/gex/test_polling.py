@@ -32,6 +32,7 @@ BLACK_FRIDAY_AFTERNOON = datetime(2026, 11, 27, 18, 30, tzinfo=UTC)  # 13:30, af
 SATURDAY = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
 
 
+@pytest.mark.calendar
 def test_the_interval_follows_the_exchange_calendar() -> None:
     intervals = SessionIntervals(regular=2.0, extended=30.0, closed=0.0)
     assert poll_interval(moment=REGULAR, intervals=intervals) == 2.0
@@ -65,6 +66,7 @@ def spx_only(db: None) -> None:
     clear_cache()
 
 
+@pytest.mark.calendar
 @pytest.mark.usefixtures("spx_only")
 def test_each_session_polls_at_its_interval_with_a_frozen_clock(fake: FakeGEXBot) -> None:
     gexbot = source(fake)

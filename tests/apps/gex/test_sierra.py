@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from apps.gex.sierra import (
     HISTORY_HEADER,
     PAGE_BYTES,
@@ -200,6 +202,7 @@ def test_a_line_cut_short_by_a_crash_is_closed_before_the_next_one(tmp_path: Pat
     assert lines[-1] == b""
 
 
+@pytest.mark.calendar
 def test_history_files_roll_over_on_the_new_york_date(tmp_path: Path) -> None:
     # 2026-04-30 03:59:59 UTC is still the 29th in New York; 04:00:00 is the 30th.
     before, after = snapshot_at(1777521599), snapshot_at(1777521600)

@@ -14,7 +14,7 @@ from apps.gex.services.snapshots import snapshot_record, snapshots_record_many
 from apps.gex.snapshots import GEXSnapshot, StrikeRow
 from apps.marketdata.events import Side, Trade
 from apps.storage.flush import streams_flush
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
 T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import pytest
+import time_machine
 from django.conf import settings
 
 from apps.core import keys
@@ -197,6 +198,7 @@ def test_book_at_applies_updates_after_the_snapshot_and_compares_feeds() -> None
     assert both["test"]["bids"] == [(6000.0, 9), (5999.75, 8)]
 
 
+@pytest.mark.calendar
 def test_trim_never_removes_what_a_group_has_not_acknowledged() -> None:
     run(_write_each([trade(ms, 6000.0) for ms in range(100)]))  # one stream entry each
     client = get_redis()
@@ -205,25 +207,28 @@ def test_trim_never_removes_what_a_group_has_not_acknowledged() -> None:
     delivered = client.xreadgroup("flush", "c1", {key: ">"}, count=60)[0][1]
     client.xack(key, "flush", *[entry_id for entry_id, _ in delivered[:40]])
 
-    result = stream_trim(client=client, key=key, window_minutes=1, exact=True)  # the whole stream is older
-    assert result.held_by_group == "flush"
-    remaining = client.xrange(key)
-    assert len(remaining) == 60  # entries 40..99: 20 pending + 40 never delivered
-    assert remaining[0][0] == delivered[40][0]
+    with time_machine.travel(BASE + timedelta(hours=1)):  # the whole stream is older than the window
+        result = stream_trim(client=client, key=key, window_minutes=1, exact=True)
+        assert result.held_by_group == "flush"
+        remaining = client.xrange(key)
+        assert len(remaining) == 60  # entries 40..99: 20 pending + 40 never delivered
+        assert remaining[0][0] == delivered[40][0]
 
-    client.xack(key, "flush", *[entry_id for entry_id, _ in delivered[40:]])
-    assert len(client.xrange(key)) == 60
-    stream_trim(client=client, key=key, window_minutes=1, exact=True)
-    assert len(client.xrange(key)) == 40  # still never delivered to the group
+        client.xack(key, "flush", *[entry_id for entry_id, _ in delivered[40:]])
+        assert len(client.xrange(key)) == 60
+        stream_trim(client=client, key=key, window_minutes=1, exact=True)
+        assert len(client.xrange(key)) == 40  # still never delivered to the group
 
 
+@pytest.mark.calendar
 def test_trim_without_groups_keeps_the_hot_window() -> None:
-    now_ms = int(datetime.now(tz=UTC).timestamp() * 1000)
+    now_ms = int(BASE.timestamp() * 1000)
     client = get_redis()
     key = keys.trades("NQZ26")
     client.xadd(key, {"p": 1}, id=f"{now_ms - 3_600_000}-0")
     client.xadd(key, {"p": 2}, id=f"{now_ms - 60_000}-0")
-    stream_trim(client=client, key=key, window_minutes=30, exact=True)
+    with time_machine.travel(BASE):
+        stream_trim(client=client, key=key, window_minutes=30, exact=True)
     assert [raw[b"p"] for _, raw in client.xrange(key)] == [b"2"]
 
 

@@ -20,6 +20,8 @@ from apps.marketdata.symbols import (
     to_venue,
 )
 
+pytestmark = pytest.mark.calendar
+
 # (contract, third Friday, last trading day, roll date)
 CALENDAR = [
     ("ESH25", date(2025, 3, 21), date(2025, 3, 21), date(2025, 3, 13)),

@@ -7,14 +7,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from apps.core.redis import get_redis
 from apps.marketdata.events import Side, Trade
 from apps.storage.compaction import lake_compact, partition_compact
 from apps.storage.flush import streams_flush
 from apps.storage.trade_queries import lake_trades
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
-DAY = datetime(2026, 11, 20, tzinfo=UTC)
+DAY = datetime(2026, 11, 20, tzinfo=UTC)  # a Friday
 
 
 def fill(lake: Path, *, files: int, per_file: int, day: datetime = DAY) -> int:
@@ -49,11 +51,12 @@ def test_compaction_merges_small_files_and_keeps_every_row(tmp_path: Path) -> No
     assert not list((tmp_path / ".staging").glob("*")), "staging is cleaned up"
 
 
+@pytest.mark.calendar
 def test_only_closed_partitions_are_compacted(tmp_path: Path) -> None:
     fill(tmp_path, files=3, per_file=5, day=DAY)
-    today = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = DAY + timedelta(days=4)  # Tuesday 2026-11-24 (UTC): its partition still grows
     fill(tmp_path, files=3, per_file=5, day=today)
-    results = lake_compact(lake=tmp_path)
+    results = lake_compact(lake=tmp_path, today=today.date())
     assert [result.partition for result in results if not result.skipped] == [
         f"tick_data/date={DAY.date()}/symbol=ESZ26"
     ]

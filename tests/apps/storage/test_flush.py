@@ -3,42 +3,28 @@ processes killed mid-flush."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
-from django.conf import settings
 
 from apps.core import keys
-from apps.core.redis import get_async_redis, get_redis
+from apps.core.redis import get_redis
 from apps.marketdata.blocks import decode_trades
-from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Level, Quote, Side, Trade
-from apps.marketdata.services.streams import HotStoreWriter
+from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Quote, Side, Trade
 from apps.storage.flush import stream_flush, streams_flush
 from apps.storage.selectors import flush_status_list
 from tests.conftest import ProcessGroup, celery_command
+from tests.factories import write
 
 ROOT = Path(__file__).resolve().parents[3]
 MIDNIGHT = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 MIDNIGHT_NS = int(MIDNIGHT.timestamp()) * 1_000_000_000
-
-
-def write(batches: Sequence[Sequence[Event]]) -> None:
-    async def go() -> None:
-        client = get_async_redis(settings.REDIS_URL)
-        writer = HotStoreWriter(client, feed="test")
-        for batch in batches:
-            await writer.write(batch)
-        await client.aclose()
-
-    asyncio.run(go())
 
 
 def lake_rows(lake: Path, table: str = "tick_data") -> tuple[int, int]:

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from apps.core.redis import get_redis
-from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Quote, Side, Trade
+from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Quote, Side
 from apps.storage.book_queries import lake_book_at
 from apps.storage.connection import LakeQueryError
 from apps.storage.flush import streams_flush
 from apps.storage.lake_bars import lake_bars
 from apps.storage.quote_queries import quotes_in_range, trades_with_quotes
 from apps.storage.trade_queries import lake_trades, trades_in_range
-from tests.apps.storage.test_flush import write
-
-T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
-
-
-def ns(seconds: float) -> int:
-    return int((T0.timestamp() + seconds) * 1_000_000_000)
-
-
-def trade(seconds: float, price: float, size: int = 1, seq: int = 0) -> Trade:
-    return Trade("ESZ26", ns(seconds), ns(seconds), price, size, Side.BUY, "test", seq)
+from tests.factories import T0, ns, trade, write
 
 
 def test_lake_bars_at_any_interval(tmp_path: Path) -> None:
     write(
         [
-            [trade(1, 6000.0, 2, 1), trade(20, 6002.0, 1, 2), trade(59, 5999.0, 3, 3)],
-            [trade(61, 6001.0, 4, 4), trade(150, 6003.0, 1, 5)],
+            [trade(1, 6000.0, size=2, seq=1), trade(20, 6002.0, size=1, seq=2), trade(59, 5999.0, size=3, seq=3)],
+            [trade(61, 6001.0, size=4, seq=4), trade(150, 6003.0, size=1, seq=5)],
         ]
     )
     streams_flush(client=get_redis(), lake=tmp_path)
@@ -56,9 +46,9 @@ def test_an_empty_lake_answers_empty(tmp_path: Path) -> None:
 
 
 def test_a_range_spanning_lake_and_hot_store_is_continuous_and_has_no_duplicates(tmp_path: Path) -> None:
-    write([[trade(second, 6000.0 + second / 4, 1, second) for second in range(0, 30)]])
+    write([[trade(second, 6000.0 + second / 4, size=1, seq=second) for second in range(0, 30)]])
     streams_flush(client=get_redis(), lake=tmp_path)  # in the lake and still in Redis
-    write([[trade(second, 6000.0 + second / 4, 1, second) for second in range(30, 60)]])  # only in Redis
+    write([[trade(second, 6000.0 + second / 4, size=1, seq=second) for second in range(30, 60)]])  # only in Redis
 
     start, end = T0 + timedelta(seconds=10), T0 + timedelta(seconds=49)
     lake_only = lake_trades(symbol="ESZ26", start=start, end=end, lake=tmp_path)
@@ -89,7 +79,16 @@ def test_each_trade_gets_the_quote_prevailing_when_it_printed(tmp_path: Path) ->
             ]
         ]
     )
-    write([[trade(0.5, 6000.0, 1, 1), trade(2, 6000.25, 1, 2), trade(3, 6001.25, 1, 3), trade(4, 6001.0, 1, 4)]])
+    write(
+        [
+            [
+                trade(0.5, 6000.0, size=1, seq=1),
+                trade(2, 6000.25, size=1, seq=2),
+                trade(3, 6001.25, size=1, seq=3),
+                trade(4, 6001.0, size=1, seq=4),
+            ]
+        ]
+    )
     streams_flush(client=get_redis(), lake=tmp_path)
     rows = trades_with_quotes(symbol="ESZ26", start=T0, end=T0 + timedelta(seconds=10), lake=tmp_path)
     assert [(row.trade.seq, row.bid_price, row.ask_price) for row in rows] == [
@@ -126,12 +125,12 @@ def test_the_book_at_a_time_from_the_lake(tmp_path: Path) -> None:
 def test_bars_of_a_closed_day_follow_its_files(tmp_path: Path) -> None:
     """Bars of past days are remembered per process; a flush, compaction or purge that changes
     the day's files must show in the next answer."""
-    write([[trade(1, 6000.0, 2, 1), trade(20, 6002.0, 1, 2)]])
+    write([[trade(1, 6000.0, size=2, seq=1), trade(20, 6002.0, size=1, seq=2)]])
     streams_flush(client=get_redis(), lake=tmp_path)
     window = {"symbol": "ESZ26", "start": T0, "end": T0 + timedelta(minutes=5), "interval": "1m", "lake": tmp_path}
     assert [(bar.high, bar.volume) for bar in lake_bars(**window)] == [(6002.0, 3)]
     assert [(bar.high, bar.volume) for bar in lake_bars(**window)] == [(6002.0, 3)]
 
-    write([[trade(30, 6005.0, 4, 3)]])  # a late file for the same day
+    write([[trade(30, 6005.0, size=4, seq=3)]])  # a late file for the same day
     streams_flush(client=get_redis(), lake=tmp_path)
     assert [(bar.high, bar.volume) for bar in lake_bars(**window)] == [(6005.0, 7)]

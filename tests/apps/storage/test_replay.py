@@ -19,7 +19,7 @@ from apps.storage.replay import LakeDayReader, lake_day_counts, lake_days
 from streamers.config import RunnerConfig
 from streamers.replay.client import ReplayClient
 from streamers.runner import StreamerRunner
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
 DAY = date(2026, 11, 20)
 T0 = int(datetime(2026, 11, 20, 15, 0, tzinfo=UTC).timestamp()) * 1_000_000_000

@@ -3,25 +3,36 @@ plan, and every run leaves an audit row."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from apps.core import keys
-from apps.core.clock import utc_now
 from apps.core.redis import get_redis
 from apps.marketdata.events import Quote, Side, Trade
 from apps.storage.flush import streams_flush
 from apps.storage.models import PurgeRun, RetentionPolicy
-from tests.apps.storage.test_flush import write
+from tests.factories import write
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
+
+# Purges run on Tuesday 2026-11-24, 15:00 UTC: 30, 20, 12 and 2 days before are 2026-10-25,
+# 2026-11-04, 2026-11-12 and 2026-11-22.
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _tuesday() -> Iterator[None]:
+    with time_machine.travel(NOW):
+        yield
 
 
 def days_ago(days: float) -> int:
-    return int((utc_now() - timedelta(days=days)).timestamp() * 1_000_000_000)
+    return int((NOW - timedelta(days=days)).timestamp() * 1_000_000_000)
 
 
 def lake_files(lake: Path) -> list[str]:
@@ -68,8 +79,8 @@ def test_a_dry_run_changes_nothing_and_is_audited(lake: Path, capsys: pytest.Cap
     assert run.status == PurgeRun.Status.PLANNED
     assert run.triggered_by == "manage.py purge"
     assert [item["path"].split("/")[1] for item in run.plan["files"]] == [
-        f"date={(utc_now() - timedelta(days=30)).date()}",
-        f"date={(utc_now() - timedelta(days=12)).date()}",
+        "date=2026-10-25",
+        "date=2026-11-12",
     ]
     assert "dry run: nothing removed" in capsys.readouterr().out
 
@@ -91,10 +102,10 @@ def test_a_real_purge_removes_exactly_the_plan_and_never_unflushed_entries(lake:
 
 
 def test_before_overrides_the_policy_cutoff(lake: Path) -> None:
-    call_command("purge", "--type", "trades", "--before", str((utc_now() - timedelta(days=20)).date()))
+    call_command("purge", "--type", "trades", "--before", "2026-11-04")
     assert [path.split("/")[1] for path in lake_files(lake) if path.startswith("tick_data/")] == [
-        f"date={(utc_now() - timedelta(days=12)).date()}",
-        f"date={(utc_now() - timedelta(days=2)).date()}",
+        "date=2026-11-12",
+        "date=2026-11-22",
     ]
 
 

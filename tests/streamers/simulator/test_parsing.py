@@ -106,6 +106,7 @@ def ny(*args: int) -> datetime:
     return datetime(*args, tzinfo=EXCHANGE_TZ)  # type: ignore[arg-type, misc]
 
 
+@pytest.mark.calendar
 @pytest.mark.parametrize(
     ("moment", "session"),
     [
@@ -122,6 +123,7 @@ def test_globex_hours(moment: datetime, session: Globex) -> None:
     assert globex_session(moment) is session
 
 
+@pytest.mark.calendar
 def test_activity_follows_the_session() -> None:
     market = SimulatedMarket(symbols=["ESZ26"], seed=1, rate=100, sessions=True)
     regular = ny(2026, 11, 24, 10, 0).timestamp()
