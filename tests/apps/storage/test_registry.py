@@ -53,6 +53,7 @@ def widgets_add(moment: datetime, seq: int, *names: str) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.calendar
 def test_a_test_apps_table_is_flushed_viewed_compacted_and_purged(widgets_app: None, tmp_path: Path) -> None:
     assert lake_table_of_stream(KEY) == (lake_table("widgets"), "W1")
     assert "widgets" in retention_categories()
