@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
@@ -18,9 +18,12 @@ SYMBOL = "ESZ26"
 FEED = "test"
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ns(seconds: float, *, base: datetime = T0) -> int:
-    """Epoch nanoseconds `seconds` after `base`, exact for whole milliseconds."""
-    return int(base.timestamp()) * 1_000_000_000 + round(seconds * 1_000_000_000)
+    """Epoch nanoseconds `seconds` after `base`, exact for whole microseconds."""
+    return (base - EPOCH) // timedelta(microseconds=1) * 1000 + round(seconds * 1_000_000_000)
 
 
 def trade(
@@ -84,14 +87,33 @@ def depth_snapshot(
     return DepthSnapshot(symbol, at, at, tuple(Level(p, s) for p, s in bids), tuple(Level(p, s) for p, s in asks), feed)
 
 
+class Writer:
+    """The hot store's writer held open on the caller's event loop, as a running streamer holds it."""
+
+    def __init__(self, *, feed: str = FEED) -> None:
+        self.client = get_async_redis(settings.REDIS_URL)
+        self.writer = HotStoreWriter(self.client, feed=feed)
+
+    async def write_batch(self, events: Sequence[Event]) -> WriteResult:
+        return await self.writer.write(events)
+
+    async def write(self, events: Sequence[Event]) -> str:
+        """The id of the stream entry `events` went to; a rejected event fails the test."""
+        result = await self.write_batch(events)
+        assert not result.rejected, result.rejected
+        return next(iter(result.last_ids.values()))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
 async def write_async(batches: Sequence[Sequence[Event]], *, feed: str = FEED) -> list[WriteResult]:
     """Each batch through one HotStoreWriter, as a streamer writes them."""
-    client = get_async_redis(settings.REDIS_URL)
+    writer = Writer(feed=feed)
     try:
-        writer = HotStoreWriter(client, feed=feed)
-        return [await writer.write(batch) for batch in batches]
+        return [await writer.write_batch(batch) for batch in batches]
     finally:
-        await client.aclose()
+        await writer.close()
 
 
 def write(batches: Sequence[Sequence[Event]], *, feed: str = FEED) -> list[WriteResult]:

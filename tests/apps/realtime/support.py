@@ -1,23 +1,36 @@
-"""Client side of the WebSocket tests: the `websockets` library over real sockets, and the real
-hot-store writer."""
+"""Client side of the WebSocket tests: the `websockets` library over real sockets, and events for
+the real hot-store writer."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import time
-from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 
-from apps.core.redis import get_async_redis
-from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Side, Trade
-from apps.marketdata.services.streams import HotStoreWriter
+from apps.marketdata.events import DepthSnapshot, DepthUpdate, Side, Trade
+from tests import factories
+from tests.factories import SYMBOL, Writer, depth_update, trade
 
-SYMBOL = "ESZ26"
+__all__ = [
+    "RECEIVE_TIMEOUT",
+    "SYMBOL",
+    "Writer",
+    "collect_events",
+    "depth_snapshot",
+    "depth_updates",
+    "now",
+    "open_ws",
+    "recv_json",
+    "send_json",
+    "subscribe",
+    "trades",
+]
+
+MICROSECOND = 1e-6
 # A safety net against a hang, never a measurement.
 RECEIVE_TIMEOUT = 30.0
 
@@ -86,53 +99,34 @@ async def collect_events(
     return events
 
 
-def now_ns() -> int:
-    return time.time_ns()
+# The real server under test trims its hot store by the real clock, so events here start at now, not T0.
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
-def trades(count: int, *, start_ns: int | None = None, price: float = 6000.0, symbol: str = SYMBOL) -> list[Trade]:
-    base = start_ns or now_ns()
+def trades(count: int, *, price: float = 6000.0, symbol: str = SYMBOL) -> list[Trade]:
+    base = now()
     return [
-        Trade(
-            symbol,
-            base + i * 1000,
-            base + i * 1000 + 500,
+        trade(
+            i * MICROSECOND,
             price + (i % 8) * 0.25,
-            1 + i % 5,
-            Side(1 + i % 2),
-            "test",
-            i,
+            size=1 + i % 5,
+            seq=i,
+            side=Side(1 + i % 2),
+            symbol=symbol,
+            base=base,
+            received_after_ns=500,
         )
         for i in range(count)
     ]
 
 
-def depth_updates(count: int, *, start_ns: int | None = None) -> list[DepthSnapshot | DepthUpdate]:
-    base = start_ns or now_ns()
+def depth_updates(count: int) -> list[DepthSnapshot | DepthUpdate]:
+    base = now()
     return [
-        DepthUpdate(SYMBOL, base + i * 1000, base + i * 1000, Side(1 + i % 2), 6000.0 + (i % 10) * 0.25, i % 7, "test")
-        for i in range(count)
+        depth_update(i * MICROSECOND, Side(1 + i % 2), 6000.0 + (i % 10) * 0.25, i % 7, base=base) for i in range(count)
     ]
 
 
 def depth_snapshot() -> DepthSnapshot:
-    base = now_ns()
-    return DepthSnapshot(
-        SYMBOL, base, base, (Level(6000.0, 10), Level(5999.75, 12)), (Level(6000.25, 8), Level(6000.5, 3)), "test"
-    )
-
-
-class Writer:
-    """The hot store's writer on this test's event loop; `write` returns the stream entry id."""
-
-    def __init__(self) -> None:
-        self.client = get_async_redis(settings.REDIS_URL)
-        self.writer = HotStoreWriter(self.client, feed="test")
-
-    async def write(self, events: Sequence[Any]) -> str:
-        result = await self.writer.write(events)
-        assert not result.rejected, result.rejected
-        return next(iter(result.last_ids.values()))
-
-    async def close(self) -> None:
-        await self.client.aclose()
+    return factories.depth_snapshot(0, base=now())
