@@ -3,7 +3,6 @@ stored in the result backend, where Flower and AsyncResult read it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -12,9 +11,8 @@ from typing import Any
 import pytest
 
 from apps.core.progress import PROGRESS, task_progress
-from apps.core.redis import get_async_redis, get_redis
-from apps.marketdata.events import Quote, Side, Trade
-from apps.marketdata.services.streams import HotStoreWriter
+from apps.core.redis import get_redis
+from tests.factories import quote, trade, write
 
 
 class RecordingTask:
@@ -47,18 +45,7 @@ def test_the_flush_task_reports_progress_through_a_real_worker(
 
     settings.LAKE_DIR = tmp_path
 
-    async def write() -> None:
-        client = get_async_redis(settings.REDIS_URL)
-        writer = HotStoreWriter(client, feed="test")
-        await writer.write(
-            [Trade("ESZ26", 1_795_000_000_000_000_000, 1_795_000_000_000_000_000, 6000.0, 1, Side.BUY, "test", 1)]
-        )
-        await writer.write(
-            [Quote("NQZ26", 1_795_000_000_000_000_000, 1_795_000_000_000_000_000, 21000.0, 1, 21000.25, 1, "test")]
-        )
-        await client.aclose()
-
-    asyncio.run(write())
+    write([[trade(0, 6000.0, seq=1)], [quote(0, 21000.0, 21000.25, symbol="NQZ26")]])
     # The Redis result backend publishes every state a task stores on the task's meta key.
     task_id = str(uuid.uuid4())
     pubsub = get_redis().pubsub()

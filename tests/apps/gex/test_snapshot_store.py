@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from apps.core import keys
@@ -12,11 +12,8 @@ from apps.gex.lake_reads import lake_gex_at, trades_with_gex
 from apps.gex.selectors import snapshot_at, snapshot_latest, snapshots_between
 from apps.gex.services.snapshots import snapshot_record, snapshots_record_many
 from apps.gex.snapshots import GEXSnapshot, StrikeRow
-from apps.marketdata.events import Side, Trade
 from apps.storage.flush import streams_flush
-from tests.factories import write
-
-T0 = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+from tests.factories import T0, trade, write
 
 
 def snap(seconds: int, spot: float, *, category: str = "gex_zero", ticker: str = "ES_SPX") -> GEXSnapshot:
@@ -93,11 +90,12 @@ def test_snapshot_at_and_between_span_the_lake_and_redis(tmp_path: Path) -> None
 
 
 def test_trades_carry_the_gex_levels_in_force_when_they_printed(tmp_path: Path) -> None:
-    def trade(seconds: float, price: float) -> Trade:
-        at = int((T0.timestamp() + seconds) * 1e9)
-        return Trade("ESZ26", at, at, price, 1, Side.BUY, "test", int(seconds))
-
-    write([[trade(-5, 5999.0), trade(30, 6000.5)], [trade(61, 6001.5), trade(130, 6002.5)]])
+    write(
+        [
+            [trade(-5, 5999.0, seq=1), trade(30, 6000.5, seq=2)],
+            [trade(61, 6001.5, seq=3), trade(130, 6002.5, seq=4)],
+        ]
+    )
     for seconds, spot in [(0, 6000.0), (60, 6001.0), (120, 6002.0)]:
         snapshot_record(snapshot=snap(seconds, spot))
     streams_flush(client=get_redis(), lake=tmp_path)

@@ -8,25 +8,18 @@ from typing import Any
 import orjson
 
 from apps.marketdata.blocks import encode_trades
-from apps.marketdata.events import Side, Trade
+from apps.marketdata.events import Side
 from apps.realtime import topics
 from apps.realtime.topics import TOPICS
+from tests.factories import ns, trade
 
-BASE_NS = 1_795_000_000_000_000_000
+MS, MICROSECOND = 0.001, 0.000_001
 
 
 def entry(ms: int, count: int) -> tuple[str, dict[bytes, bytes]]:
+    """Stream entry `ms`-0: `count` trades a microsecond apart from `ms` milliseconds after T0."""
     trades = [
-        Trade(
-            "ESZ26",
-            BASE_NS + (ms * 1000 + i) * 1000,
-            BASE_NS + (ms * 1000 + i) * 1000,
-            6000.25,
-            1 + i,
-            Side.SELL,
-            "test",
-            i,
-        )
+        trade(ms * MS + i * MICROSECOND, 6000.25, size=1 + i, seq=i, side=Side.SELL, received_after_ns=0)
         for i in range(count)
     ]
     return f"{ms}-0", {b"n": str(count).encode(), b"d": encode_trades(trades)}
@@ -49,7 +42,7 @@ def test_entries_read_together_make_one_frame_with_every_event_and_its_id() -> N
     assert ids(frame) == ["1-0:1", "2-0:0", "2-0:1", "2-0:2"]
     assert body["events"][1] == {
         "id": "2-0:0",
-        "ts_event": BASE_NS + 2_000_000,
+        "ts_event": ns(2 * MS),
         "price": 6000.25,
         "size": 1,
         "side": "sell",

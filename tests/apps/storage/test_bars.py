@@ -13,7 +13,7 @@ from apps.core.redis import get_redis
 from apps.storage.bars import MAX_BARS, bars_range
 from apps.storage.flush import streams_flush
 from apps.storage.unflushed import unflushed_since_ns
-from tests.apps.api.helpers import T0, ns, trade, write
+from tests.factories import T0, ns, trade, write
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from apps.core.redis import get_redis
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Level, Side
 from apps.storage.book import book_view, books_compare
 from apps.storage.flush import streams_flush
-from tests.apps.api.helpers import T0, ns, write
+from tests.factories import T0, ns, write
 
 
 @pytest.fixture

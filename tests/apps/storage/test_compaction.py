@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from apps.core.redis import get_redis
-from apps.marketdata.events import Side, Trade
+from apps.marketdata.events import Side
 from apps.storage.compaction import lake_compact, partition_compact
 from apps.storage.flush import streams_flush
 from apps.storage.trade_queries import lake_trades
-from tests.factories import write
+from tests.factories import trade, write
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)  # a Friday
 
@@ -24,8 +24,8 @@ def fill(lake: Path, *, files: int, per_file: int, day: datetime = DAY) -> int:
     for _ in range(files):
         batch = []
         for _ in range(per_file):
-            ts = int((day + timedelta(hours=15, milliseconds=seq)).timestamp() * 1e9)
-            batch.append(Trade("ESZ26", ts, ts, 6000.0 + seq % 8 * 0.25, 1, Side.BUY, "test", seq))
+            at = seq / 1000  # a millisecond apart from 15:00
+            batch.append(trade(at, 6000.0 + seq % 8 * 0.25, seq=seq, side=Side.BUY, base=day + timedelta(hours=15)))
             seq += 1
         write([batch])
         streams_flush(client=get_redis(), lake=lake)  # one file per flush

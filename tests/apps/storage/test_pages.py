@@ -12,11 +12,10 @@ from pytest_django import Settings
 from apps.core import keys
 from apps.core.exceptions import BadInputError
 from apps.core.redis import get_redis
-from apps.marketdata.events import Quote
 from apps.marketdata.selectors import StoredTrade
 from apps.storage.flush import streams_flush
 from apps.storage.pages import quotes_page, trades_page
-from tests.apps.api.helpers import T0, ns, trade, write
+from tests.factories import T0, ns, quote, trade, write
 
 END = T0 + timedelta(hours=1)
 
@@ -85,12 +84,9 @@ def test_a_cursor_this_api_did_not_return_is_bad_input_naming_the_cursor(lake: P
 
 
 def test_quote_pages_span_the_lake_and_the_hot_store(lake: Path) -> None:
-    def quote(second: int) -> Quote:
-        return Quote("ESZ26", ns(second), ns(second), 6000.0, second + 1, 6000.25, 1, "test")
-
-    write([[quote(second) for second in range(5)]])
+    write([[quote(second, 6000.0, 6000.25, bid_size=second + 1) for second in range(5)]])
     streams_flush(client=get_redis(), lake=lake)
-    write([[quote(second) for second in range(5, 9)]])
+    write([[quote(second, 6000.0, 6000.25, bid_size=second + 1) for second in range(5, 9)]])
     sizes: list[int] = []
     cursor = None
     while True:
