@@ -8,10 +8,12 @@ Three forms of id name where a row came from:
 - an imported row's id `import:<digest>:<row>` (apps/storage/importers.py): a row that never went
   through Redis, so it has no stream position of its own.
 
-The order, stated once: positions sort by (ms, seq, index). An imported row is placed by its
-exchange time: at (its exchange millisecond, seq -1, its row in the file), before every hot-store
-entry of that millisecond, rows of one file in file order. An entry without an index stands for
-the whole entry and sorts after every item of it (a client that saw the entry saw all of it).
+The order, stated once: positions sort by (ms, seq, index), then by origin. An imported row is
+placed by its exchange time: its millisecond, and as seq its nanoseconds within that millisecond
+minus 1,000,000 (so -1,000,000 to -1: before every hot-store entry of that millisecond, imported
+rows in nanosecond order), then its row in the file, then the file's digest (its origin), so two
+files' rows never tie. An entry without an index stands for the whole entry and sorts after
+every item of it (a client that saw the entry saw all of it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ _MAX_PART = 2**64 - 1
 # Sorts an entry after every item of it; far above any index a block holds.
 WHOLE_ENTRY = 2**62
 _ITEM = re.compile(r"^(\d{1,20})-(\d{1,20})(?::(\d{1,18}))?$")
-_IMPORTED = re.compile(r"^import:[0-9a-f]+:(\d{1,18})$")
+_IMPORTED = re.compile(r"^import:([0-9a-f]+):(\d{1,18})$")
+_NS_PER_MS = 1_000_000
 _FORMS = "<ms>-<seq>, <ms>-<seq>:<index> or import:<digest>:<row>"
 
 
@@ -39,6 +42,8 @@ class StreamPosition:
     index: int | None = field(default=None, compare=False)
     # The comparison key: `index`, or WHOLE_ENTRY for an entry as a whole.
     _order: int = field(init=False, repr=False, compare=True)
+    # An imported row's file digest; empty for hot-store positions.
+    origin: str = field(default="", kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_order", WHOLE_ENTRY if self.index is None else self.index)
@@ -59,8 +64,14 @@ class StreamPosition:
                 raise StreamPositionError(
                     f"{text!r} is an imported row: it has no stream position without its exchange time"
                 )
-            return cls(ts_event // 1_000_000, -1, int(imported[1]))
+            return cls(ts_event // _NS_PER_MS, ts_event % _NS_PER_MS - _NS_PER_MS, int(imported[2]), origin=imported[1])
         raise StreamPositionError(f"{text!r} is not a stream position ({_FORMS})")
+
+    @property
+    def index_order(self) -> int:
+        """The index as it sorts: WHOLE_ENTRY for an entry as a whole (the SQL of the lake's
+        stream order uses the same number)."""
+        return self._order
 
     @property
     def imported(self) -> bool:

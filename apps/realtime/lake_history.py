@@ -17,7 +17,7 @@ from django.conf import settings
 
 from apps.core.positions import StreamPosition
 from apps.marketdata.selectors import StoredTrade
-from apps.realtime.topics import EntryId, Frame, Position, Topic, piece_of, trade_event
+from apps.realtime.topics import EntryId, Frame, Topic, piece_of, trade_event
 from apps.storage.trade_queries import lake_trades_after, lake_trades_after_count, lake_trades_entry_exists
 
 PAGE_TRADES = 20_000
@@ -31,7 +31,7 @@ def resumes_from_lake(topic: Topic) -> bool:
     return topic.name == "trades"
 
 
-async def lake_holds(*, symbol: str, position: Position) -> bool:
+async def lake_holds(*, symbol: str, position: StreamPosition) -> bool:
     """Whether the lake still holds the entry of `position`. Every entry the hot store trimmed
     was flushed first, and retention purges the oldest days first: if the client's own entry is
     there, so is everything after it; if not, a resume from the lake would skip what was purged."""
@@ -47,17 +47,17 @@ def _frames(topic: Topic, symbol: str, trades: list[StoredTrade]) -> list[Frame]
 
 
 async def lake_history(
-    *, topic: Topic, symbol: str, position: Position, hot_first: EntryId | None
+    *, topic: Topic, symbol: str, position: StreamPosition, hot_first: EntryId | None
 ) -> AsyncGenerator[list[Frame], None]:
     """Frames of the lake's trades after `position` and before the hot store's first entry
     `hot_first`, a page at a time (DuckDB on a worker thread). Raises ResumeTooFarError before
     sending anything when there are more than REALTIME_RESUME_MAX_TRADES."""
-    after = (position.entry[0], position.entry[1], position.index)
     # Further behind than this, a client wants a download (/api/ticks), not a replay over its socket.
     most = settings.REALTIME_RESUME_MAX_TRADES
-    count = await asyncio.to_thread(lake_trades_after_count, symbol=symbol, after=after, before_entry=hot_first)
+    count = await asyncio.to_thread(lake_trades_after_count, symbol=symbol, after=position, before_entry=hot_first)
     if count > most:
         raise ResumeTooFarError(f"{count:,} trades after {position}, more than a resume sends ({most:,})")
+    after = position
     while True:
         # The page's frames are built on the thread too: JSON for 20,000 trades would hold up
         # the event loop, and every other client with it, for tens of milliseconds.
@@ -65,12 +65,11 @@ async def lake_history(
         if not page:
             return
         yield frames
-        last_entry, _, last_index = page[-1].id.rpartition(":")
-        after = (*StreamPosition.parse(last_entry).entry, int(last_index))
+        after = StreamPosition.parse(page[-1].id)
 
 
 def _page(
-    topic: Topic, symbol: str, after: tuple[int, int, int | None], hot_first: EntryId | None
+    topic: Topic, symbol: str, after: StreamPosition, hot_first: EntryId | None
 ) -> tuple[list[StoredTrade], list[Frame]]:
     page = lake_trades_after(symbol=symbol, after=after, before_entry=hot_first, limit=PAGE_TRADES)
     return page, _frames(topic, symbol, page)

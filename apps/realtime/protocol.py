@@ -17,7 +17,8 @@ from typing import Any
 
 from apps.core.codec import DecodeError, dumps, loads
 from apps.core.exceptions import ApplicationError
-from apps.realtime.topics import Frame, Position, PositionError, Topic
+from apps.core.positions import StreamPosition
+from apps.realtime.topics import Frame, PositionError, Topic
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_SYMBOLS = 100
@@ -30,7 +31,7 @@ class ProtocolError(ApplicationError):
 @dataclass(frozen=True)
 class Subscribe:
     symbols: tuple[str, ...]
-    since: dict[str, Position] = field(default_factory=dict)
+    since: dict[str, StreamPosition] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ def _symbols(topic: Topic, value: Any) -> tuple[tuple[str, ...], dict[str, str]]
     return tuple(dict.fromkeys(resolved.values())), resolved
 
 
-def _since(topic: Topic, value: Any, resolved: dict[str, str]) -> dict[str, Position]:
+def _since(topic: Topic, value: Any, resolved: dict[str, str]) -> dict[str, StreamPosition]:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise ProtocolError('since: expected an object of symbol → last id seen, e.g. {"ESZ26": "1764000000000-0:41"}')
-    positions: dict[str, Position] = {}
+    positions: dict[str, StreamPosition] = {}
     for raw, text in value.items():
         symbol = resolved.get(raw)
         if symbol is None:
@@ -114,7 +115,7 @@ def error(reason: str) -> Frame:
     return control({"type": "error", "reason": reason})
 
 
-def position_expired(*, topic: Topic, symbol: str, position: Position) -> Frame:
+def position_expired(*, topic: Topic, symbol: str, position: StreamPosition) -> Frame:
     return error(
         f"position {position} of {symbol} is no longer in the hot store; use {topic.history} for older data"
         " (continuing live)"

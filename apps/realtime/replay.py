@@ -11,7 +11,7 @@ import redis.asyncio
 
 from apps.core.codec import text as _text
 from apps.core.positions import StreamPosition
-from apps.realtime.topics import EntryId, Frame, Position, Topic, entry_id_text
+from apps.realtime.topics import EntryId, Frame, Topic
 
 READ_ENTRIES = 100
 
@@ -27,7 +27,7 @@ class HistoryRead:
     at_end: bool
 
 
-async def _check_kept(client: redis.asyncio.Redis, key: str, position: Position) -> None:
+async def _check_kept(client: redis.asyncio.Redis, key: str, position: StreamPosition) -> None:
     try:
         info = await client.xinfo_stream(key)
     except redis.ResponseError:
@@ -44,7 +44,7 @@ async def _check_kept(client: redis.asyncio.Redis, key: str, position: Position)
 
 
 async def hot_history(
-    *, client: redis.asyncio.Redis, topic: Topic, symbol: str, position: Position, check_kept: bool = True
+    *, client: redis.asyncio.Redis, topic: Topic, symbol: str, position: StreamPosition, check_kept: bool = True
 ) -> AsyncGenerator[HistoryRead, None]:
     """Frames of the entries after `position` (the rest of its own entry first), one read at a time.
 
@@ -54,7 +54,7 @@ async def hot_history(
     key = topic.stream(symbol)
     if check_kept:
         await _check_kept(client, key, position)
-    start = entry_id_text(position.entry)
+    start = position.entry_text
     low = start if position.index is not None else f"({start}"
     while True:
         entries = cast(

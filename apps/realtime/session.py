@@ -27,7 +27,7 @@ from apps.realtime.outbox import Outbox
 from apps.realtime.protocol import MAX_SYMBOLS, ProtocolError, Subscribe, Unsubscribe, message_parse
 from apps.realtime.relay import relay_for
 from apps.realtime.replay import PositionExpiredError, hot_first_entry, hot_history
-from apps.realtime.topics import EntryId, Frame, Position, Topic
+from apps.realtime.topics import EntryId, Frame, Topic
 
 log = structlog.get_logger(__name__)
 
@@ -124,7 +124,7 @@ class ClientSession:
             raise ProtocolError(f"symbols: at most {MAX_SYMBOLS} per connection; {len(self._subscriptions)} already")
         # Register with the relay before anything else, holding live frames: everything written
         # after "subscribed" reaches the client, and the held frames follow the reply, not precede it.
-        starts: list[tuple[Subscription, Position, bool]] = []
+        starts: list[tuple[Subscription, StreamPosition, bool]] = []
         for symbol in new:
             since = message.since.get(symbol)
             subscription = Subscription(symbol, replaying=True)
@@ -145,7 +145,7 @@ class ClientSession:
             if since is None:
                 # Live from the relay's start: reading after it normally finds nothing, but it also
                 # covers live frames the hold had to drop.
-                since = Position(StreamPosition.parse(start).entry)
+                since = StreamPosition(*StreamPosition.parse(start).entry)
                 subscription.last = since.entry
                 starts.append((subscription, since, False))
             else:
@@ -178,7 +178,7 @@ class ClientSession:
 
     # -- replay ------------------------------------------------------------------------------
 
-    async def _replay(self, subscription: Subscription, position: Position, *, check_kept: bool) -> None:
+    async def _replay(self, subscription: Subscription, position: StreamPosition, *, check_kept: bool) -> None:
         # Live frames that overflowed the hold before a read began are in the stream that read sees.
         subscription.held_lost = False
         try:
@@ -210,7 +210,7 @@ class ClientSession:
         subscription.last = max(subscription.last, frame.entry)
         metrics.REPLAYED.labels(self.topic.name).inc(frame.events)
 
-    async def _replay_hot(self, subscription: Subscription, position: Position, *, check_kept: bool) -> None:
+    async def _replay_hot(self, subscription: Subscription, position: StreamPosition, *, check_kept: bool) -> None:
         reads = hot_history(
             client=self._relay.client,
             topic=self.topic,
@@ -228,13 +228,13 @@ class ClientSession:
         finally:
             await reads.aclose()
 
-    async def _replay_lake(self, subscription: Subscription, position: Position) -> Position | None:
+    async def _replay_lake(self, subscription: Subscription, position: StreamPosition) -> StreamPosition | None:
         """Send what the lake holds after `position` up to the hot store's first entry; the
         position the hot store takes over from, or None when the lake has nothing after it.
         Trimming may move the first entry meanwhile: the lake then covers that stretch too."""
         if not await lake_holds(symbol=subscription.symbol, position=position):
             return None  # purged from the lake too: what follows it there would leave a silent gap
-        covered: Position | None = None
+        covered: StreamPosition | None = None
         first = await hot_first_entry(client=self._relay.client, topic=self.topic, symbol=subscription.symbol)
         for _ in range(5):
             async for frames in lake_history(
@@ -242,7 +242,7 @@ class ClientSession:
             ):
                 for frame in frames:
                     await self._send_replayed(subscription, frame)
-                    covered = Position(frame.entry)
+                    covered = StreamPosition(*frame.entry)
             now_first = await hot_first_entry(client=self._relay.client, topic=self.topic, symbol=subscription.symbol)
             if first is None or now_first is None or now_first <= first:
                 break

@@ -67,19 +67,6 @@ def entry_id_text(entry: EntryId) -> str:
     return f"{entry[0]}-{entry[1]}"
 
 
-@dataclass(frozen=True)
-class Position:
-    """The last event a client saw: an entry, and for block topics the index inside it (None: the
-    whole entry was seen)."""
-
-    entry: EntryId
-    index: int | None = None
-
-    def __str__(self) -> str:
-        base = entry_id_text(self.entry)
-        return base if self.index is None else f"{base}:{self.index}"
-
-
 @dataclass(frozen=True, slots=True)
 class Piece:
     """The events of one stream entry as JSON objects joined by commas, ready to splice into a frame."""
@@ -121,7 +108,7 @@ class Topic:
     resolve: Callable[[str], str]
     decode: Decoder
 
-    def position(self, text: str) -> Position:
+    def position(self, text: str) -> StreamPosition:
         try:
             parsed: StreamPosition | None = StreamPosition.parse(text)
         except StreamPositionError:
@@ -129,7 +116,7 @@ class Topic:
         if parsed is None or (parsed.index is not None and not self.blocks):
             form = "<entry id>:<index> or <entry id>" if self.blocks else "<entry id>"
             raise PositionError(f"{text!r} is not a {self.name} position ({form}, e.g. 1764000000000-0)")
-        return Position(parsed.entry, parsed.index)
+        return parsed
 
     def piece(
         self, symbol: str, entry_id: str, fields: dict[bytes, bytes], *, after: int | None = None

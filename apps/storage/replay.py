@@ -159,7 +159,7 @@ class LakeDayReader:
                 from rows
             ), timed as (
                 select *, max(ts_event) over (
-                    partition by kind, symbol order by e_ms, e_seq, e_index
+                    partition by kind, symbol order by e_ms, e_seq, e_index, stream_id
                     rows between unbounded preceding and current row
                 ) as merge_at
                 from positioned
@@ -167,7 +167,7 @@ class LakeDayReader:
             select kind, symbol, ts_event, ts_recv, price, size, side, feed, seq,
                    bid_price, bid_size, ask_price, ask_size, op, stream_id
             from timed
-            order by merge_at, kind, symbol, e_ms, e_seq, e_index
+            order by merge_at, kind, symbol, e_ms, e_seq, e_index, stream_id
         """  # noqa: S608 - names we built
         return sql, params * len(tables)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from apps.core.positions import StreamPosition
+from apps.core.positions import WHOLE_ENTRY, StreamPosition
 
 
 def stream_order(stream_id: str, ts_event: int) -> StreamPosition:
@@ -16,12 +16,14 @@ def stream_order(stream_id: str, ts_event: int) -> StreamPosition:
 def position_sql(ts_ns: str) -> str:
     """The same position as columns `e_ms, e_seq, e_index` of a select over rows with an item id
     `stream_id` (`<ms>-<seq>:<index>`, or an imported row's `import:<digest>:<row>`, placed at
-    (its ms, -1, its row)); `ts_ns` is the SQL of the row's exchange time in nanoseconds."""
+    (its ms, its ns within the ms - 1,000,000, its row)); `ts_ns` is the SQL of the row's exchange
+    time in nanoseconds. Ties (two files' rows) are broken by ordering on `stream_id` last."""
     entry = "split_part(stream_id, ':', 1)"
     return (
         f"coalesce(try_cast(split_part({entry}, '-', 1) as bigint), ({ts_ns}) // 1000000) as e_ms, "
-        f"coalesce(try_cast(split_part({entry}, '-', 2) as bigint), -1) as e_seq, "
-        "coalesce(try_cast(split_part(stream_id, ':', -1) as bigint), 0) as e_index"
+        f"coalesce(try_cast(split_part({entry}, '-', 2) as bigint), ({ts_ns}) % 1000000 - 1000000) as e_seq, "
+        "case when stream_id like 'import:%' then try_cast(split_part(stream_id, ':', 3) as bigint) "
+        f"else coalesce(try_cast(nullif(split_part(stream_id, ':', 2), '') as bigint), {WHOLE_ENTRY}) end as e_index"
     )
 
 

@@ -47,12 +47,10 @@ def stored_trade(symbol: str, row: Any) -> StoredTrade:
     )
 
 
-def _after_query(
-    symbol: str, after: tuple[int, int, int | None], before_entry: tuple[int, int] | None
-) -> tuple[str, list[Any]]:
+def _after_query(symbol: str, after: StreamPosition, before_entry: tuple[int, int] | None) -> tuple[str, list[Any]]:
     """Rows of `symbol` after stream position `after` and before entry `before_entry`, with
     their position as (e_ms, e_seq, e_index)."""
-    ms, seq, index = after
+    ms, seq = after.entry
     before = "and (e_ms < ? or (e_ms = ? and e_seq < ?))" if before_entry else ""
     before_params = [before_entry[0], before_entry[0], before_entry[1]] if before_entry else []
     sql = f"""
@@ -65,20 +63,20 @@ def _after_query(
         where (e_ms > ? or (e_ms = ? and (e_seq > ? or (e_seq = ? and e_index > ?)))) {before}
     """  # noqa: S608 - only our own fragments are formatted in
     # No index: the whole entry was seen, so every index of it is excluded.
-    params = [symbol, first_day(ms), ms, ms, seq, seq, 2**62 if index is None else index, *before_params]
+    params = [symbol, first_day(ms), ms, ms, seq, seq, after.index_order, *before_params]
     return sql, params
 
 
 def lake_trades_after(
     *,
     symbol: str,
-    after: tuple[int, int, int | None],
+    after: StreamPosition,
     before_entry: tuple[int, int] | None = None,
     limit: int = 10_000,
     lake: Path | None = None,
 ) -> list[StoredTrade]:
-    """Trades that came through the hot store after stream position `after` ((ms, seq) of an
-    entry and the index in it, None: the whole entry), and before entry `before_entry` when
+    """Trades that came through the hot store after stream position `after` (an item, or a
+    whole entry), and before entry `before_entry` when
     given, in stream order, at most `limit`. Imported rows have no stream position and are not
     included. What a WebSocket client resuming from a position the hot store no longer holds
     is sent first."""
@@ -106,7 +104,7 @@ def lake_trades_entry_exists(*, symbol: str, entry: tuple[int, int], lake: Path 
 def lake_trades_after_count(
     *,
     symbol: str,
-    after: tuple[int, int, int | None],
+    after: StreamPosition,
     before_entry: tuple[int, int] | None = None,
     lake: Path | None = None,
 ) -> int:

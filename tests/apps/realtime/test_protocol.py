@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from apps.core.clock import utc_now
+from apps.core.positions import StreamPosition
 from apps.marketdata.symbols import canonical
 from apps.realtime.protocol import ProtocolError, Subscribe, Unsubscribe, message_parse
-from apps.realtime.topics import TOPICS, Position
+from apps.realtime.topics import TOPICS
 from tests.apps.realtime.support import SYMBOL, Writer, collect_events, open_ws, recv_json, send_json, subscribe, trades
 
 
@@ -46,7 +47,7 @@ def test_good_messages_parse_to_canonical_symbols_and_positions() -> None:
     )
     assert isinstance(parsed, Subscribe)
     assert parsed.symbols == tuple(dict.fromkeys([lead, "ESZ26"]))
-    assert parsed.since["ESZ26"] == Position((1764000000001, 0), None)
+    assert parsed.since["ESZ26"] == StreamPosition(1764000000001, 0)
     assert message_parse(topic=TOPICS["trades"], text='{"action": "unsubscribe", "symbols": ["ESZ26"]}') == Unsubscribe(
         ("ESZ26",)
     )
