@@ -9,12 +9,13 @@ import orjson
 from django.http import HttpRequest
 from ninja.renderers import BaseRenderer
 
-from apps.core.alerts import AlertEntry
+from apps.core.fired_alerts import AlertEntry
 from apps.marketdata.events import Quote
 from apps.marketdata.selectors import StoredQuote, StoredTrade
 from apps.marketdata.streamer_status import StreamerState
 from apps.storage.bars import BarRow
 from apps.storage.book import BookView
+from apps.storage.models import PurgeRun
 from apps.storage.selectors import FlushStatus
 
 
@@ -143,3 +144,14 @@ class ORJSONRenderer(BaseRenderer):
 
     def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
         return orjson.dumps(data, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+
+
+def purge_run(run: PurgeRun) -> dict[str, Any]:
+    return {
+        "run_id": run.pk,
+        "dry_run": run.dry_run,
+        "status": run.status,
+        "plan": run.plan,
+        "result": run.result,
+        "bytes_freed": run.bytes_freed,
+    }

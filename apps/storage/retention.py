@@ -15,10 +15,12 @@ from typing import Any
 
 import redis
 import structlog
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from apps.core.clock import utc_now
 from apps.core.positions import StreamPosition
+from apps.core.redis import get_redis
 from apps.marketdata.services.trim import safe_min_id
 from apps.storage.flush import hot_streams
 from apps.storage.models import PurgeRun, RetentionPolicy
@@ -184,3 +186,31 @@ def _remove_empty_parents(directory: Path, lake: Path) -> None:
     while directory != lake and directory.is_dir() and not any(directory.iterdir()):
         directory.rmdir()
         directory = directory.parent
+
+
+def purge_run(
+    *,
+    dry_run: bool,
+    triggered_by: str,
+    data_type: str | None = None,
+    before: date | None = None,
+    user: AbstractBaseUser | None = None,
+    client: redis.Redis | None = None,
+    lake: Path | None = None,
+) -> PurgeRun:
+    """Plan a retention purge and, unless `dry_run`, carry it out: what beat, `manage.py purge`
+    and the REST control endpoint all run. Returns the audit row (its `plan` lists what was or
+    would be removed)."""
+    client = client or get_redis()
+    lake = lake or settings.LAKE_DIR
+    plan = purge_plan(client=client, lake=lake, data_type=data_type, before=before)
+    return purge_execute(
+        client=client,
+        lake=lake,
+        plan=plan,
+        dry_run=dry_run,
+        triggered_by=triggered_by,
+        user=user,
+        data_type=data_type,
+        before=before,
+    )

@@ -11,7 +11,7 @@ from apps.core.progress import task_progress
 from apps.core.redis import get_redis
 from apps.storage.compaction import lake_compact
 from apps.storage.flush import streams_flush
-from apps.storage.retention import purge_execute, purge_plan
+from apps.storage.retention import purge_run
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
@@ -35,9 +35,7 @@ def flush_streams(self: Any) -> dict[str, Any]:
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1700, time_limit=1800)
 def purge() -> dict[str, Any]:
     """The daily retention purge; the same service as `manage.py purge`."""
-    client = get_redis()
-    plan = purge_plan(client=client, lake=settings.LAKE_DIR)
-    run = purge_execute(client=client, lake=settings.LAKE_DIR, plan=plan, dry_run=False, triggered_by="beat")
+    run = purge_run(dry_run=False, triggered_by="beat")
     return {"run": run.pk, "status": run.status, "bytes_freed": run.bytes_freed}
 
 

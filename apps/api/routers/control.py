@@ -9,11 +9,13 @@ from django.http import HttpRequest
 from ninja import Path, Router
 
 from apps.accounts.services import control_perform
+from apps.api import render
 from apps.api.auth import request_caller
 from apps.api.inputs import json_object_check
 from apps.api.schemas import STAFF_ONLY, PurgeIn, PurgeOut, StreamerControlOut, TaskOut
 from apps.marketdata.services.streamer_control import streamer_enable, streamer_resubscribe_request
-from apps.storage.control import flush_enqueue, purge_run
+from apps.storage.flush_requests import flush_enqueue
+from apps.storage.retention import purge_run
 
 router = Router(tags=["control"])
 StreamerName = Annotated[
@@ -77,12 +79,13 @@ def purge(request: HttpRequest, body: PurgeIn) -> Any:
     user = request_caller(request).user
 
     def perform() -> dict[str, Any]:
-        return purge_run(
+        run = purge_run(
             dry_run=body.dry_run,
             data_type=body.data_type.value if body.data_type else None,
             before=body.before,
             user=user,
             triggered_by=f"api:{user}",
         )
+        return render.purge_run(run)
 
     return _control(request, action="purge", params=body.model_dump(mode="json"), perform=perform)

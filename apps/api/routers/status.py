@@ -5,7 +5,7 @@ from ninja import Query, Router
 
 from apps.api import render
 from apps.api.schemas import ERRORS, AlertOut, AlertsQuery, FlushStatusOut, QueueDepthOut, StreamerStatusOut
-from apps.core.alerts import alerts_recent
+from apps.core.fired_alerts import alerts_recent
 from apps.core.queue_depths import queue_depths
 from apps.marketdata.streamer_status import streamers_status_list
 from apps.storage.selectors import flush_status_list

@@ -4,12 +4,10 @@ from argparse import ArgumentParser
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.core.redis import get_redis
 from apps.storage.registry import retention_categories
-from apps.storage.retention import purge_execute, purge_plan
+from apps.storage.retention import purge_run
 
 
 class Command(BaseCommand):
@@ -29,22 +27,16 @@ class Command(BaseCommand):
                 before = date.fromisoformat(options["before"])
             except ValueError:
                 raise CommandError(f"--before {options['before']!r} is not a date (YYYY-MM-DD)") from None
-        client = get_redis()
-        plan = purge_plan(client=client, lake=settings.LAKE_DIR, data_type=options["type"], before=before)
-        for item in plan.files:
-            self.stdout.write(f"file    {item.path}  ({item.bytes:,} bytes)")
-        for trim in plan.trims:
-            self.stdout.write(f"stream  {trim.key}: {trim.entries:,} entries below {trim.min_id}")
-        entries = sum(trim.entries for trim in plan.trims)
-        self.stdout.write(f"plan: {len(plan.files)} files, {plan.bytes:,} bytes, {entries:,} stream entries")
-        run = purge_execute(
-            client=client,
-            lake=settings.LAKE_DIR,
-            plan=plan,
-            dry_run=options["dry_run"],
-            triggered_by="manage.py purge",
-            data_type=options["type"],
-            before=before,
+        run = purge_run(
+            dry_run=options["dry_run"], triggered_by="manage.py purge", data_type=options["type"], before=before
+        )
+        for item in run.plan["files"]:
+            self.stdout.write(f"file    {item['path']}  ({item['bytes']:,} bytes)")
+        for trim in run.plan["trims"]:
+            self.stdout.write(f"stream  {trim['key']}: {trim['entries']:,} entries below {trim['min_id']}")
+        entries = sum(trim["entries"] for trim in run.plan["trims"])
+        self.stdout.write(
+            f"plan: {len(run.plan['files'])} files, {run.plan['bytes']:,} bytes, {entries:,} stream entries"
         )
         if options["dry_run"]:
             self.stdout.write(f"dry run: nothing removed (audit row {run.pk})")

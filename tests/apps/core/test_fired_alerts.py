@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.core import keys
-from apps.core.alerts import alerts_recent
+from apps.core.fired_alerts import alerts_recent
 from apps.core.redis import get_redis
 
 
