@@ -1,6 +1,6 @@
 """The venues `manage.py run_streamer NAME` can start: one line per venue folder.
 
-The `streamers` app registers these names with `apps.marketdata.venues` when Django starts, so
+The `streamers` app registers these names with `apps.marketdata.streamer_names` when Django starts, so
 the apps (which may not import `streamers`) know every streamer without a copy of the list.
 """
 

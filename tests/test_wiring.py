@@ -3,6 +3,7 @@
 - core imports no other app of ours;
 - storage imports core and marketdata only, and never a domain app: domains register with it;
 - accounts imports core only;
+- the streamers import core, marketdata and storage only;
 - a domain app imports no door;
 - no door imports another door;
 - no app imports the processes (`streamers`, `bot`): they register with the apps instead;
@@ -30,6 +31,9 @@ ALLOWED = {
     "apps.accounts": {"apps.core"},
     "apps.marketdata": {"apps.core"},
     "apps.storage": {"apps.core", "apps.marketdata"},
+    # The streamer processes write through marketdata; replay reads a stored day and the
+    # trimmer the retention windows through storage. No domain app above that, no door.
+    "streamers": {"apps.core", "apps.marketdata", "apps.storage"},
 }
 
 

@@ -15,19 +15,11 @@ from apps.api.struct_schemas import struct_schema
 from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
 from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.selectors import MAX_PAGE
+from apps.storage.lake_bars import INTERVAL_NS
 from apps.storage.registry import retention_categories
 
-
-class Interval(StrEnum):
-    """Bar widths: the intervals apps/storage/lake_bars.py aggregates (a test keeps them equal)."""
-
-    S1 = "1s"
-    S5 = "5s"
-    M1 = "1m"
-    M5 = "5m"
-    M15 = "15m"
-    H1 = "1h"
-    D1 = "1d"
+# Bar widths: the intervals apps/storage/lake_bars.py aggregates, named as they are written.
+Interval = StrEnum("Interval", {name: name for name in INTERVAL_NS})  # type: ignore[misc]
 
 
 class GEXCategory(StrEnum):
@@ -292,7 +284,7 @@ class CompareQuery(Schema):
 
 class BarsQuery(Schema):
     symbol: str = SYMBOL
-    interval: Interval = Interval.M1
+    interval: Interval = Interval("1m")
     start: AwareDatetime | None = Field(None, description="Default: one day before end.")
     end: AwareDatetime | None = Field(None, description="Default: now.")
 

@@ -110,7 +110,8 @@ def lake_table_register(table: LakeTable) -> None:
 
 
 def lake_table_unregister(*, name: str) -> None:
-    """Remove a table (a test app's table goes with its app); its files stay where they are."""
+    """Remove a table; its files stay where they are. For an app that leaves the process, which
+    today only the suite's throw-away test app does (tests/registry_app)."""
     with _lock:
         _tables.pop(name, None)
 
