@@ -42,6 +42,9 @@ _FUTURE = re.compile(
     r"(?::(?P<mic>X[A-Z]{3})|_FUT_(?P<sc>[A-Z]+)|-(?P<dtc>[A-Z]+))?$"
 )
 _PLAIN = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+# What a stored symbol may look like (the key builder's form, apps/core/keys.py): a contract code
+# or a ticker such as SPX or GEXBot's ES_SPX. It becomes a directory name in the lake.
+_STORED = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 
 
 class Venue(StrEnum):
@@ -155,6 +158,23 @@ def canonical(symbol: str, *, at: datetime) -> str:
         if _PLAIN.match(raw):
             return raw
         raise
+
+
+def canonical_check(symbol: str) -> str:
+    """`symbol` unchanged when it is already in canonical form, SymbolError naming it otherwise.
+
+    Canonical: a contract code (`ESZ25`, never a feed form such as `/ESZ25` or `ESZ5`) or a
+    ticker of upper-case letters, digits, '.', '_' and '-' (`SPX`, GEXBot's `ES_SPX`, and `ES`
+    as a GEX ticker). A continuous alias stands for different contracts at different times, so
+    writers of market data resolve it first (`canonical(raw, at=...)`)."""
+    if not _STORED.match(symbol) or ".." in symbol:
+        raise SymbolError(
+            f"symbol {symbol!r} is not canonical: use upper-case letters, digits, '.', '_' or '-' (e.g. ESZ25, SPX)"
+        )
+    match = _FUTURE.match(symbol)
+    if match and (len(match["year"]) != 2 or match["mic"] or match["sc"] or match["dtc"]):
+        raise SymbolError(f"symbol {symbol!r} is a feed form, not canonical: store the contract code (e.g. ESZ25)")
+    return symbol
 
 
 def to_venue(symbol: str, venue: Venue, *, at: datetime | None = None) -> str:

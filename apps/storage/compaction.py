@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import structlog
 
 from apps.core.clock import utc_now
-from apps.storage.lake import publish, write_temp
+from apps.storage.lake import LakePathError, partition_dir, partition_file, publish, staging_dir, write_temp
 from apps.storage.registry import lake_tables
 
 log = structlog.get_logger(__name__)
@@ -54,20 +54,31 @@ def _exchange(first: Path, second: Path) -> None:
 def partition_compact(*, lake: Path, partition: Path, rows_per_file: int = ROWS_PER_FILE) -> CompactResult:
     """Merge one partition's files; skipped when it has fewer than two."""
     result = CompactResult(partition=str(partition.relative_to(lake)))
+    try:
+        # Rebuilt from its parts by the one path builder: a directory it would not make (an old
+        # import's `symbol=HELLO WORLD`, a symlink out of the lake) is left alone.
+        table, day, symbol = _partition_parts(partition)
+        partition = partition_dir(lake=lake, table=table, day=day, symbol=symbol)
+    except LakePathError as error:
+        result.skipped = f"not a lake partition: {error.message}"
+        log.warning("compaction.skipped", partition=result.partition, reason=result.skipped)
+        return result
     files = sorted(partition.glob("*.parquet"))
     result.files_before = len(files)
     if len(files) < 2:
         result.skipped = "fewer than two files"
         return result
-    table = pa.concat_tables([pq.read_table(path) for path in files], promote_options="default")
-    table = table.sort_by([("ts_event", "ascending"), ("stream_id", "ascending")])
-    result.rows = table.num_rows
-    staging = lake / ".staging" / uuid.uuid4().hex / partition.name
+    merged_rows = pa.concat_tables([pq.read_table(path) for path in files], promote_options="default")
+    merged_rows = merged_rows.sort_by([("ts_event", "ascending"), ("stream_id", "ascending")])
+    result.rows = merged_rows.num_rows
+    staging = staging_dir(lake=lake, run=uuid.uuid4().hex, partition=partition)
     staging.mkdir(parents=True)
     first, last = files[0].stem.split("_")[0], files[-1].stem.split("_")[-1]
-    for offset in range(0, table.num_rows, rows_per_file):
-        final = staging / f"compacted-{first}_{last}-{offset // rows_per_file:03d}.parquet"
-        publish(write_temp(table.slice(offset, rows_per_file), final), final)
+    for offset in range(0, merged_rows.num_rows, rows_per_file):
+        name = f"compacted-{first}_{last}-{offset // rows_per_file:03d}.parquet"
+        # The name is checked where the partition's files will be; the file is made in staging.
+        final = staging / partition_file(lake=lake, table=table, day=day, symbol=symbol, name=name).name
+        publish(write_temp(merged_rows.slice(offset, rows_per_file), final), final)
         result.files_after += 1
     _exchange(staging, partition)
     # `staging` now holds the old files: anything there that was not merged arrived meanwhile.
@@ -85,6 +96,14 @@ def partition_compact(*, lake: Path, partition: Path, rows_per_file: int = ROWS_
         rows=result.rows,
     )
     return result
+
+
+def _partition_parts(partition: Path) -> tuple[str, date, str]:
+    """(table, day, symbol) of `{LAKE}/{table}/date=.../symbol=...`."""
+    day = _partition_day(partition)
+    if day is None or not partition.name.startswith("symbol="):
+        raise LakePathError("partition", f"partition {str(partition)!r} is not date=YYYY-MM-DD/symbol=SYM")
+    return partition.parent.parent.name, day, partition.name.removeprefix("symbol=")
 
 
 def _partition_day(partition: Path) -> date | None:

@@ -29,7 +29,7 @@ from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import text as _text
 from apps.storage.consumer import ExactlyOnceReader, StreamBusyError
-from apps.storage.lake import file_name, partition_dir, publish, remove_stale_temps, write_temp
+from apps.storage.lake import file_name, partition_file, publish, remove_stale_temps, write_temp
 from apps.storage.registry import lake_table_of_stream, lake_tables
 from apps.storage.tables import tables_by_day
 
@@ -72,9 +72,8 @@ def stream_flush(
                 data = [(entry_id, fields[b"d"]) for entry_id, fields in batch.entries if fields]
                 name = file_name(batch.first_id, batch.last_id)
                 for day, rows in sorted(tables_by_day(table, symbol, data).items()):
-                    directory = partition_dir(lake=lake, table=table.name, day=day, symbol=symbol)
-                    remove_stale_temps(directory)
-                    final = directory / name
+                    final = partition_file(lake=lake, table=table.name, day=day, symbol=symbol, name=name)
+                    remove_stale_temps(final.parent)
                     temp = write_temp(rows, final)
                     _failpoint("after_write", failpoint)
                     publish(temp, final)

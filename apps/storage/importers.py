@@ -14,15 +14,17 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from apps.core.exceptions import ApplicationError
-from apps.storage.lake import partition_dir, publish, write_temp
+from apps.core.exceptions import ApplicationError, BadInputError
+from apps.marketdata.events import FEED_CODES
+from apps.marketdata.symbols import SymbolError, canonical_check
+from apps.storage.lake import LakePathError, partition_file, publish, write_temp
 from apps.storage.registry import lake_table
 
 SIDES = {"b": 1, "buy": 1, "bid": 1, "1": 1, "s": 2, "sell": 2, "a": 2, "ask": 2, "2": 2, "": 0, "0": 0}
@@ -99,6 +101,35 @@ def _convert(path: Path, line: int, row: dict[str, Any], column: str, parse: Cal
         raise ImportFileError(path, line, column, f"{row[column]!r} {error}".strip()) from None
 
 
+def _feed(feed: str) -> str:
+    if not feed or feed not in FEED_CODES:
+        known = ", ".join(name for name in FEED_CODES if name)
+        raise BadInputError("feed", f"--feed {feed!r} is not a known feed; known: {known}")
+    return feed
+
+
+def _symbol_option(symbol: str | None) -> str | None:
+    """The --symbol option, checked before any file is read."""
+    if symbol is None:
+        return None
+    try:
+        return canonical_check(symbol.strip().upper())
+    except SymbolError as error:
+        raise BadInputError("symbol", f"--symbol {symbol!r}: {error}") from None
+
+
+def _row_symbol(path: Path, line: int, row: dict[str, Any], default: str | None) -> str:
+    raw = row.get("symbol")
+    if raw in (None, ""):
+        if default is None:
+            raise ImportFileError(path, line, "symbol", "missing (add the column or pass --symbol)")
+        return default
+    try:
+        return canonical_check(str(raw).strip().upper())
+    except SymbolError as error:
+        raise ImportFileError(path, line, "symbol", f"{raw!r}: {error}") from None
+
+
 def _side(value: Any) -> int:
     return SIDES[str(value).strip().lower()]
 
@@ -113,14 +144,14 @@ def _import(
     row_builder: Callable[..., dict[str, Any]],
     progress: Callable[[int, int], None] | None,
 ) -> ImportResult:
+    feed = _feed(feed)
+    default_symbol = _symbol_option(default_symbol)
     rows, first_line = _read(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     by_partition: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for index, row in enumerate(rows):
         line = first_line + index
-        symbol = str(row.get("symbol") or default_symbol or "").strip().upper()
-        if not symbol:
-            raise ImportFileError(path, line, "symbol", "missing (add the column or pass --symbol)")
+        symbol = _row_symbol(path, line, row, default_symbol)
         record = row_builder(path, line, row)
         record.update(feed=feed, stream_id=f"import:{digest}:{index}")
         day = datetime.fromtimestamp(record["ts_event"] / 1e9, tz=UTC).date().isoformat()
@@ -132,10 +163,12 @@ def _import(
     temps: list[tuple[Path, Path]] = []
     try:
         for (day, symbol), records in sorted(by_partition.items()):
-            final = (
-                partition_dir(lake=lake, table=table, day=datetime.fromisoformat(day).date(), symbol=symbol)
-                / f"import-{digest}.parquet"
-            )
+            try:
+                final = partition_file(
+                    lake=lake, table=table, day=date.fromisoformat(day), symbol=symbol, name=f"import-{digest}.parquet"
+                )
+            except LakePathError as error:
+                raise ImportFileError(path, None, error.field, error.message) from None
             temps.append((write_temp(pa.Table.from_pylist(records, schema=lake_table(table).schema), final), final))
     except BaseException:
         for temp, _ in temps:

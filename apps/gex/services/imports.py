@@ -38,10 +38,11 @@ from apps.core.sessions import is_trading_day
 from apps.gex.config import GEXBotConfig
 from apps.gex.gexbot import GEXBotAPISource, GEXBotHTTPError, shown_url
 from apps.gex.models import GEXImportJob
-from apps.gex.parsing import parse_history
+from apps.gex.parsing import is_greek_category, parse_history
 from apps.gex.services.snapshots import snapshots_record_many
-from apps.gex.snapshots import GEXSnapshot, category_canonical
+from apps.gex.snapshots import CATEGORIES, GEXSnapshot, category_canonical
 from apps.gex.sources import GEXPayloadError, GEXSourceError
+from apps.marketdata.symbols import canonical_check
 from apps.storage.flush import stream_flush
 from pipeline_project.env import ConfigError
 
@@ -90,18 +91,23 @@ class Target:
 def _target(*, ticker: str, package: str, category: str) -> Target:
     try:
         keys.gex_snapshots(ticker)
+        canonical_check(ticker)  # the ticker is the lake partition its snapshots land in
     except ValueError as error:
         raise GEXImportError(f"ticker: {error}", extra={"field": "ticker"}) from None
     if package not in HISTORY_PACKAGES:
         raise GEXImportError(
             f"package {package!r} has no history; use one of {', '.join(HISTORY_PACKAGES)}", extra={"field": "package"}
         )
-    category = category_canonical(category)
-    if not category or not all(
-        character.islower() or character.isdigit() or character == "_" for character in category
-    ):
-        raise GEXImportError(f"category {category!r} must be a GEXBot category such as gex_full", {"field": "category"})
-    return Target(ticker, package, category)
+    canonical = category_canonical(category)
+    # The category is stored with every row; only the ones GEXBot serves for the package exist.
+    greek_ok = package == "state"
+    well_formed = all(character.islower() or character.isdigit() or character == "_" for character in canonical)
+    if not canonical or not well_formed or not (canonical in CATEGORIES or (greek_ok and is_greek_category(canonical))):
+        known = ", ".join(CATEGORIES) + (" or a greek category (gamma_zero, vanna_one, ...)" if greek_ok else "")
+        raise GEXImportError(
+            f"category {category!r} is not a GEXBot {package} category; known: {known}", {"field": "category"}
+        )
+    return Target(ticker, package, canonical)
 
 
 def source_hash(*, kind: str, target: Target, content: bytes) -> str:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from rich.progress import Progress, TaskID
 
+from apps.core.exceptions import BadInputError
 from apps.storage.importers import ImportFileError, ImportResult
 
 
@@ -23,7 +24,7 @@ class ImportCommand(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--symbol", help="canonical symbol for files without a symbol column")
-        parser.add_argument("--feed", default="import", help="feed name stored with the rows")
+        parser.add_argument("--feed", default="import", help="a known feed name stored with the rows (default import)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = self.importer
@@ -44,4 +45,6 @@ class ImportCommand(BaseCommand):
                     )
                 except ImportFileError as error:
                     raise CommandError(f"{error.message} (nothing from this file was written)") from None
+                except BadInputError as error:
+                    raise CommandError(f"{error.message} (nothing was written)") from None
                 self.stdout.write(f"{path}: {result.rows:,} {self.noun} into {len(result.files)} partition file(s)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from apps.marketdata.symbols import (
     SymbolError,
     Venue,
     canonical,
+    canonical_check,
     last_trading_day,
     lead_contract,
     parse_contract,
@@ -118,3 +120,27 @@ def test_garbage_is_refused_naming_the_symbol() -> None:
         canonical("ES Z25!", at=ny(2025, 11, 1, 12, 0))
     with pytest.raises(SymbolError, match="unknown futures root 'XX'"):
         lead_contract("XX", ny(2025, 11, 1, 12, 0))
+
+
+@pytest.mark.parametrize("symbol", ["ESZ25", "SPX", "ES_SPX", "ES", "BRK.B", "NQH27"])
+def test_canonical_forms_pass_the_check_unchanged(symbol: str) -> None:
+    assert canonical_check(symbol) == symbol
+
+
+@pytest.mark.parametrize(
+    ("symbol", "reason"),
+    [
+        ("ESZ5", "is a feed form"),
+        ("/ESZ25", "is not canonical"),
+        ("ESZ25_FUT_CME", "is a feed form"),
+        ("ESZ25-CME", "is a feed form"),
+        ("esz25", "is not canonical"),
+        ("HELLO WORLD", "is not canonical"),
+        ("../../x", "is not canonical"),
+        ("A..B", "is not canonical"),
+        ("", "is not canonical"),
+    ],
+)
+def test_anything_else_is_refused_by_name(symbol: str, reason: str) -> None:
+    with pytest.raises(SymbolError, match=f"symbol {re.escape(repr(symbol))} {reason}"):
+        canonical_check(symbol)
