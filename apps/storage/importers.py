@@ -9,11 +9,12 @@ from the source's content hash, so importing the same file twice replaces, never
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import pyarrow.parquet as pq
 
 from apps.core.exceptions import ApplicationError, BadInputError
 from apps.marketdata.events import FEED_CODES
-from apps.marketdata.symbols import SymbolError, canonical_check
+from apps.marketdata.symbols import SymbolError, canonical, canonical_check
 from apps.storage.lake import LakePathError, partition_file, publish, write_temp
 from apps.storage.registry import lake_table
 
@@ -45,6 +46,8 @@ class ImportFileError(ApplicationError):
 class ImportResult:
     rows: int
     files: list[str]
+    # The canonical symbols the rows were stored under (a continuous alias becomes contracts).
+    symbols: list[str] = field(default_factory=list)
 
 
 def _read(path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -108,24 +111,43 @@ def _feed(feed: str) -> str:
     return feed
 
 
+# Only whether a symbol is valid is asked at this moment; rows resolve at their own time.
+_CHECKED_AT = datetime(2000, 1, 3, tzinfo=UTC)
+_NS_PER_MINUTE = 60_000_000_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_in_minute(raw: str, minute: int) -> str:
+    # Rolls happen on a whole minute (18:00 New York), so one answer serves a whole minute.
+    return canonical_check(canonical(raw, at=datetime.fromtimestamp(minute * 60, tz=UTC)))
+
+
+def _canonical_at(raw: str, ts_event: int) -> str:
+    """The canonical symbol of `raw` at a row's exchange time: a continuous alias (`ES`) becomes
+    the contract in force then by the roll schedule, a feed form (`/ESZ25`) its contract code."""
+    return _canonical_in_minute(raw, ts_event // _NS_PER_MINUTE)
+
+
 def _symbol_option(symbol: str | None) -> str | None:
-    """The --symbol option, checked before any file is read."""
+    """The --symbol option, checked before any file is read (resolved per row later)."""
     if symbol is None:
         return None
+    raw = symbol.strip().upper()
     try:
-        return canonical_check(symbol.strip().upper())
+        canonical_check(canonical(raw, at=_CHECKED_AT))
     except SymbolError as error:
         raise BadInputError("symbol", f"--symbol {symbol!r}: {error}") from None
+    return raw
 
 
-def _row_symbol(path: Path, line: int, row: dict[str, Any], default: str | None) -> str:
+def _row_symbol(path: Path, line: int, row: dict[str, Any], default: str | None, ts_event: int) -> str:
     raw = row.get("symbol")
     if raw in (None, ""):
         if default is None:
             raise ImportFileError(path, line, "symbol", "missing (add the column or pass --symbol)")
-        return default
+        return _canonical_at(default, ts_event)
     try:
-        return canonical_check(str(raw).strip().upper())
+        return _canonical_at(str(raw).strip().upper(), ts_event)
     except SymbolError as error:
         raise ImportFileError(path, line, "symbol", f"{raw!r}: {error}") from None
 
@@ -151,8 +173,8 @@ def _import(
     by_partition: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for index, row in enumerate(rows):
         line = first_line + index
-        symbol = _row_symbol(path, line, row, default_symbol)
         record = row_builder(path, line, row)
+        symbol = _row_symbol(path, line, row, default_symbol, record["ts_event"])
         record.update(feed=feed, stream_id=f"import:{digest}:{index}")
         day = datetime.fromtimestamp(record["ts_event"] / 1e9, tz=UTC).date().isoformat()
         by_partition[(day, symbol)].append(record)
@@ -179,7 +201,8 @@ def _import(
         publish(temp, final)
     if progress:
         progress(len(rows), len(rows))
-    return ImportResult(len(rows), [str(final.relative_to(lake)) for _, final in temps])
+    symbols = sorted({symbol for _, symbol in by_partition})
+    return ImportResult(len(rows), [str(final.relative_to(lake)) for _, final in temps], symbols)
 
 
 def _tick_row(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:

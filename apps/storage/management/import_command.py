@@ -47,4 +47,7 @@ class ImportCommand(BaseCommand):
                     raise CommandError(f"{error.message} (nothing from this file was written)") from None
                 except BadInputError as error:
                     raise CommandError(f"{error.message} (nothing was written)") from None
-                self.stdout.write(f"{path}: {result.rows:,} {self.noun} into {len(result.files)} partition file(s)")
+                self.stdout.write(
+                    f"{path}: {result.rows:,} {self.noun} into {len(result.files)} partition file(s), "
+                    f"stored as {', '.join(result.symbols)}"
+                )
