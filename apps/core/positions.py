@@ -11,8 +11,10 @@ Three forms of id name where a row came from:
 The order, stated once: positions sort by (ms, seq, index), then by origin. An imported row is
 placed by its exchange time: its millisecond, and as seq its nanoseconds within that millisecond
 minus 1,000,000 (so -1,000,000 to -1: before every hot-store entry of that millisecond, imported
-rows in nanosecond order), then its row in the file, then the file's digest (its origin), so two
-files' rows never tie. An entry without an index stands for the whole entry and sorts after
+rows in nanosecond order), then its row number, then its digest (its origin), so two rows never
+tie. For an imported trade the digest is its content's and the row counts identical trades of
+one source; for a depth operation they are its file's content hash and its row in the file
+(apps/storage/importers.py says why). An entry without an index stands for the whole entry and sorts after
 every item of it (a client that saw the entry saw all of it).
 """
 
@@ -42,7 +44,7 @@ class StreamPosition:
     index: int | None = field(default=None, compare=False)
     # The comparison key: `index`, or WHOLE_ENTRY for an entry as a whole.
     _order: int = field(init=False, repr=False, compare=True)
-    # An imported row's file digest; empty for hot-store positions.
+    # An imported row's digest (its content's or its file's); empty for hot-store positions.
     origin: str = field(default="", kw_only=True)
 
     def __post_init__(self) -> None:

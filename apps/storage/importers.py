@@ -2,18 +2,27 @@
 
 A file is validated completely before anything becomes visible: its partitions are written as
 temporary files and renamed only when every row passed, so a bad file leaves the lake as it
-was. The error names the file, the row (the line, for CSV) and the column. File names derive
-from the source's content hash, so importing the same file twice replaces, never duplicates.
+was. The error names the file, the row (the line, for CSV) and the column.
+
+Identity, per source kind, as `stream_id = import:<hex digest>:<n>` (apps/core/positions.py):
+- a trade is its content, (symbol, ts_event ns, price, size, side, seq) hashed, and n counts
+  identical trades within one file; so the same trades from a CSV, an epoch-ns or an epoch-ms
+  file get the same ids, and rows whose id a partition already holds are not written again;
+- a depth operation is its place in its file (the file's content hash, n = the row): within a
+  nanosecond a book's operations mean something only in their order, so identical operations
+  are not merged; importing the same file again adds nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import functools
 import hashlib
 import math
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +34,7 @@ import pyarrow.parquet as pq
 from apps.core.exceptions import ApplicationError, BadInputError
 from apps.marketdata.events import FEED_CODES
 from apps.marketdata.symbols import SymbolError, canonical, canonical_check
-from apps.storage.lake import LakePathError, partition_file, publish, write_temp
+from apps.storage.lake import LakePathError, lock_file, partition_dir, partition_file, publish, write_temp
 from apps.storage.registry import lake_table
 
 SIDES = {"b": 1, "buy": 1, "bid": 1, "1": 1, "s": 2, "sell": 2, "a": 2, "ask": 2, "2": 2, "": 0, "0": 0}
@@ -48,6 +57,12 @@ class ImportResult:
     files: list[str]
     # The canonical symbols the rows were stored under (a continuous alias becomes contracts).
     symbols: list[str] = field(default_factory=list)
+    # Rows the lake did not hold yet; the rest were there already (the same identity).
+    new: int = 0
+
+    @property
+    def already(self) -> int:
+        return self.rows - self.new
 
 
 def _read(path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -156,6 +171,40 @@ def _side(value: Any) -> int:
     return SIDES[str(value).strip().lower()]
 
 
+# A row's identity from its content: (symbol, row) -> hex digest. None: the file's digest and
+# the row's place in it.
+Identity = Callable[[str, dict[str, Any]], str]
+
+
+def _trade_identity(symbol: str, record: dict[str, Any]) -> str:
+    """A trade is the same trade whatever file brought it: its symbol, exchange time (ns), price,
+    size, side and sequence number. CSV, epoch-ns and epoch-ms files of one trade agree."""
+    text = f"{symbol}|{record['ts_event']}|{float(record['price'])!r}|{record['size']}|{record['side']}|{record['seq']}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stored_ids(directory: Path) -> set[str]:
+    """The imported rows' ids already in a partition."""
+    ids: set[str] = set()
+    for file in sorted(directory.glob("*.parquet")) if directory.is_dir() else []:
+        column = pq.read_table(file, columns=["stream_id"])["stream_id"].to_pylist()
+        ids.update(value for value in column if value and value.startswith("import:"))
+    return ids
+
+
+@contextmanager
+def _import_lock(lake: Path, table: str) -> Iterator[None]:
+    # Two imports of overlapping rows at once would each find the other's rows missing.
+    lock = lock_file(lake=lake, name=f"import-{table}")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _import(
     path: Path,
     *,
@@ -164,6 +213,7 @@ def _import(
     default_symbol: str | None,
     feed: str,
     row_builder: Callable[..., dict[str, Any]],
+    identity: Identity | None,
     progress: Callable[[int, int], None] | None,
 ) -> ImportResult:
     feed = _feed(feed)
@@ -171,11 +221,19 @@ def _import(
     rows, first_line = _read(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     by_partition: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    occurrences: Counter[str] = Counter()
     for index, row in enumerate(rows):
         line = first_line + index
         record = row_builder(path, line, row)
         symbol = _row_symbol(path, line, row, default_symbol, record["ts_event"])
-        record.update(feed=feed, stream_id=f"import:{digest}:{index}")
+        if identity is None:
+            stream_id = f"import:{digest}:{index}"
+        else:
+            # Identical rows in one source are distinct trades: the n-th of them is row n.
+            key = identity(symbol, record)
+            stream_id = f"import:{key}:{occurrences[key]}"
+            occurrences[key] += 1
+        record.update(feed=feed, stream_id=stream_id)
         day = datetime.fromtimestamp(record["ts_event"] / 1e9, tz=UTC).date().isoformat()
         by_partition[(day, symbol)].append(record)
         if progress and index % 10_000 == 0:
@@ -183,26 +241,37 @@ def _import(
     if not rows:
         raise ImportFileError(path, None, None, "has no rows")
     temps: list[tuple[Path, Path]] = []
-    try:
-        for (day, symbol), records in sorted(by_partition.items()):
-            try:
+    new = 0
+    with _import_lock(lake, table):
+        try:
+            for (day, symbol), records in sorted(by_partition.items()):
+                try:
+                    directory = partition_dir(lake=lake, table=table, day=date.fromisoformat(day), symbol=symbol)
+                except LakePathError as error:
+                    raise ImportFileError(path, None, error.field, error.message) from None
+                stored = _stored_ids(directory)
+                fresh = [record for record in records if record["stream_id"] not in stored]
+                if not fresh:
+                    continue
+                new += len(fresh)
+                # Named after the rows it holds: the same new rows again make the same name.
+                name = hashlib.sha256("\n".join(record["stream_id"] for record in fresh).encode()).hexdigest()[:16]
                 final = partition_file(
-                    lake=lake, table=table, day=date.fromisoformat(day), symbol=symbol, name=f"import-{digest}.parquet"
+                    lake=lake, table=table, day=date.fromisoformat(day), symbol=symbol, name=f"import-{name}.parquet"
                 )
-            except LakePathError as error:
-                raise ImportFileError(path, None, error.field, error.message) from None
-            temps.append((write_temp(pa.Table.from_pylist(records, schema=lake_table(table).schema), final), final))
-    except BaseException:
-        for temp, _ in temps:
-            temp.unlink(missing_ok=True)
-        raise
-    # Every partition is written; only now does any of it become visible.
-    for temp, final in temps:
-        publish(temp, final)
+                schema = lake_table(table).schema
+                temps.append((write_temp(pa.Table.from_pylist(fresh, schema=schema), final), final))
+        except BaseException:
+            for temp, _ in temps:
+                temp.unlink(missing_ok=True)
+            raise
+        # Every partition is written; only now does any of it become visible.
+        for temp, final in temps:
+            publish(temp, final)
     if progress:
         progress(len(rows), len(rows))
     symbols = sorted({symbol for _, symbol in by_partition})
-    return ImportResult(len(rows), [str(final.relative_to(lake)) for _, final in temps], symbols)
+    return ImportResult(len(rows), [str(final.relative_to(lake)) for _, final in temps], symbols, new=new)
 
 
 def _tick_row(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +309,14 @@ def ticks_import(
 ) -> ImportResult:
     """Trades from CSV/Parquet (columns ts, price, size; optional symbol, side, seq) into tick_data."""
     return _import(
-        path, lake=lake, table="tick_data", default_symbol=symbol, feed=feed, row_builder=_tick_row, progress=progress
+        path,
+        lake=lake,
+        table="tick_data",
+        default_symbol=symbol,
+        feed=feed,
+        row_builder=_tick_row,
+        identity=_trade_identity,
+        progress=progress,
     )
 
 
@@ -254,5 +330,12 @@ def depth_import(
 ) -> ImportResult:
     """Depth from CSV/Parquet (columns ts, side, price, size; optional symbol, op = set|clear) into depth_data."""
     return _import(
-        path, lake=lake, table="depth_data", default_symbol=symbol, feed=feed, row_builder=_depth_row, progress=progress
+        path,
+        lake=lake,
+        table="depth_data",
+        default_symbol=symbol,
+        feed=feed,
+        row_builder=_depth_row,
+        identity=None,
+        progress=progress,
     )

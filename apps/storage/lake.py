@@ -79,6 +79,13 @@ def staging_dir(*, lake: Path, run: str, partition: Path) -> Path:
     return _inside(Path(lake), Path(lake) / STAGING / run / partition.name, field="partition", value=partition.name)
 
 
+def lock_file(*, lake: Path, name: str) -> Path:
+    """A lock file under `{LAKE}/.locks/`, outside every table's files."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+        raise LakePathError("lock", f"lock name {name!r} must be lower-case letters, digits, '_' or '-'")
+    return _inside(Path(lake), Path(lake) / ".locks" / f"{name}.lock", field="lock", value=name)
+
+
 def file_name(first_id: str, last_id: str) -> str:
     return f"{first_id}_{last_id}.parquet"
 

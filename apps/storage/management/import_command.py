@@ -47,7 +47,9 @@ class ImportCommand(BaseCommand):
                     raise CommandError(f"{error.message} (nothing from this file was written)") from None
                 except BadInputError as error:
                     raise CommandError(f"{error.message} (nothing was written)") from None
+                written = (
+                    f" ({len(result.files)} partition file(s), {', '.join(result.symbols)})" if result.files else ""
+                )
                 self.stdout.write(
-                    f"{path}: {result.rows:,} {self.noun} into {len(result.files)} partition file(s), "
-                    f"stored as {', '.join(result.symbols)}"
+                    f"{path}: {result.new:,} new {self.noun}; {result.already:,} already in the lake{written}"
                 )
