@@ -1,15 +1,21 @@
 """Structured logging, configured once from settings: key=value on a console, JSON in production.
 
 Both structlog loggers and the standard library's (Django, Celery) render through the same
-processor chain, so every line carries a timestamp, level, logger and the event's fields.
+processor chain, so every line carries a timestamp, level, logger and the event's fields. Every
+line is redacted as the last step (apps/core/redaction.py: URL query values, URL passwords, bearer
+tokens), whoever logged it: uvicorn's access log and Django's request warnings print URLs with
+their query strings, and exception messages (httpx's included) quote URLs too.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 import structlog
+
+from apps.core.redaction import redact
 
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
@@ -24,6 +30,14 @@ def _renderer(fmt: str) -> Any:
     if fmt == "json":
         return structlog.processors.JSONRenderer(serializer=lambda obj, **_: orjson.dumps(obj).decode())
     return structlog.dev.ConsoleRenderer(colors=False)
+
+
+class RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's formatter for standard-library handlers, with secrets masked in the final text
+    (traceback included), so no logger and no field can bypass it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_structlog(*, fmt: str) -> None:
@@ -47,7 +61,7 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {
             "structured": {
-                "()": structlog.stdlib.ProcessorFormatter,
+                "()": RedactingFormatter,
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     _renderer(fmt),
@@ -62,5 +76,11 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
         "loggers": {
             "django.db.backends": {"level": "INFO"},
             "asyncio": {"level": "WARNING"},
+            # uvicorn configures its own handlers before the application (and so this) loads;
+            # its lines go through ours instead, redacted like every other.
+            **{
+                name: {"handlers": ["console"], "level": level, "propagate": False}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            },
         },
     }
