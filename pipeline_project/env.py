@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from apps.core.redaction import url_without_password
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Which variable enables a feature, and the secrets that feature cannot start without.
@@ -189,7 +191,8 @@ def _problems_from(error: ValidationError, values: Mapping[str, str]) -> list[Co
         variable = str(item["loc"][0]) if item["loc"] else "environment"
         message = item["msg"]
         if variable in values and variable in PipelineEnv.model_fields and not is_secret(variable):
-            message = f"{message} (got {values[variable]!r})"
+            # A URL's password stays out of the message (REDIS_URL, DATABASE_URL carry one).
+            message = f"{message} (got {url_without_password(values[variable])!r})"
         problems.append(ConfigProblem(variable, message))
     return problems
 
