@@ -76,6 +76,9 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
         "loggers": {
             "django.db.backends": {"level": "INFO"},
             "asyncio": {"level": "WARNING"},
+            # Both log every request's full URL (a presigned URL's signature included) at INFO/DEBUG.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
             # uvicorn configures its own handlers before the application (and so this) loads;
             # its lines go through ours instead, redacted like every other.
             **{
