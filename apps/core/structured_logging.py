@@ -26,10 +26,28 @@ _SHARED: list[Any] = [
 ]
 
 
-def _renderer(fmt: str) -> Any:
+def _renderers(fmt: str) -> list[Any]:
+    # Tracebacks never show local variables: they hold request bodies, tokens and passwords
+    # (rich's console tracebacks and structlog's dict tracebacks show them by default).
     if fmt == "json":
-        return structlog.processors.JSONRenderer(serializer=lambda obj, **_: orjson.dumps(obj).decode())
-    return structlog.dev.ConsoleRenderer(colors=False)
+        return [
+            structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
+            structlog.processors.JSONRenderer(serializer=lambda obj, **_: orjson.dumps(obj, default=str).decode()),
+        ]
+    return [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
+
+
+class OneLineClientErrors(logging.Filter):
+    """A client's mistake (a bad Host header, a body over the limit, any SuspiciousOperation, any
+    4xx) is one log line: the traceback of where Django noticed it says nothing about the caller."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        client_error = record.name.startswith("django.security") or (isinstance(status, int) and 400 <= status < 500)
+        if client_error and record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class RedactingFormatter(structlog.stdlib.ProcessorFormatter):
@@ -64,13 +82,18 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
                 "()": RedactingFormatter,
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    _renderer(fmt),
+                    *_renderers(fmt),
                 ],
                 "foreign_pre_chain": [*_SHARED, structlog.stdlib.ExtraAdder()],
             },
         },
+        "filters": {"one_line_client_errors": {"()": OneLineClientErrors}},
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "structured"},
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "structured",
+                "filters": ["one_line_client_errors"],
+            },
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {

@@ -1,5 +1,6 @@
 """Secrets never reach a log line: URL query values, URL passwords and bearer tokens are masked in
-whatever a logger prints, the exception text included; uvicorn's loggers print through ours."""
+whatever a logger prints, the exception text included; uvicorn's loggers print through ours; no
+traceback prints local variables; a client's error is one line."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from apps.core.redaction import redact
-from apps.core.structured_logging import logging_config
+from apps.core.structured_logging import OneLineClientErrors, logging_config
 
 SECRET = "s3cr3t-T0ken_value"
 
@@ -40,18 +41,60 @@ def test_text_without_secrets_is_left_alone() -> None:
         assert redact(text) == text
 
 
-@pytest.fixture(params=["console"])
-def captured(request: Any) -> Iterator[tuple[logging.Logger, io.StringIO]]:
-    """A logger printing through the platform's formatter (console or JSON) into a buffer."""
-    spec = dict(logging_config(level="INFO", fmt=request.param)["formatters"]["structured"])
+@pytest.fixture(params=["console", "json"])
+def fmt(request: Any) -> str:
+    return str(request.param)
+
+
+def _capture(fmt: str, name: str) -> tuple[logging.Logger, io.StringIO, logging.Handler]:
+    """A logger printing through the platform's handler setup (formatter, filter) into a buffer."""
+    spec = dict(logging_config(level="INFO", fmt=fmt)["formatters"]["structured"])
     factory = spec.pop("()")
     handler = logging.StreamHandler(stream := io.StringIO())
     handler.setFormatter(factory(**spec))
-    logger = logging.getLogger(f"tests.redaction.{request.param}")
+    handler.addFilter(OneLineClientErrors())
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
     logger.propagate = False
+    return logger, stream, handler
+
+
+@pytest.fixture
+def captured(fmt: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    logger, stream, handler = _capture(fmt, f"tests.redaction.{fmt}")
     yield logger, stream
     logger.removeHandler(handler)
+    logger.propagate = True
+
+
+def _fail_with_a_local(url: str) -> None:
+    password_local = "local-secret-9931"
+    raise RuntimeError(f"cannot reach {url} ({len(password_local)})")
+
+
+def test_a_traceback_shows_no_local_variables(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    try:
+        _fail_with_a_local("http://h/x")
+    except RuntimeError:
+        logger.exception("failed")
+    text = stream.getvalue()
+    assert "_fail_with_a_local" in text
+    assert "cannot reach" in text
+    assert "local-secret-9931" not in text
+
+
+def test_a_client_error_is_one_line(fmt: str) -> None:
+    logger, stream, handler = _capture(fmt, "django.security.DisallowedHost")
+    try:
+        raise ValueError("Invalid HTTP_HOST header: 'evil.example'.")
+    except ValueError as error:
+        logger.error(str(error), exc_info=error, extra={"status_code": 400, "request": "<ASGIRequest: GET '/'>"})
+    logger.removeHandler(handler)
+    logger.propagate = True
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    assert "Invalid HTTP_HOST header" in lines[0]
 
 
 def test_every_log_line_is_redacted_fields_and_tracebacks_included(
