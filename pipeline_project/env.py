@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import dj_database_url
 from pydantic import (
@@ -183,13 +184,28 @@ def is_secret(name: str) -> bool:
     return PipelineEnv.model_fields[name].annotation is SecretStr
 
 
+def _without_password(value: str) -> str:
+    """`value` with a URL's password masked (this module imports nothing of ours, so not
+    apps.core.redaction); a value too broken to parse is not quoted if it may hold credentials."""
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return "(not shown: it may hold a password)" if "@" in value else value
+    if not password:
+        return value
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
 def _problems_from(error: ValidationError, values: Mapping[str, str]) -> list[ConfigProblem]:
     problems = []
     for item in error.errors():
         variable = str(item["loc"][0]) if item["loc"] else "environment"
         message = item["msg"]
         if variable in values and variable in PipelineEnv.model_fields and not is_secret(variable):
-            message = f"{message} (got {values[variable]!r})"
+            # A URL's password stays out of the message (REDIS_URL, DATABASE_URL carry one).
+            message = f"{message} (got {_without_password(values[variable])!r})"
         problems.append(ConfigProblem(variable, message))
     return problems
 

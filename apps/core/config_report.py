@@ -14,6 +14,7 @@ from django.db.migrations.executor import MigrationExecutor
 from pydantic import SecretStr
 
 from apps.core.health import readiness_checks
+from apps.core.redaction import url_without_password
 from apps.core.runtime_settings import RuntimeSettingError, spec_for
 from pipeline_project.env import PipelineEnv, env_file_path, load_env, read_env_file
 
@@ -43,13 +44,15 @@ class CheckLine:
 
 
 def display(value: Any) -> str:
+    """`value` as `config` prints it: secrets masked, and so is the password of any URL
+    (REDIS_URL and DATABASE_URL carry theirs inside)."""
     if isinstance(value, SecretStr):
         return MASK if value.get_secret_value() else "(empty)"
     if isinstance(value, list):
-        return ",".join(str(item) for item in value)
+        return ",".join(url_without_password(str(item)) for item in value)
     if value is None:
         return "(unset)"
-    return str(value)
+    return url_without_password(str(value))
 
 
 def _defaults() -> PipelineEnv:

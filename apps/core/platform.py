@@ -58,8 +58,8 @@ def platform_processes(
                 str(web_port),
                 "--lifespan",
                 "off",
-                # The API logs each request itself (without secrets); uvicorn's access log
-                # would record WebSocket URLs with their ?token=.
+                # The API logs each request itself; uvicorn's access log would only repeat it
+                # (it is redacted like every log line, apps/core/redaction.py).
                 "--no-access-log",
             ],
         ),

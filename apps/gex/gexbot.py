@@ -46,6 +46,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from apps.core import keys
 from apps.core.clock import utc_now
+from apps.core.redaction import redact
 from apps.gex.config import GEXBotConfig
 from apps.gex.parsing import (
     is_greek_category,
@@ -295,14 +296,14 @@ class GEXBotAPISource:
             if not isinstance(location, str):
                 self._payload_failed("hist", url, response.content, GEXPayloadError("url: expected the presigned URL"))
         if not location.startswith(("https://", "http://")):
-            error = GEXPayloadError(f"url: expected an http(s) URL, got {location[:80]!r}")
+            error = GEXPayloadError(f"url: expected an http(s) URL, got {shown_url(location)[:80]!r}")
             self._payload_failed("hist", url, response.content, error)
         return self.history_download(url=location, ticker=ticker, package=package, category=category)
 
     def history_download(self, *, url: str, ticker: str, package: str, category: str) -> list[GEXSnapshot]:
         """Download a history file from `url` (a presigned URL: sent without the API key) and parse it."""
         if not url.startswith(("https://", "http://")):
-            raise ValueError(f"history url {url[:80]!r} is not an http(s) URL")
+            raise ValueError(f"history url {shown_url(url)[:80]!r} is not an http(s) URL")
         category = category_canonical(category)
         # Not behind the breaker: the file comes from the storage host, not from the API.
         response = self._get_with_retries("hist_download", url, self._download_client(), redirect_ok=False)
@@ -334,7 +335,8 @@ class GEXBotAPISource:
 
     def _payload_failed(self, endpoint: str, url: str, body: bytes, error: GEXPayloadError) -> NoReturn:
         PAYLOAD_ERRORS.labels(endpoint=endpoint).inc()
-        sample = body[:_BODY_SAMPLE].decode("utf-8", errors="replace")
+        # A history link's body is itself a presigned URL.
+        sample = redact(body[:_BODY_SAMPLE].decode("utf-8", errors="replace"))
         shown = shown_url(url)
         log.warning("gexbot.payload_error", url=shown, error=str(error), body_sample=sample, body_bytes=len(body))
         raise GEXPayloadError(f"{shown}: {error}") from None
@@ -372,7 +374,11 @@ class GEXBotAPISource:
             error = state.outcome.exception() if state.outcome is not None else None
             wait_seconds = state.next_action.sleep if state.next_action is not None else None
             log.info(
-                "gexbot.retry", url=shown, attempt=state.attempt_number, wait_seconds=wait_seconds, error=str(error)
+                "gexbot.retry",
+                url=shown,
+                attempt=state.attempt_number,
+                wait_seconds=wait_seconds,
+                error=redact(str(error)),
             )
 
         retrying = Retrying(

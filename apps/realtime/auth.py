@@ -2,8 +2,10 @@
 and, for browsers, a page of this site.
 
 A token comes in `Authorization: Bearer <token>` or, because browsers cannot set headers on a
-WebSocket, `?token=<token>` in the URL. A valid token wins over the session, as in REST. The
-consumer closes an unauthenticated connection with 4401.
+WebSocket, as a subprotocol: the client offers `["pipeline.v1", "token.<token>"]` and the server
+answers `pipeline.v1`, never the token. A URL is never the place: access logs, proxies and
+browser history keep URLs, so `?token=` is not read. A valid token wins over the session, as in
+REST. The consumer closes an unauthenticated connection with 4401.
 
 Cross-site WebSocket hijacking rides on the session cookie, so an `Origin` header (every browser
 sends one) must name an allowed host; a client without one (Sierra Chart bridge, scripts) is not a
@@ -13,7 +15,7 @@ browser and carries no cookie of ours by accident, so it passes on to authentica
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import ParseResult, parse_qs
+from urllib.parse import ParseResult
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
@@ -25,6 +27,11 @@ from apps.accounts.services import token_user
 
 _token_user = database_sync_to_async(token_user)
 
+# The protocol the server speaks; a browser fails the handshake unless the server answers one of
+# the subprotocols it offered, so this one goes beside the token.
+PROTOCOL = "pipeline.v1"
+TOKEN_PROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
+
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
@@ -34,15 +41,21 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 def raw_token(scope: dict[str, Any]) -> str | None:
-    """The token a client sent, from the Authorization header or the `token` query parameter."""
+    """The token a client sent, from the Authorization header or a `token.<token>` subprotocol."""
     authorization = _header(scope, b"authorization")
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    tokens = query.get("token")
-    return tokens[0] if tokens else None
+    for offered in scope.get("subprotocols", []):
+        if offered.startswith(TOKEN_PROTOCOL_PREFIX) and len(offered) > len(TOKEN_PROTOCOL_PREFIX):
+            return str(offered[len(TOKEN_PROTOCOL_PREFIX) :])
+    return None
+
+
+def answered_subprotocol(scope: dict[str, Any]) -> str | None:
+    """The subprotocol to accept with: `pipeline.v1` when offered, never a token."""
+    return PROTOCOL if PROTOCOL in scope.get("subprotocols", []) else None
 
 
 class TokenAuthMiddleware(BaseMiddleware):

@@ -7,11 +7,16 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.realtime.auth import answered_subprotocol
 from apps.realtime.session import ClientSession
 from apps.realtime.topics import TOPICS
 
 CLOSE_UNAUTHENTICATED = 4401
-UNAUTHENTICATED_REASON = "authentication required: log in, or send Authorization: Bearer <token> or ?token=<token>"
+# At most 123 bytes: the limit of a close frame's reason.
+UNAUTHENTICATED_REASON = (
+    "authentication required: log in, send Authorization: Bearer <token>,"
+    " or offer subprotocols pipeline.v1, token.<token>"
+)
 
 
 class TopicConsumer(AsyncWebsocketConsumer):
@@ -22,7 +27,7 @@ class TopicConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         # Accept first, then close with a code and reason: a browser sees neither from a refused handshake.
-        await self.accept()
+        await self.accept(subprotocol=answered_subprotocol(self.scope))
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED, reason=UNAUTHENTICATED_REASON)

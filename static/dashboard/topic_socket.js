@@ -5,6 +5,9 @@ import { compareIds } from "./format.js";
 
 const root = document.getElementById("dashboard");
 const WS = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${root.dataset.wsBase}`;
+// The server answers this subprotocol. The page signs in with its session cookie; a token, if a
+// page ever needs one, goes beside it as "token.<secret>", never in the URL (URLs are logged).
+const PROTOCOLS = ["pipeline.v1"];
 
 /**
  * One socket per topic. Keeps the wanted symbols subscribed across reconnects, drops events
@@ -36,7 +39,7 @@ export class TopicSocket {
     this.setState(this.state === "connecting" ? "connecting" : "reconnecting");
     let socket;
     try {
-      socket = new WebSocket(`${WS}${this.topic}`);
+      socket = new WebSocket(`${WS}${this.topic}`, PROTOCOLS);
     } catch (error) {
       this.retry(`cannot open (${error.message})`);
       return;

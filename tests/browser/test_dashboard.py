@@ -250,6 +250,12 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
             assert first["symbol"] == lead, "the first symbol of /api/symbols (ES, the lead contract) is shown"
             assert first["price"] is not None
             assert first["last"]["close"] == first["price"], "the last candle closes at the last price shown"
+            # The socket spoke the subprotocol the server answers, with nothing in its URL to log.
+            socket = page.evaluate(
+                "() => { const s = window.dashboard.tradesSocket.socket; return {url: s.url, protocol: s.protocol}; }"
+            )
+            assert socket["protocol"] == "pipeline.v1"
+            assert "?" not in socket["url"]
 
             # The moment the price has moved and a newer candle has opened, as the page shows it.
             later = page.wait_for_function(

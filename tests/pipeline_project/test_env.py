@@ -47,6 +47,15 @@ def test_bad_value_message_quotes_the_value_but_never_a_secret() -> None:
     assert "secretvalue" not in found["FLOWER_BASIC_AUTH"]
 
 
+def test_a_bad_url_is_quoted_without_its_password() -> None:
+    found = problems(
+        {"REDIS_URL": "redis://:redis-pass-7731@127.0.0.1:99999/0", "DATABASE_URL": "mysql://app:db-pass-5521@db/app"}
+    )
+    assert "'redis://:***@127.0.0.1:99999/0'" in found["REDIS_URL"]
+    assert "'mysql://app:***@db/app'" in found["DATABASE_URL"]
+    assert "pass" not in "".join(found.values())
+
+
 @pytest.mark.parametrize(
     ("flag", "secrets"),
     [

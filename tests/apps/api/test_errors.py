@@ -60,3 +60,15 @@ def test_a_broker_whose_queues_cannot_be_read_is_503_with_the_reason(reader: Cal
     response = reader.get("/api/status/queues")
     assert response.status_code == 503
     assert "queue depths are read from a Redis broker, not amqp" in response.json()["detail"]
+
+
+def test_a_body_over_the_upload_limit_is_413_not_a_logged_500(
+    staff: Caller, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    with caplog.at_level(logging.INFO):
+        response = staff.post("/api/control/purge", {"padding": "x" * 5000})
+    assert response.status_code == 413
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert not [record for record in caplog.records if record.exc_info]

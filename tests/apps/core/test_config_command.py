@@ -61,6 +61,24 @@ def test_diff_against_defaults_lists_only_what_differs(monkeypatch: pytest.Monke
     assert "LOG_FORMAT" not in rows
 
 
+def test_show_and_diff_mask_the_passwords_inside_urls(process_env: dict[str, str]) -> None:
+    # A password in REDIS_URL (this Redis needs none and accepts any given without an ACL user)
+    # and one in a PostgreSQL DATABASE_URL: diff needs no connection to either.
+    redis_url = process_env["REDIS_URL"].replace("redis://", "redis://:redis-pass-7731@", 1)
+    env = {**process_env, "REDIS_URL": redis_url, "DATABASE_URL": "postgres://app:db-pass-5521@db.invalid:5432/app"}
+    diff = run_config("diff", env=env)
+    assert diff.returncode == 0, diff.stderr
+    assert "redis://:***@" in diff.stdout
+    assert "postgres://app:***@db.invalid:5432/app" in diff.stdout
+    env["DATABASE_URL"] = process_env["DATABASE_URL"]
+    show = run_config("show", env=env)
+    assert show.returncode == 0, show.stderr
+    assert "redis://:***@" in show.stdout
+    for output in (diff.stdout + diff.stderr, show.stdout + show.stderr):
+        assert "redis-pass-7731" not in output
+        assert "db-pass-5521" not in output
+
+
 def test_diff_against_another_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     production = tmp_path / "production.env"
     production.write_text("LOG_FORMAT=json\nWEB_PORT=9000\n")

@@ -357,3 +357,22 @@ def test_the_fake_runs_as_a_process_for_the_demo() -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_no_log_record_carries_a_presigned_signature_or_the_api_key(
+    fake: FakeGEXBot, source: GEXBotAPISource, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    source.history(ticker="SPX", package="classic", category="gex_full", day=date(2026, 4, 29))
+    signature = fake.requests_to("/presigned/")[0].query.split("=", 1)[1]
+    # A link answer that is not a URL is logged with a sample of its body, which quotes a signed URL.
+    fake.respond(status=200, body=b'{"url": "ftp://files.example/x.json?X-Amz-Signature=sig-in-body-1234"}')
+    with pytest.raises(GEXPayloadError):
+        source.history(ticker="SPX", package="classic", category="gex_full", day=date(2026, 4, 30))
+    logged = [f"{record.getMessage()} {record.msg}" for record in caplog.records]
+    assert any("gexbot.payload_error" in line for line in logged)
+    for secret in (signature, "sig-in-body-1234", FAKE_API_KEY):
+        assert not [line for line in logged if secret in line]
+    # httpx and httpcore log each request's full URL at INFO and DEBUG.
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("httpcore").getEffectiveLevel() == logging.WARNING

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from rich.progress import Progress
 
+from apps.core.redaction import redact
 from apps.gex.models import GEXImportJob
 from apps.gex.services.imports import (
     GEXImportError,
@@ -83,19 +84,19 @@ class Command(BaseCommand):
         for job, created in submitted:
             if not created and job.state == GEXImportJob.State.FAILED:
                 # Asking again for an import that failed is asking to try it again.
-                self.stdout.write(f"job {job.pk}: failed before ({job.error}); trying again")
+                self.stdout.write(f"job {job.pk}: failed before ({redact(job.error)}); trying again")
                 gex_import_retry(job_ids=[job.pk], enqueue=not wait)
             elif not created:
                 self.stdout.write(f"job {job.pk}: already submitted ({job.state}), {self._counts(job)}")
                 continue
             if not wait:
-                self.stdout.write(f"job {job.pk}: queued {job.source}")
+                self.stdout.write(f"job {job.pk}: queued {redact(job.source)}")
                 continue
             done = self._run(job)
             if done.state == GEXImportJob.State.FAILED:
-                failures.append(f"job {done.pk} failed: {done.error}")
+                failures.append(f"job {done.pk} failed: {redact(done.error)}")
             else:
-                self.stdout.write(f"job {done.pk}: {done.source}: {self._counts(done)}")
+                self.stdout.write(f"job {done.pk}: {redact(done.source)}: {self._counts(done)}")
         if failures:
             raise CommandError("\n".join(failures))
 
