@@ -43,6 +43,8 @@ def last(symbol: str) -> str:
 
 
 MD_GAPS = "md:gaps"
+# Outages of the hot store as a streamer saw them: it buffered meanwhile (start, end, events held).
+MD_STORE_OUTAGES = "md:store_outages"
 
 
 # GEX
