@@ -137,6 +137,9 @@ def lake_lock(stream_key: str) -> str:
 
 
 LAKE_GROUP = "lake"
+# The outcome of the last flush run (failing, error, failed_at, failures, ok_at): the web's
+# /health/ready and /metrics read it, since the workers that flush expose no metrics.
+LAKE_FLUSH_HEALTH = "lake:flush:health"
 
 
 # Platform coordination
