@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from apps.core import views as core_views
+from apps.storage.flush_health import flush_health_collector_register
 
 admin.site.site_header = "data-pipeline"
 admin.site.site_title = "data-pipeline admin"
@@ -23,3 +24,6 @@ urlpatterns = [
     path("health/ready", core_views.health_ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
 ]
+
+# The flush runs in workers, which expose no metrics: the web's /metrics reports its outcome.
+flush_health_collector_register()

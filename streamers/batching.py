@@ -3,6 +3,10 @@
 A batch the sink cannot take right now stays in the buffer, ahead of what arrives meanwhile; a
 batch it refuses (or cannot encode) goes to disk in `var/spill/` with the reason, for a replay.
 Each written batch is counted in the metrics and, with `--record`, appended to a file.
+
+A sink that cannot be reached is a store outage: from the first failed write to the next one
+that succeeds, with the most events held meanwhile. Each ended outage is logged, counted and kept
+in `ended_outages` for the runner to record once the store is back.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import IO
 
 import redis
 import structlog
 
+from apps.core.clock import utc_now
 from apps.marketdata.events import Event, encode_json
 from apps.marketdata.services.streams import WriteResult
 from streamers import metrics
@@ -26,6 +32,18 @@ log = structlog.get_logger(__name__)
 FINAL_WRITE_ATTEMPTS = 10
 # The sink cannot be reached: keep the batch and try again (other errors are about the batch).
 UNREACHABLE_ERRORS = (redis.RedisError, ConnectionError, TimeoutError)
+
+
+@dataclass
+class StoreOutage:
+    start_ms: int
+    reason: str
+    buffered: int
+    end_ms: int | None = None
+
+
+def _now_ms() -> int:
+    return int(utc_now().timestamp() * 1000)
 
 
 class EventBatcher:
@@ -40,6 +58,9 @@ class EventBatcher:
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
         self._record: IO[bytes] | None = None
+        # The outage going on (the sink cannot be reached), and the ended ones not yet recorded.
+        self.outage: StoreOutage | None = None
+        self.ended_outages: list[StoreOutage] = []
 
     def open_recording(self) -> None:
         if self.config.record_path:
@@ -84,6 +105,7 @@ class EventBatcher:
                 except UNREACHABLE_ERRORS as error:
                     # Keep the batch, in order, ahead of anything received meanwhile: never drop.
                     self.buffer = batch + self.buffer
+                    self._outage_continues(error)
                     failures += 1
                     log.error("streamer.write_failed", streamer=self.name, error=str(error), buffered=len(self.buffer))
                     if not final:
@@ -104,9 +126,38 @@ class EventBatcher:
                     continue
                 # The store refused part of the batch itself (not a connection problem): retrying
                 # would block the feed forever, so it goes to disk for a replay.
+                self._outage_ended(held=len(batch) + len(self.buffer))
                 for events, reason in result.rejected:
                     self.spill(events, reason=reason)
                 self._account(batch, result, time.perf_counter() - started)
+
+    def _outage_continues(self, error: BaseException) -> None:
+        if self.outage is None:
+            self.outage = StoreOutage(start_ms=_now_ms(), reason=f"{type(error).__name__}: {error}", buffered=0)
+            metrics.STORE_UP.labels(self.name).set(0)
+            log.error("streamer.store_down", streamer=self.name, error=self.outage.reason, buffered=len(self.buffer))
+        self.outage.buffered = max(self.outage.buffered, len(self.buffer))
+
+    def _outage_ended(self, *, held: int) -> None:
+        metrics.STORE_UP.labels(self.name).set(1)
+        outage, self.outage = self.outage, None
+        if outage is None:
+            return
+        outage.end_ms = _now_ms()
+        outage.buffered = max(outage.buffered, held)
+        seconds = (outage.end_ms - outage.start_ms) / 1000
+        metrics.STORE_OUTAGES.labels(self.name).inc()
+        metrics.STORE_OUTAGE_SECONDS.labels(self.name).inc(max(0.0, seconds))
+        self.ended_outages.append(outage)
+        log.warning(
+            "streamer.store_outage",
+            streamer=self.name,
+            start_ms=outage.start_ms,
+            end_ms=outage.end_ms,
+            seconds=seconds,
+            buffered=outage.buffered,
+            reason=outage.reason,
+        )
 
     def spill(self, events: Sequence[Event], *, reason: str) -> None:
         """Write events the sink would not take to var/spill/ (replay them with `run_streamer

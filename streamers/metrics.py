@@ -22,3 +22,12 @@ BATCH_SECONDS = Histogram("pipeline_streamer_batch_write_seconds", "Time to writ
 WRITE_ERRORS = Counter(
     "pipeline_streamer_write_errors_total", "Batches that could not be encoded and were spilled to disk", ["feed"]
 )
+STORE_UP = Gauge(
+    "pipeline_streamer_store_up", "1 while the hot store takes the streamer's writes, 0 while it buffers", ["feed"]
+)
+STORE_OUTAGES = Counter(
+    "pipeline_streamer_store_outages_total", "Outages of the hot store that ended (the streamer buffered)", ["feed"]
+)
+STORE_OUTAGE_SECONDS = Counter(
+    "pipeline_streamer_store_outage_seconds_total", "Time the hot store refused the streamer's writes", ["feed"]
+)

@@ -4,9 +4,10 @@ It connects the feed client, subscribes to the runtime configuration's symbols, 
 message into events, and hands them to the batcher, which writes them to the sink (the hot
 store by default). Around that it owns what every feed needs the same way: reconnection with
 exponential backoff and jitter, resubscription and a gap event after every reconnect, a
-heartbeat watchdog, dead letters for messages it cannot parse, a status hash in Redis,
-Prometheus metrics, trimming of the streams it writes, and a clean stop on SIGTERM that writes
-out what it buffered.
+heartbeat watchdog, dead letters for messages it cannot parse, store outages (the hot store
+refused writes: it buffered, then recorded the outage), a status hash in Redis, Prometheus
+metrics, trimming of the streams it writes, and a clean stop on SIGTERM that writes out what
+it buffered.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.retry import reconnect_backoff
 from apps.marketdata.services.deadletters import dead_letter_park
-from apps.marketdata.services.gaps import gap_record
+from apps.marketdata.services.gaps import gap_record, store_outage_record
 from streamers import metrics
 from streamers.batching import EventBatcher
 from streamers.config import RunnerConfig
@@ -83,6 +84,7 @@ class StreamerRunner:
         self.rate = 0.0
         self._session_symbols: list[str] = []
         self.resubscribes = 0
+        self.store_outages = 0
 
     @property
     def events_written(self) -> int:
@@ -115,6 +117,7 @@ class StreamerRunner:
         if self.config.metrics_port:
             start_http_server(self.config.metrics_port, addr=self.config.metrics_host)
         self.batcher.open_recording()
+        metrics.STORE_UP.labels(self.name).set(1)
         self.redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.control = ControlRequests(self.redis, name=self.name)
         await self.control.skip_earlier()
@@ -133,6 +136,7 @@ class StreamerRunner:
             await self.batcher.wait_background()
             await self._close_client()
             await self.batcher.flush(final=True)
+            await self._record_store_outages()
             self.state = "stopped"
             await self._publish_status()
             metrics.CONNECTED.labels(self.name).set(0)
@@ -294,6 +298,7 @@ class StreamerRunner:
             try:
                 await self._apply_runtime(await self._read_runtime())
                 await self._apply_control()
+                await self._record_store_outages()
                 await self._publish_status()
                 if time.monotonic() - last_trim >= self.config.trim_interval:
                     last_trim = time.monotonic()
@@ -324,14 +329,37 @@ class StreamerRunner:
             await self.client.subscribe(self._session_symbols)
             self.resubscribes += 1
 
+    async def _record_store_outages(self) -> None:
+        """Record the outages that ended; one that cannot be recorded yet stays for the next turn."""
+        while self.batcher.ended_outages:
+            outage = self.batcher.ended_outages[0]
+            try:
+                await store_outage_record(
+                    client=self.redis,
+                    feed=self.name,
+                    start_ms=outage.start_ms,
+                    end_ms=outage.end_ms or outage.start_ms,
+                    buffered=outage.buffered,
+                    reason=outage.reason,
+                )
+            except redis.RedisError as error:
+                log.warning("streamer.store_outage_not_recorded", streamer=self.name, error=str(error))
+                return
+            self.batcher.ended_outages.pop(0)
+            self.store_outages += 1
+
     async def _publish_status(self) -> None:
         mark_time, mark_count = self._rate_mark
         now = time.monotonic()
         if now - mark_time >= 1:
             self.rate = (self.messages - mark_count) / (now - mark_time)
             self._rate_mark = (now, self.messages)
+        outage = self.batcher.outage
         status: dict[str, Any] = {
-            "state": self.state,
+            # The feed may be connected while the store refuses writes: the streamer only buffers.
+            "state": "store_down" if outage is not None else self.state,
+            "store_down_since_ms": outage.start_ms if outage is not None else "",
+            "store_outages": self.store_outages,
             "pid": os.getpid(),
             "symbols": ",".join(self._session_symbols or (self.runtime.symbols if self.runtime else [])),
             "connected_since": self.connected_since or "",

@@ -89,6 +89,7 @@ def streamer(state: StreamerState) -> dict[str, Any]:
     connected_since = _number(status.get("connected_since"))
     last_message = _number(status.get("last_message_ms"))
     updated_at = status.get("updated_at")
+    store_down_since = _number(status.get("store_down_since_ms"))
     return {
         "name": state.name,
         "state": status.get("state") or ("disabled" if not state.enabled else "not_running"),
@@ -98,6 +99,8 @@ def streamer(state: StreamerState) -> dict[str, Any]:
         "rate": _number(status.get("messages_per_second")),
         "reconnects": int(_number(status.get("reconnects")) or 0),
         "gaps": int(_number(status.get("gaps")) or 0),
+        "store_outages": int(_number(status.get("store_outages")) or 0),
+        "store_down_since": from_ms(store_down_since) if store_down_since else None,
         "updated_at": datetime.fromisoformat(updated_at) if updated_at else None,
     }
 

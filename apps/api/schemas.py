@@ -152,13 +152,18 @@ class GEXHistoryOut(Schema):
 
 class StreamerStatusOut(Schema):
     name: str
-    state: str = Field(description="connected, connecting, reconnecting, disabled, stopped, ... or not_running")
+    state: str = Field(
+        description="connected, connecting, reconnecting, store_down (the hot store refuses writes: the streamer"
+        " buffers), disabled, stopped, ... or not_running"
+    )
     enabled: bool
     connected_since: datetime | None
     last_message: datetime | None
     rate: float | None = Field(description="Messages per second over the last second.")
     reconnects: int
     gaps: int
+    store_outages: int = Field(description="Outages of the hot store the streamer buffered through (md:store_outages).")
+    store_down_since: datetime | None
     updated_at: datetime | None
 
 

@@ -10,6 +10,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from apps.core import keys
+from apps.core.codec import text
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -46,5 +49,22 @@ def _redis() -> str:
     return "PONG"
 
 
+class LakeFlushFailingError(Exception):
+    """The last flush run could not write the lake."""
+
+
+def _lake_flush() -> str:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
+    try:
+        record = {text(k): text(v) for k, v in client.hgetall(keys.LAKE_FLUSH_HEALTH).items()}
+    except redis.RedisError:
+        return "not known: Redis does not answer"  # the redis check names that failure
+    finally:
+        client.close()
+    if record.get("failing") == "1":
+        raise LakeFlushFailingError(f"the last flush, at {record.get('failed_at')}, failed: {record.get('error')}")
+    return f"last flush ok at {record['ok_at']}" if record.get("ok_at") else "no flush yet"
+
+
 def readiness_checks() -> list[CheckResult]:
-    return [_timed("database", _database), _timed("redis", _redis)]
+    return [_timed("database", _database), _timed("redis", _redis), _timed("lake_flush", _lake_flush)]

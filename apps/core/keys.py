@@ -43,6 +43,8 @@ def last(symbol: str) -> str:
 
 
 MD_GAPS = "md:gaps"
+# Outages of the hot store as a streamer saw them: it buffered meanwhile (start, end, events held).
+MD_STORE_OUTAGES = "md:store_outages"
 
 
 # GEX
@@ -135,6 +137,9 @@ def lake_lock(stream_key: str) -> str:
 
 
 LAKE_GROUP = "lake"
+# The outcome of the last flush run (failing, error, failed_at, failures, ok_at): the web's
+# /health/ready and /metrics read it, since the workers that flush expose no metrics.
+LAKE_FLUSH_HEALTH = "lake:flush:health"
 
 
 # Platform coordination

@@ -270,6 +270,38 @@ def gaps_list(*, feed: str | None = None, count: int = 100, client: redis.Redis 
     return gaps
 
 
+@dataclass(frozen=True)
+class StoreOutage:
+    id: str
+    feed: str
+    start_ms: int
+    end_ms: int
+    buffered: int
+    reason: str
+
+
+def store_outages_list(
+    *, feed: str | None = None, count: int = 100, client: redis.Redis | None = None
+) -> list[StoreOutage]:
+    """Recorded outages of the hot store (a streamer buffered meanwhile), newest first."""
+    outages = []
+    for entry_id, raw in _xrevrange(_client(client), keys.MD_STORE_OUTAGES, count=count):
+        values = _fields(raw)
+        if feed and values["feed"] != feed:
+            continue
+        outages.append(
+            StoreOutage(
+                _text(entry_id),
+                values["feed"],
+                int(values["start_ms"]),
+                int(values["end_ms"]),
+                int(values["buffered"]),
+                values["reason"],
+            )
+        )
+    return outages
+
+
 def dead_letters_list(*, source: str, count: int = 100, client: redis.Redis | None = None) -> list[dict[str, str]]:
     """Parked messages of one source, newest first, with reason, location and raw payload."""
     return [

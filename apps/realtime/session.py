@@ -230,7 +230,7 @@ class ClientSession:
 
     async def _replay_lake(self, subscription: Subscription, position: StreamPosition) -> StreamPosition | None:
         """Send what the lake holds after `position` up to the hot store's first entry; the
-        position the hot store takes over from, or None when the lake has nothing after it.
+        position the hot store takes over from, or None when the lake no longer holds `position`.
         Trimming may move the first entry meanwhile: the lake then covers that stretch too."""
         if not await lake_holds(symbol=subscription.symbol, position=position):
             return None  # purged from the lake too: what follows it there would leave a silent gap
@@ -247,7 +247,9 @@ class ClientSession:
             if first is None or now_first is None or now_first <= first:
                 break
             first = now_first
-        return covered
+        # Nothing in the lake between the position and the hot store's first entry is nothing to
+        # send, not an expiry: the position is the last thing before the boundary.
+        return covered or position
 
     def _go_live(self, subscription: Subscription) -> None:
         held, subscription.held = subscription.held, []

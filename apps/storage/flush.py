@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,12 @@ class FlushResult:
     files: list[str] = field(default_factory=list)
     last_id: str | None = None
     skipped: str | None = None
+    # Why the stream could not be flushed (the lake or Redis refused); its batch stays pending.
+    error: str | None = None
+
+
+class LakeFlushError(Exception):
+    """A flush run could not write some streams to the lake; the message names them and why."""
 
 
 def _failpoint(step: str, failpoint: str) -> None:
@@ -122,7 +128,34 @@ def streams_flush(
             results.append(stream_flush(client=client, key=key, lake=lake, failpoint=failpoint))
         except (redis.RedisError, OSError, ValueError) as error:
             log.error("flush.failed", key=key, error=f"{type(error).__name__}: {error}")
-            results.append(FlushResult(key=key, skipped=f"failed: {error}"))
+            results.append(FlushResult(key=key, error=f"{type(error).__name__}: {error}"))
         if progress:
             progress(done, len(streams))
+    flush_outcome_record(client=client, results=results)
     return results
+
+
+def flush_failure(results: Sequence[FlushResult]) -> LakeFlushError | None:
+    """The error of a run in which some stream could not be flushed, naming the first of them."""
+    failed = [result for result in results if result.error]
+    if not failed:
+        return None
+    more = f" (and {len(failed) - 1} more streams)" if len(failed) > 1 else ""
+    return LakeFlushError(f"flush of {failed[0].key} failed: {failed[0].error}{more}")
+
+
+def flush_outcome_record(*, client: redis.Redis, results: Sequence[FlushResult]) -> None:
+    """Keep the run's outcome in `lake:flush:health`: failing until a run flushes every stream."""
+    failure = flush_failure(results)
+    at = utc_now().isoformat()
+    try:
+        if failure is None:
+            client.hset(keys.LAKE_FLUSH_HEALTH, mapping={"failing": 0, "ok_at": at})
+            return
+        pipe = client.pipeline()
+        pipe.hset(keys.LAKE_FLUSH_HEALTH, mapping={"failing": 1, "error": str(failure)[:500], "failed_at": at})
+        pipe.hincrby(keys.LAKE_FLUSH_HEALTH, "failures", 1)
+        pipe.execute()
+    except redis.RedisError as error:
+        # The failure itself is logged per stream, and the task fails; the record is the extra.
+        log.error("flush.outcome_not_recorded", error=f"{type(error).__name__}: {error}")

@@ -10,19 +10,35 @@ from django.conf import settings
 from apps.core.progress import task_progress
 from apps.core.redis import get_redis
 from apps.storage.compaction import lake_compact
-from apps.storage.flush import streams_flush
+from apps.storage.flush import flush_failure, streams_flush
 from apps.storage.retention import purge_run
 
+# A lake that cannot be written is retried soon (2, 4, 8 s: a moment's ENOSPC or a remount),
+# then the task fails, well before the next scheduled run.
+FLUSH_RETRIES = 3
+FLUSH_RETRY_FIRST_SECONDS = 2
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=540,
+    time_limit=600,
+    max_retries=FLUSH_RETRIES,
+)
 def flush_streams(self: Any) -> dict[str, Any]:
-    """Idempotent by construction: a re-run writes the same ranges to the same files."""
+    """Idempotent by construction: a re-run writes the same ranges to the same files. A run that
+    could not write some stream fails (after its retries): what was pending stays pending."""
     results = streams_flush(
         client=get_redis(),
         lake=settings.LAKE_DIR,
         failpoint=settings.FLUSH_FAILPOINT,
         progress=task_progress(self, what="streams flushed"),
     )
+    failure = flush_failure(results)
+    if failure is not None:
+        raise self.retry(exc=failure, countdown=FLUSH_RETRY_FIRST_SECONDS * 2**self.request.retries)
     return {
         "rows": sum(result.rows for result in results),
         "streams": {

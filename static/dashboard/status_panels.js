@@ -31,6 +31,8 @@ function streamerHealth(row, lastMessageMs) {
     return lastMessageMs !== null && Date.now() - lastMessageMs > 60000 ? "warn" : "ok";
   }
   if (state === "connecting" || state === "reconnecting" || state === "starting") return "warn";
+  // The hot store refuses writes: the streamer buffers in memory, nothing reaches readers.
+  if (state === "store_down") return "bad";
   // Not every streamer runs all the time (replay runs on demand); that is not a fault.
   if (state === "stopped" || state === "disabled" || state === "not_running") return "idle";
   return "bad";
@@ -55,6 +57,7 @@ async function refreshStreamers() {
     rateHistory.set(row.name, history);
     const lastMessage = toMs(row.last_message ?? row.last_message_ms);
     const since = toMs(row.connected_since);
+    const downSince = toMs(row.store_down_since);
     const health = streamerHealth(row, lastMessage);
     const state = h("span", { class: "state" }, h("span", { class: "dot" }), String(row.state || "unknown"));
     return h(
@@ -68,9 +71,10 @@ async function refreshStreamers() {
       h("td", { class: "num", text: row.state === "connected" ? fmtAge(since) : "—", title: since ? `since ${fmtClock(since)}` : "" }),
       h("td", { class: "num", text: fmtInt(row.reconnects) }),
       h("td", { class: "num", text: fmtInt(row.gaps) }),
+      h("td", { class: "num", text: fmtInt(row.store_outages ?? 0), title: downSince === null ? "" : `store down since ${fmtClock(downSince)}` }),
     );
   });
-  renderTableBody($("#streamers"), rows, "no streamer has reported yet", 8);
+  renderTableBody($("#streamers"), rows, "no streamer has reported yet", 9);
 }
 
 function meter(value, scale, warn, bad) {

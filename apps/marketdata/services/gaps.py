@@ -1,4 +1,5 @@
-"""Gap events: a feed was disconnected between two instants, so data may be missing there."""
+"""Gap events: a feed was disconnected between two instants, so data may be missing there; and
+store outages: the hot store refused a streamer's writes between two instants, so it buffered."""
 
 from __future__ import annotations
 
@@ -23,4 +24,14 @@ async def gap_record(
         "reason": reason[:500],
     }
     entry_id = await client.xadd(keys.MD_GAPS, fields, maxlen=GAPS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+async def store_outage_record(
+    *, client: redis.asyncio.Redis, feed: str, start_ms: int, end_ms: int, buffered: int, reason: str
+) -> str:
+    """Append a store outage (feed, start, end, the most events it held, reason) to
+    `md:store_outages`; returns its stream ID. Written once the store takes writes again."""
+    fields = {"feed": feed, "start_ms": start_ms, "end_ms": end_ms, "buffered": buffered, "reason": reason[:500]}
+    entry_id = await client.xadd(keys.MD_STORE_OUTAGES, fields, maxlen=GAPS_MAXLEN, approximate=True)  # type: ignore[arg-type]
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

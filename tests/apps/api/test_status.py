@@ -27,6 +27,7 @@ def test_streamers_known_configured_and_running_are_listed(reader: Caller) -> No
             "messages_per_second": "120.5",
             "reconnects": "2",
             "gaps": "1",
+            "store_outages": "3",
             "updated_at": "2026-11-24T14:31:00+00:00",
         },
     )
@@ -42,6 +43,8 @@ def test_streamers_known_configured_and_running_are_listed(reader: Caller) -> No
         "rate": 120.5,
         "reconnects": 2,
         "gaps": 1,
+        "store_outages": 3,
+        "store_down_since": None,
         "updated_at": "2026-11-24T14:31:00Z",
     }
     assert (rows["uw"]["state"], rows["uw"]["reconnects"]) == ("reconnecting", 7)

@@ -33,6 +33,7 @@ def test_shared_keys_and_channels_are_pinned() -> None:
     )
     assert keys.ALERTS_FIRED == "alerts:fired"
     assert keys.MD_GAPS == "md:gaps"
+    assert keys.MD_STORE_OUTAGES == "md:store_outages"
     assert keys.streamer("tastytrade") == "streamer:tastytrade"
     assert keys.dead_letter("schwab") == "deadletter:schwab"
     assert keys.STREAMER_STATUS_PATTERN == "streamer:*"
