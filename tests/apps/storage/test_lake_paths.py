@@ -156,7 +156,7 @@ def test_the_flush_refuses_a_stream_whose_symbol_is_not_canonical_and_flushes_th
     assert results[keys.trades("ESZ26")].rows == 1
     refused = results[keys.trades("ESZ6")]
     assert refused.rows == 0
-    assert "'ESZ6' is a feed form" in (refused.skipped or "")
+    assert "'ESZ6' is a feed form" in (refused.error or "")
     assert [path.parent.name for path in lake.rglob("*.parquet")] == ["symbol=ESZ26"]
     assert get_redis().xpending(keys.trades("ESZ6"), keys.LAKE_GROUP)["pending"] == 1, "kept for a fixed flush"
 
