@@ -11,8 +11,15 @@ from celery.signals import setup_logging
 from kombu import Queue as KombuQueue
 
 from apps.core.queues import Queue
+from pipeline_project.env import exit_for, settings_module_problem
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline_project.settings.local")
+# An empty value (an env file's `DJANGO_SETTINGS_MODULE=`) means the default too.
+os.environ["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE") or "pipeline_project.settings.local"
+# Every process imports this module first (it is the package's __init__): a settings module that
+# does not exist is one line here rather than an ImportError traceback later.
+_settings_problem = settings_module_problem(os.environ["DJANGO_SETTINGS_MODULE"])
+if _settings_problem is not None:
+    exit_for([_settings_problem])
 
 app = Celery("pipeline_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")

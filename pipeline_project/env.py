@@ -8,18 +8,18 @@ keeps the two in step).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal, NoReturn
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from pydantic import (
     Field,
-    PositiveFloat,
     PositiveInt,
     RedisDsn,
     SecretStr,
@@ -39,7 +39,13 @@ FEATURE_SECRETS: dict[str, tuple[str, ...]] = {
     "DISCORD_ENABLED": ("DISCORD_BOT_TOKEN",),
 }
 
+# GEXBot's token format: the prefix is part of the token, not a scheme to strip.
+GEXBOT_API_KEY_PREFIX = "gexbot_custom_"
+SETTINGS_MODULES = "pipeline_project.settings.local, .production or .test"
+
 Port = Annotated[int, Field(ge=1, le=65535)]
+# inf would mean "never look again" and nan compares false with everything: neither is a period.
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 CommaList = Annotated[list[str], NoDecode]
 
 
@@ -83,7 +89,7 @@ class PipelineEnv(BaseSettings):
     SIERRA_CHART_DIR: Path = Path("var/sierra")
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["console", "json"] = "console"
-    RUNTIME_CONFIG_REFRESH_SECONDS: PositiveFloat = 2.0
+    RUNTIME_CONFIG_REFRESH_SECONDS: Seconds = 2.0
     TEST_REDIS_DB: Annotated[int, Field(ge=0, le=15)] = 15
     FLUSH_FAILPOINT: Literal["", "after_write", "after_rename", "after_ack"] = ""
 
@@ -115,6 +121,23 @@ class PipelineEnv(BaseSettings):
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+    @classmethod
+    def _redis_db(cls, value: RedisDsn | None) -> RedisDsn | None:
+        # redis-py reads a path that is not a number as database 0, without a word.
+        path = unquote(value.path or "").strip("/") if value is not None else ""
+        if path and not (path.isdigit() and int(path) <= 15):
+            raise ValueError(f"the database number after the port must be 0-15, not {path!r}")
+        return value
+
+    @field_validator("GEXBOT_API_KEY")
+    @classmethod
+    def _gexbot_api_key(cls, value: SecretStr) -> SecretStr:
+        # Empty is allowed here (GEXBot off); a key that is set must be one GEXBot accepts.
+        if value.get_secret_value():
+            check_gexbot_api_key(value.get_secret_value())
         return value
 
     @field_validator("DATABASE_URL")
@@ -157,6 +180,21 @@ class PipelineEnv(BaseSettings):
         return self.SIERRA_CHART_DIR if self.SIERRA_CHART_DIR.is_absolute() else BASE_DIR / self.SIERRA_CHART_DIR
 
 
+def check_gexbot_api_key(api_key: str) -> str:
+    """The key unchanged if it has GEXBot's form; ValueError saying what is wrong otherwise."""
+    prefix = GEXBOT_API_KEY_PREFIX
+    if not api_key:
+        raise ValueError(f"is empty; GEXBot keys look like {prefix}<secret>")
+    if api_key != api_key.strip() or any(character.isspace() for character in api_key):
+        raise ValueError("contains whitespace (a copy-paste accident?)")
+    if not api_key.startswith(prefix):
+        hint = " (a research_ key only works for /research)" if api_key.startswith("research_") else ""
+        raise ValueError(f"must start with {prefix!r}: the prefix is part of the token{hint}")
+    if len(api_key) == len(prefix):
+        raise ValueError(f"has the prefix {prefix!r} but no secret after it")
+    return api_key
+
+
 @dataclass(frozen=True)
 class ConfigProblem:
     variable: str
@@ -171,13 +209,44 @@ class ConfigError(Exception):
 
     def __init__(self, problems: list[ConfigProblem]) -> None:
         self.problems = problems
-        lines = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"invalid configuration:\n{lines}")
+        # One line, whatever the number of problems: it is what a process prints before it exits.
+        super().__init__("; ".join(str(problem) for problem in problems))
+
+
+def exit_for(problems: list[ConfigProblem]) -> NoReturn:
+    """Print one line per problem, no traceback, and exit 2: the process must not start."""
+    for problem in problems:
+        sys.stderr.write(f"data-pipeline cannot start: {problem}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
 
 
 def env_file_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The env file to read: PIPELINE_ENV_FILE, which must exist when set, else ./.env if present.
+
+    Raises ConfigError naming PIPELINE_ENV_FILE when it names nothing readable.
+    """
     environ = os.environ if environ is None else environ
-    return Path(environ.get("PIPELINE_ENV_FILE") or BASE_DIR / ".env")
+    chosen = environ.get("PIPELINE_ENV_FILE")
+    if not chosen:
+        return BASE_DIR / ".env"
+    path = Path(chosen)
+    if not path.exists():
+        raise ConfigError([ConfigProblem("PIPELINE_ENV_FILE", f"{path}: no such file")])
+    if path.is_dir():
+        raise ConfigError([ConfigProblem("PIPELINE_ENV_FILE", f"{path} is a directory, not an env file")])
+    return path
+
+
+def settings_module_problem(name: str) -> ConfigProblem | None:
+    """A problem naming DJANGO_SETTINGS_MODULE when `name` is not an importable module."""
+    try:
+        found = importlib.util.find_spec(name) if name else None
+    except (ImportError, ValueError):  # a parent package that does not exist
+        found = None
+    if found is None:
+        return ConfigProblem("DJANGO_SETTINGS_MODULE", f"no module named {name!r}; use {SETTINGS_MODULES}")
+    return None
 
 
 def is_secret(name: str) -> bool:
@@ -221,9 +290,24 @@ def _feature_problems(env: PipelineEnv) -> list[ConfigProblem]:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """Variables assigned in a dotenv file (comments and blank lines ignored)."""
-    from dotenv import dotenv_values
+    """Variables assigned in a dotenv file (comments and blank lines ignored).
 
+    Raises ConfigError naming the file and the line of a statement that does not parse (the line
+    itself is not shown: it may hold a secret).
+    """
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    try:
+        with path.open(encoding="utf-8") as stream:
+            unparsed = [binding.original.line for binding in parse_stream(stream) if binding.error]
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([ConfigProblem(str(path), f"cannot be read: {error}")]) from None
+    if unparsed:
+        lines = ", ".join(str(line) for line in unparsed)
+        raise ConfigError(
+            [ConfigProblem(f"{path} line {lines}", "does not parse: expected NAME=value, a # comment or a blank line")]
+        )
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
@@ -233,7 +317,7 @@ def load_env(*, environ: Mapping[str, str] | None = None, env_file: Path | None 
     Raises ConfigError naming each bad or missing variable.
     """
     values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
+    if env_file is not None and env_file.exists():
         values.update(read_env_file(env_file))
     values.update(os.environ if environ is None else environ)
     known = {name: value for name, value in values.items() if name in PipelineEnv.model_fields}
@@ -253,5 +337,4 @@ def load_env_or_exit(*, use_env_file: bool = True) -> PipelineEnv:
     try:
         return load_env(env_file=env_file_path() if use_env_file else None)
     except ConfigError as error:
-        sys.stderr.write(f"data-pipeline cannot start: {error}\n")
-        raise SystemExit(2) from None
+        exit_for(error.problems)

@@ -12,7 +12,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from apps.core import celery_hooks, runtime_settings  # noqa: F401 - registers
+        from apps.core import celery_hooks, runtime_settings, startup_checks  # noqa: F401 - registers
 
         post_migrate.connect(_sync_runtime_settings, sender=self)
 

@@ -1,12 +1,21 @@
-"""Celery signal handlers: keep each worker process's runtime configuration fresh."""
+"""Celery signal handlers: a worker refuses a bad configuration before it is ready, and keeps each
+worker process's runtime configuration fresh."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import task_prerun, worker_process_init
+from celery.signals import task_prerun, worker_init, worker_process_init
 
 from apps.core.runtime_config import clear_cache, refresh_if_stale
+from apps.core.startup_checks import refuse_to_start
+
+
+@worker_init.connect
+def _refuse_a_bad_configuration(**kwargs: Any) -> None:
+    # Celery's Django fixup runs the system checks but ignores what they find; a worker that
+    # reached "ready" with an unwritable lake would fail every flush instead.
+    refuse_to_start()
 
 
 @worker_process_init.connect

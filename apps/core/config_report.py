@@ -4,11 +4,11 @@ differs from the defaults or from another env file, and whether the platform can
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.core import checks
 from django.db import DatabaseError
 from django.db.migrations.executor import MigrationExecutor
 from pydantic import SecretStr
@@ -89,14 +89,22 @@ def config_diff(*, against: Path | None = None, env_file: Path | None = None) ->
     return rows
 
 
-def _lake_writable(path: Path) -> CheckLine:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".check-"):
-            pass
-    except OSError as error:
-        return CheckLine("lake", False, f"LAKE_DIR {path} is not writable: {error}")
-    return CheckLine("lake", True, f"{path} is writable")
+def _system_checks() -> list[CheckLine]:
+    # The very checks `manage.py check` runs (apps/core/startup_checks.py among them), so either
+    # command is enough to know whether the platform will start.
+    messages = checks.run_checks()
+    lines = [
+        CheckLine(
+            str(message.obj or message.id), not message.is_serious(), message.msg, warning=not message.is_serious()
+        )
+        for message in messages
+    ]
+    errors = sum(1 for message in messages if message.is_serious())
+    if not errors:
+        lines.append(
+            CheckLine("system checks", True, "all pass (as `manage.py check`), LAKE_DIR and SIERRA_CHART_DIR writable")
+        )
+    return lines
 
 
 def _migrations() -> CheckLine:
@@ -138,14 +146,15 @@ def _unknown_variables(env_file: Path) -> list[CheckLine]:
     ]
 
 
-def config_check(*, lake_dir: Path, env_file: Path | None = None) -> list[CheckLine]:
-    """Everything start-up needs beyond valid variables (which settings already enforced)."""
+def config_check(*, env_file: Path | None = None) -> list[CheckLine]:
+    """Everything start-up needs beyond valid variables (which settings already enforced): the
+    system checks every process runs at start, then Redis, the database and its migrations."""
     lines = [CheckLine("environment", True, "every variable valid")]
     lines += _unknown_variables(env_file or env_file_path())
+    lines += _system_checks()
     lines += [CheckLine(check.name, check.ok, check.detail) for check in readiness_checks()]
     database_ok = all(line.ok for line in lines if line.name == "database")
     if database_ok:
         lines.append(_migrations())
         lines += _runtime_settings()
-    lines.append(_lake_writable(lake_dir))
     return lines

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pipeline_project.env import BASE_DIR, ConfigError, ConfigProblem
+from pipeline_project.env import BASE_DIR, GEXBOT_API_KEY_PREFIX, ConfigError, ConfigProblem
+from pipeline_project.env import check_gexbot_api_key as check_api_key
 
 if TYPE_CHECKING:
     from pipeline_project.env import PipelineEnv
 
 DEFAULT_BASE_URL = "https://api.gex.bot/v2"
-# The vendor's token format: the prefix is part of the token, not a scheme to strip.
-API_KEY_PREFIX = "gexbot_custom_"
+# The vendor's token format, checked where the environment is read (pipeline_project/env.py).
+API_KEY_PREFIX = GEXBOT_API_KEY_PREFIX
 
 
 @cache
@@ -32,20 +33,6 @@ def project_version() -> str:
 def default_user_agent() -> str:
     # GEXBot requires a User-Agent that identifies the client application.
     return f"data-pipeline/{project_version()} (+self-hosted)"
-
-
-def check_api_key(api_key: str) -> str:
-    """The key unchanged if it has the vendor's form; ValueError saying what is wrong otherwise."""
-    if not api_key:
-        raise ValueError(f"is empty; GEXBot keys look like {API_KEY_PREFIX}<secret>")
-    if api_key != api_key.strip() or any(character.isspace() for character in api_key):
-        raise ValueError("contains whitespace (a copy-paste accident?)")
-    if not api_key.startswith(API_KEY_PREFIX):
-        hint = " (a research_ key only works for /research)" if api_key.startswith("research_") else ""
-        raise ValueError(f"must start with {API_KEY_PREFIX!r}: the prefix is part of the token{hint}")
-    if len(api_key) == len(API_KEY_PREFIX):
-        raise ValueError(f"has the prefix {API_KEY_PREFIX!r} but no secret after it")
-    return api_key
 
 
 @dataclass(frozen=True, kw_only=True)

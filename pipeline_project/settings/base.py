@@ -8,7 +8,7 @@ import dj_database_url
 
 from apps.core.queues import Queue
 from apps.core.structured_logging import configure_structlog, logging_config
-from pipeline_project.env import BASE_DIR, load_env_or_exit
+from pipeline_project.env import BASE_DIR, ConfigProblem, exit_for, load_env_or_exit
 
 ENV = load_env_or_exit()
 
@@ -79,7 +79,18 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     if not _name.startswith("/") and _name != ":memory:":
         _database["NAME"] = str(BASE_DIR / _name)
     if _database["NAME"] != ":memory:":
-        Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as _error:
+            exit_for(
+                [
+                    ConfigProblem(
+                        "DATABASE_URL",
+                        f"cannot create the SQLite file's directory {Path(_database['NAME']).parent}: "
+                        f"{_error.strerror or _error}",
+                    )
+                ]
+            )
     # Several processes share one SQLite file when embedded: wait for locks, don't fail.
     _database["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     _database["CONN_MAX_AGE"] = 0

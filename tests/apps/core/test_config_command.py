@@ -30,7 +30,7 @@ def run_config(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 @pytest.mark.slow
 def test_show_masks_secrets_and_names_sources(process_env: dict[str, str], tmp_path: Path) -> None:
     env_file = tmp_path / "site.env"
-    env_file.write_text("GEXBOT_ENABLED=true\nGEXBOT_API_KEY=sk-live-123456\nWEB_PORT=8100\n")
+    env_file.write_text("GEXBOT_ENABLED=true\nGEXBOT_API_KEY=gexbot_custom_live-123456\nWEB_PORT=8100\n")
     env = {
         **process_env,
         "DJANGO_SETTINGS_MODULE": "pipeline_project.settings.local",  # the test settings ignore env files
@@ -39,7 +39,7 @@ def test_show_masks_secrets_and_names_sources(process_env: dict[str, str], tmp_p
     }
     result = run_config("show", env=env)
     assert result.returncode == 0, result.stderr
-    assert "sk-live-123456" not in result.stdout
+    assert "live-123456" not in result.stdout
     assert "very-secret-key" not in result.stdout
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
     assert "********" in lines["GEXBOT_API_KEY"]
@@ -107,7 +107,7 @@ def test_check_passes_on_a_migrated_database(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "ok  redis" in out
     assert "ok  database" in out
-    assert "ok  lake" in out
+    assert "ok  system checks" in out
 
 
 @pytest.mark.django_db
@@ -117,9 +117,9 @@ def test_check_fails_naming_an_unwritable_lake(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     settings.LAKE_DIR = blocker / "lake"
-    with pytest.raises(CommandError, match="lake"):
+    with pytest.raises(CommandError, match="LAKE_DIR"):
         call_command("config", "check")
-    assert "LAKE_DIR" in capsys.readouterr().out
+    assert f"FAIL  LAKE_DIR: {blocker}" in capsys.readouterr().out
 
 
 @pytest.mark.django_db
