@@ -40,6 +40,8 @@ def check_entrypoint(argv: list[str]) -> None:
     elif program == "uvicorn":
         module, attribute = argv[1].split(":")
         assert getattr(importlib.import_module(module), attribute) is not None
+        # The bounded protocol answers an over-long URL with 414 (tests/pipeline_project/test_uvicorn_protocol.py).
+        assert argv[argv.index("--http") + 1] == "pipeline_project.uvicorn_protocol:BoundedHttpToolsProtocol", argv
     else:
         pytest.fail(f"unknown entrypoint {argv}")
 
