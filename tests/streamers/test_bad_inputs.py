@@ -3,12 +3,15 @@ and a non-zero exit: no traceback, no endless retry, no exit 0 after dead-letter
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from apps.core.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -55,3 +58,11 @@ def test_a_replay_file_that_is_missing_unreadable_or_binary_is_refused_naming_it
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert_refused(["replay", "--file", str(empty), "--metrics-port", "0"], process_env, f"{empty}: empty")
+
+
+def test_a_bad_symbol_is_refused_in_one_line(process_env: dict[str, str]) -> None:
+    assert_refused(
+        ["simulator", "--symbols", "../x", "--metrics-port", "0"],
+        process_env,
+        "--symbols: '../X' is not a futures contract symbol",
+    )
