@@ -66,3 +66,15 @@ def test_a_bad_symbol_is_refused_in_one_line(process_env: dict[str, str]) -> Non
         process_env,
         "--symbols: '../X' is not a futures contract symbol",
     )
+
+
+def test_a_metrics_port_in_use_is_refused_in_one_line(process_env: dict[str, str]) -> None:
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        assert_refused(
+            ["simulator", "--always-open", "--metrics-port", str(port)],
+            process_env,
+            f"--metrics-port {port}: cannot listen on 127.0.0.1:{port}",
+        )
