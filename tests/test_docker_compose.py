@@ -80,3 +80,13 @@ def test_mounted_config_files_exist() -> None:
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (ROOT / source).exists(), f"{source} is mounted but not in the repository"
+
+
+def test_prometheus_scrapes_the_web_metrics_with_the_token() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    (web,) = [job for job in config["scrape_configs"] if job["job_name"] == "web"]
+    assert web["authorization"]["type"] == "Bearer"
+    secret = web["authorization"]["credentials_file"]
+    assert secret == "/run/secrets/metrics_token"
+    assert "metrics_token" in SERVICES["prometheus"]["secrets"]
+    assert COMPOSE["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
