@@ -14,4 +14,4 @@ RUN useradd --create-home pipeline && mkdir -p /data/lake /app/var && chown -R p
 USER pipeline
 RUN DJANGO_SECRET_KEY=build-only FLOWER_BASIC_AUTH=build:only python manage.py collectstatic --noinput
 EXPOSE 8000 5555
-CMD ["python", "-m", "uvicorn", "pipeline_project.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "uvicorn", "pipeline_project.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--http", "pipeline_project.uvicorn_protocol:BoundedHttpToolsProtocol"]

@@ -83,6 +83,7 @@ class PipelineEnv(BaseSettings):
     FLOWER_PORT: Port = 5555
     FLOWER_BASIC_AUTH: SecretStr = SecretStr("")
     METRICS_HOST: str = "127.0.0.1"
+    METRICS_TOKEN: SecretStr = SecretStr("")
 
     # Storage, logging, runtime configuration
     LAKE_DIR: Path = Path("var/lake")

@@ -22,7 +22,7 @@ urlpatterns = [
     path("api/", include("apps.api.urls")),
     path("health/live", core_views.health_live, name="health-live"),
     path("health/ready", core_views.health_ready, name="health-ready"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
 ]
 
 # The flush runs in workers, which expose no metrics: the web's /metrics reports its outcome.

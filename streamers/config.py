@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.core.clock import utc_now
+from apps.marketdata.symbols import SymbolError, canonical
+
 SPILL_DIR = Path(__file__).resolve().parent.parent / "var" / "spill"
 
 
@@ -40,3 +43,11 @@ class RunnerConfig:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise StreamerConfigError(f"--batch-size must be at least 1, not {self.batch_size}")
+        # Checked here, not at the first runtime read inside the event loop, so a bad symbol is a
+        # one-line refusal of the command rather than a traceback. (The form does not depend on
+        # the day: `at` only picks an alias's contract, which the runner resolves again anyway.)
+        for symbol in self.fixed_symbols or ():
+            try:
+                canonical(symbol, at=utc_now())
+            except SymbolError as error:
+                raise StreamerConfigError(f"--symbols: {error}") from None

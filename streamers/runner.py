@@ -31,7 +31,7 @@ from apps.marketdata.services.deadletters import dead_letter_park
 from apps.marketdata.services.gaps import gap_record, store_outage_record
 from streamers import metrics
 from streamers.batching import EventBatcher
-from streamers.config import RunnerConfig
+from streamers.config import RunnerConfig, StreamerConfigError
 from streamers.control import ControlRequests
 from streamers.feed import ConnectionLostError, FeedClient, FeedExhaustedError, MalformedMessageError
 from streamers.runtime_view import RuntimeView, runtime_view_read
@@ -115,7 +115,14 @@ class StreamerRunner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.stop)
         if self.config.metrics_port:
-            start_http_server(self.config.metrics_port, addr=self.config.metrics_host)
+            try:
+                start_http_server(self.config.metrics_port, addr=self.config.metrics_host)
+            except OSError as error:
+                where = f"{self.config.metrics_host}:{self.config.metrics_port}"
+                raise StreamerConfigError(
+                    f"--metrics-port {self.config.metrics_port}: cannot listen on {where} ({error.strerror or error});"
+                    " pick a free port, or 0 for no metrics"
+                ) from None
         self.batcher.open_recording()
         metrics.STORE_UP.labels(self.name).set(1)
         self.redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)

@@ -40,6 +40,8 @@ def check_entrypoint(argv: list[str]) -> None:
     elif program == "uvicorn":
         module, attribute = argv[1].split(":")
         assert getattr(importlib.import_module(module), attribute) is not None
+        # The bounded protocol answers an over-long URL with 414 (tests/pipeline_project/test_uvicorn_protocol.py).
+        assert argv[argv.index("--http") + 1] == "pipeline_project.uvicorn_protocol:BoundedHttpToolsProtocol", argv
     else:
         pytest.fail(f"unknown entrypoint {argv}")
 
@@ -78,3 +80,13 @@ def test_mounted_config_files_exist() -> None:
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (ROOT / source).exists(), f"{source} is mounted but not in the repository"
+
+
+def test_prometheus_scrapes_the_web_metrics_with_the_token() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    (web,) = [job for job in config["scrape_configs"] if job["job_name"] == "web"]
+    assert web["authorization"]["type"] == "Bearer"
+    secret = web["authorization"]["credentials_file"]
+    assert secret == "/run/secrets/metrics_token"
+    assert "metrics_token" in SERVICES["prometheus"]["secrets"]
+    assert COMPOSE["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}

@@ -44,6 +44,13 @@ class TokenAuth(HttpBearer):
 class SessionCallerAuth(SessionAuth):
     """The browser's Django session; ninja checks the CSRF token on unsafe methods."""
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # CSRF guards a signed-in browser's session; a caller without one is simply not signed
+        # in, and gets 401 like every other unauthenticated call instead of 403 "CSRF check Failed".
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
         user = super().authenticate(request, key)
         return Caller(user=user) if user is not None else None

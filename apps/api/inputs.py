@@ -49,15 +49,20 @@ def instant_check(moment: datetime, *, field: str) -> datetime:
 def time_range(
     start: datetime | None, end: datetime | None, *, default: timedelta, limit: timedelta = MAX_RANGE
 ) -> tuple[datetime, datetime]:
-    """[start, end] with defaults (end: now; start: `default` before end), end after start and
-    the span at most `limit`."""
-    end = instant_check(end, field="end") if end else utc_now()
-    start = instant_check(start, field="start") if start else max(EARLIEST, end - default)
+    """[start, end] with defaults (end: now, or start + `limit` when that is earlier; start:
+    `default` before end). Every pair the schema allows is answered, since a schema cannot relate
+    two parameters: a span longer than `limit` is cut at start + `limit`, and an end before the
+    start is an empty range (start, start - 1 µs) that holds nothing."""
+    start = instant_check(start, field="start") if start else None
+    end = instant_check(end, field="end") if end else None
+    if start is None:
+        end = end or utc_now()
+        return max(EARLIEST, end - min(default, limit)), end
+    if end is None:
+        end = min(utc_now(), start + limit)
     if end < start:
-        raise BadInputError("end", f"end {end.isoformat()} is before start {start.isoformat()}")
-    if end - start > limit:
-        raise BadInputError("start", f"the range from start to end may span at most {limit.days} days")
-    return start, end
+        return start, start - timedelta(microseconds=1)
+    return start, min(end, start + limit)
 
 
 def json_object_check(request: HttpRequest) -> None:

@@ -4,6 +4,7 @@ exchange time in integer nanoseconds where the data has it."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -14,7 +15,9 @@ from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool
 from apps.api.struct_schemas import struct_schema
 from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
 from apps.gex.snapshots import GEXSnapshot
+from apps.marketdata.events import FEED_CODES
 from apps.marketdata.selectors import MAX_PAGE
+from apps.marketdata.symbols import MONTH_CODES, ROOTS
 from apps.storage.lake_bars import INTERVAL_NS
 from apps.storage.registry import retention_categories
 
@@ -240,10 +243,57 @@ class PurgeOut(Schema):
 
 # -- query parameters ---------------------------------------------------------------------
 
+# The patterns below are what the handlers accept, stated in the schema so that a generated
+# client is never refused a request the document allows (schemathesis's positive_data_acceptance
+# checks it, tests/apps/api/test_openapi_fuzz.py).
+
+
+def _any_case(text: str) -> str:
+    return "".join(f"[{char.upper()}{char.lower()}]" if char.isalpha() else re.escape(char) for char in text)
+
+
+_LETTER = "[A-Za-z]"
+_ROOTS = "|".join(_any_case(root) for root in sorted(ROOTS, key=len, reverse=True))
+_MONTH = f"[{MONTH_CODES}{MONTH_CODES.lower()}]"
+# A continuous alias (ES, /ES), a contract in any feed's form (ESZ26, /ESZ6, /ESZ26:XCME,
+# ESZ26_FUT_CME, ESZ26-CME), or a plain equity or index name (SPY), in any case.
+SYMBOL_PATTERN = (
+    rf"^(?:/?(?:{_ROOTS})(?:{_MONTH}[0-9]{{1,2}}(?::[Xx]{_LETTER}{{3}}|_[Ff][Uu][Tt]_{_LETTER}+|-{_LETTER}+)?)?"
+    r"|[A-Za-z][A-Za-z0-9.]{0,9})$"
+)
+FEEDS = sorted(name for name in FEED_CODES if name)
+FEED_PATTERN = rf"^(?:{'|'.join(FEEDS)})$"
+# Two different known feeds: every ordered pair, spelled out (the pattern engine has no
+# back-references to say "not the first one again").
+FEED_PAIR_PATTERN = rf"^(?:{'|'.join(f'{one},{two}' for one in FEEDS for two in FEEDS if one != two)})$"
+# Times start at the Unix epoch (apps/api/inputs.py refuses anything before 1970-01-02): the
+# schema says years from 1971, so no offset can take a time it allows before that.
+INSTANT_PATTERN = r"^(?:19[89][0-9]|197[1-9]|[2-9][0-9]{3})-"
+PAGE_CURSOR_PATTERN = (
+    r"^(?:[0-9]{1,18}|[1-8][0-9]{18})_(?:[0-9]{1,19}-[0-9]{1,19}(?::[0-9]{1,18})?|import:[0-9a-f]{1,64}:[0-9]{1,18})$"
+)
+
+
+def instant(description: str, *, required: bool = False) -> Any:
+    return Field(
+        ... if required else None,
+        description=f"{description} From 1971 on.",
+        json_schema_extra={"pattern": INSTANT_PATTERN},
+    )
+
+
+def range_end(limit_days: int) -> Any:
+    return instant(
+        f"Default: now, or start + {limit_days} days when that is earlier. A range longer than"
+        f" {limit_days} days is cut at start + {limit_days} days; an end before start answers nothing."
+    )
+
+
 SYMBOL = Field(
     ...,
-    pattern=r"^/?[A-Za-z0-9][A-Za-z0-9._:/-]{0,39}$",
-    description="A contract (ESZ26) or a continuous alias (ES: the lead contract).",
+    pattern=SYMBOL_PATTERN,
+    description="A contract (ESZ26, or a feed's form of it: /ESZ26:XCME) or a continuous alias (ES: the lead"
+    " contract); a plain equity or index name (SPY) as it is.",
 )
 TICKER = Field(
     ..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", description="A GEXBot ticker: SPX, ES_SPX, NQ_NDX, ..."
@@ -261,17 +311,19 @@ class TicksLastQuery(Schema):
 
 class PageQuery(Schema):
     symbol: str = SYMBOL
-    start: AwareDatetime | None = Field(None, description="Default: one hour before end.")
-    end: AwareDatetime | None = Field(None, description="Default: now.")
-    cursor: str | None = Field(None, max_length=200, description="`next_cursor` of the previous page.")
+    start: AwareDatetime | None = instant("Default: one hour before end.")
+    end: AwareDatetime | None = range_end(31)
+    cursor: str | None = Field(
+        None, max_length=200, pattern=PAGE_CURSOR_PATTERN, description="`next_cursor` of the previous page."
+    )
     limit: int = Field(1000, ge=1, le=MAX_PAGE)
 
 
 class BookQuery(Schema):
     symbol: str = SYMBOL
-    at: AwareDatetime | None = Field(None, description="Default: now.")
+    at: AwareDatetime | None = instant("Default: now.")
     feed: str | None = Field(
-        None, pattern=r"^[a-z][a-z0-9_]{0,19}$", description="simulator, schwab, tastytrade, ...; default: the latest."
+        None, pattern=FEED_PATTERN, description="simulator, schwab, tastytrade, ...; default: the latest."
     )
     levels: int = Field(10, ge=1, le=100)
 
@@ -280,18 +332,22 @@ class CompareQuery(Schema):
     symbol: str = SYMBOL
     feeds: str = Field(
         ...,
-        pattern=r"^[a-z][a-z0-9_]{0,19},[a-z][a-z0-9_]{0,19}$",
-        description="Two feeds, comma-separated, e.g. schwab,tastytrade.",
+        pattern=FEED_PAIR_PATTERN,
+        description="Two different feeds, comma-separated, e.g. schwab,tastytrade.",
     )
-    at: AwareDatetime | None = Field(None, description="Default: now.")
+    at: AwareDatetime | None = instant("Default: now.")
     levels: int = Field(10, ge=1, le=100)
 
 
 class BarsQuery(Schema):
     symbol: str = SYMBOL
     interval: Interval = Interval("1m")
-    start: AwareDatetime | None = Field(None, description="Default: one day before end.")
-    end: AwareDatetime | None = Field(None, description="Default: now.")
+    start: AwareDatetime | None = instant("Default: one day before end.")
+    end: AwareDatetime | None = instant(
+        "Default: now, or the end of the range's limit when that is earlier. The range is at most 366 days"
+        " and 100,000 bars of the interval: a longer one is cut at that limit; an end before start answers"
+        " nothing."
+    )
 
 
 class GEXQuery(Schema):
@@ -300,12 +356,12 @@ class GEXQuery(Schema):
 
 
 class GEXAtQuery(GEXQuery):
-    at: AwareDatetime
+    at: AwareDatetime = instant("The instant.", required=True)
 
 
 class GEXHistoryQuery(GEXQuery):
-    start: AwareDatetime | None = Field(None, description="Default: one day before end.")
-    end: AwareDatetime | None = Field(None, description="Default: now.")
+    start: AwareDatetime | None = instant("Default: one day before end.")
+    end: AwareDatetime | None = range_end(31)
     cursor: str | None = Field(None, pattern=r"^\d{1,20}-\d{1,20}$", description="`next_cursor` of the previous page.")
     limit: int = Field(500, ge=1, le=GEX_MAX_PAGE)
 

@@ -58,6 +58,9 @@ def platform_processes(
                 str(web_port),
                 "--lifespan",
                 "off",
+                # Refuses an over-long URL with 414 (a WebSocket handshake would hang without it).
+                "--http",
+                "pipeline_project.uvicorn_protocol:BoundedHttpToolsProtocol",
                 # The API logs each request itself; uvicorn's access log would only repeat it
                 # (it is redacted like every log line, apps/core/redaction.py).
                 "--no-access-log",

@@ -184,6 +184,20 @@ def _max_priors(value: Any, where: str) -> tuple[tuple[float, float], ...]:
     return tuple(_pair(item, f"{where}[{index}]") for index, item in enumerate(value))
 
 
+# Each endpoint's own fields: a body with none of them is another endpoint's answer (a majors
+# object served for a chain, say), and storing it would replace good levels with nulls.
+MAJORS_FIELDS = ("mpos_vol", "mpos_oi", "mneg_vol", "mneg_oi", "net_gex_vol", "net_gex_oi")
+
+
+def _require(body: dict[str, Any], fields: tuple[str, ...], where: str, what: str) -> None:
+    if not any(field in body for field in fields):
+        raise _fail(
+            f"{where}body" if where else "body",
+            f"none of the {what} fields ({', '.join(fields)}); is this another endpoint's answer?"
+            f" it has {', '.join(sorted(body)[:12]) or 'no fields'}",
+        )
+
+
 def _label(ticker: str, package: str, category: str, kind: str) -> str:
     return f"{ticker}/{package}/{category} {kind}"
 
@@ -192,9 +206,11 @@ def _chain_from(body: dict[str, Any], *, ticker: str, package: str, category: st
     def num(field: str) -> float | None:
         return _optional_number(body.get(field), f"{where}{field}")
 
+    greek = is_greek_category(category)
     timestamp = _timestamp(body, where)
     spot = _spot(body, where)
-    if is_greek_category(category):
+    _require(body, ("mini_contracts",) if greek else ("strikes",), where, "greek profile" if greek else "chain")
+    if greek:
         return GEXSnapshot(
             ticker=ticker,
             package=package,
@@ -249,12 +265,14 @@ def parse_majors(data: bytes, *, ticker: str, package: str, category: str) -> GE
     label = _label(ticker, package, category, "majors")
     body = _object(_decode(data, label), "body", label)
     try:
+        timestamp, spot = _timestamp(body, ""), _spot(body, "")
+        _require(body, MAJORS_FIELDS, "", "majors")
         return GEXMajors(
             ticker=ticker,
             package=package,
             category=category,
-            timestamp=_timestamp(body, ""),
-            spot=_spot(body, ""),
+            timestamp=timestamp,
+            spot=spot,
             zero_gamma=_optional_number(body.get("zero_gamma"), "zero_gamma"),
             mpos_vol=_optional_number(body.get("mpos_vol"), "mpos_vol"),
             mpos_oi=_optional_number(body.get("mpos_oi"), "mpos_oi"),
@@ -273,10 +291,10 @@ def parse_maxchange(data: bytes, *, ticker: str, package: str, category: str) ->
     label = _label(ticker, package, category, "maxchange")
     body = _object(_decode(data, label), "body", label)
     try:
+        timestamp = _timestamp(body, "")
+        _require(body, MAXCHANGE_WINDOWS, "", "maxchange")
         windows = {window: _pair(body[window], window) for window in MAXCHANGE_WINDOWS if body.get(window) is not None}
-        return GEXMaxChange(
-            ticker=ticker, package=package, category=category, timestamp=_timestamp(body, ""), windows=windows
-        )
+        return GEXMaxChange(ticker=ticker, package=package, category=category, timestamp=timestamp, windows=windows)
     except GEXPayloadError as error:
         raise _with_label(error, label) from None
 

@@ -13,8 +13,10 @@ server → {"type": "conflated", "topic": ..., "symbol": ..., "skipped": n, ...}
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from apps.core.clock import utc_now
 from apps.core.codec import DecodeError, dumps, loads
 from apps.core.exceptions import ApplicationError
 from apps.core.positions import StreamPosition
@@ -59,7 +61,7 @@ def _symbols(topic: Topic, value: Any) -> tuple[tuple[str, ...], dict[str, str]]
     return tuple(dict.fromkeys(resolved.values())), resolved
 
 
-def _since(topic: Topic, value: Any, resolved: dict[str, str]) -> dict[str, StreamPosition]:
+def _since(topic: Topic, value: Any, resolved: dict[str, str], now: datetime) -> dict[str, StreamPosition]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -72,14 +74,15 @@ def _since(topic: Topic, value: Any, resolved: dict[str, str]) -> dict[str, Stre
         if not isinstance(text, str):
             raise ProtocolError(f"since[{raw!r}]: expected a string id, got {type(text).__name__}")
         try:
-            positions[symbol] = topic.position(text)
+            positions[symbol] = topic.position(text, now=now)
         except PositionError as error:
             raise ProtocolError(f"since[{raw!r}]: {error}") from None
     return positions
 
 
-def message_parse(*, topic: Topic, text: str | None) -> Message:
-    """A client's text frame as a Subscribe or Unsubscribe; ProtocolError naming what is wrong."""
+def message_parse(*, topic: Topic, text: str | None, now: datetime | None = None) -> Message:
+    """A client's text frame as a Subscribe or Unsubscribe; ProtocolError naming what is wrong.
+    Resume positions are checked against `now` (the server's clock by default)."""
     if text is None:
         raise ProtocolError("binary frames are not understood: send JSON text")
     if len(text) > MAX_MESSAGE_BYTES:
@@ -96,7 +99,7 @@ def message_parse(*, topic: Topic, text: str | None) -> Message:
     symbols, resolved = _symbols(topic, content.get("symbols"))
     if action == "unsubscribe":
         return Unsubscribe(symbols)
-    return Subscribe(symbols, _since(topic, content.get("since"), resolved))
+    return Subscribe(symbols, _since(topic, content.get("since"), resolved, now or utc_now()))
 
 
 def control(message: dict[str, Any]) -> Frame:

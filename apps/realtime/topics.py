@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +19,7 @@ import msgspec
 import structlog
 
 from apps.core import keys
-from apps.core.clock import utc_now
+from apps.core.clock import to_epoch_ms, utc_now
 from apps.core.codec import dumps, loads
 from apps.core.positions import StreamPosition, StreamPositionError
 from apps.gex.sierra import sierra_history_line
@@ -96,6 +97,10 @@ Decoder = Callable[[str, str, dict[bytes, bytes]], list[dict[str, Any]]]
 # well under the 1 MiB a `websockets` client accepts by default.
 MAX_FRAME_EVENTS = 2000
 MAX_FRAME_BYTES = 256 * 1024
+# How far past the server's clock a resume position may lie: ids come from Redis's clock, which
+# may run a little ahead of the web process's. Anything further was never sent by this server,
+# and resuming from it would wait silently for a moment that has not come.
+MAX_CLOCK_SKEW_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,9 @@ class Topic:
     resolve: Callable[[str], str]
     decode: Decoder
 
-    def position(self, text: str) -> StreamPosition:
+    def position(self, text: str, *, now: datetime) -> StreamPosition:
+        """A client's resume position; PositionError when it is not one of this topic's forms or
+        lies in the future of `now` (beyond MAX_CLOCK_SKEW_MS)."""
         try:
             parsed: StreamPosition | None = StreamPosition.parse(text)
         except StreamPositionError:
@@ -116,6 +123,11 @@ class Topic:
         if parsed is None or (parsed.index is not None and not self.blocks):
             form = "<entry id>:<index> or <entry id>" if self.blocks else "<entry id>"
             raise PositionError(f"{text!r} is not a {self.name} position ({form}, e.g. 1764000000000-0)")
+        if parsed.ms > to_epoch_ms(now) + MAX_CLOCK_SKEW_MS:
+            raise PositionError(
+                f"{text!r} is in the future (the server's clock is at {to_epoch_ms(now)}-0):"
+                " resume from the last id this server sent"
+            )
         return parsed
 
     def piece(

@@ -81,7 +81,21 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], int]:
         raise ImportFileError(path, None, None, f"not a readable CSV file: {error}") from None
 
 
+# Nanoseconds since the epoch are stored as int64: 1677-09-21 to 2262-04-11.
+_NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
+
+
 def _timestamp(value: Any) -> int:
+    try:
+        ns = _epoch_ns(value)
+    except OverflowError:
+        ns = _NS_MAX + 1
+    if not _NS_MIN <= ns <= _NS_MAX:
+        raise ValueError("is out of range: a time must lie between 1677-09-21 and 2262-04-11")
+    return ns
+
+
+def _epoch_ns(value: Any) -> int:
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1_000_000) * 1000

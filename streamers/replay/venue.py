@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 from argparse import ArgumentParser
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from streamers.config import StreamerConfigError
 from streamers.feed import FeedClient
@@ -45,11 +48,49 @@ def config_from_options(options: dict[str, Any]) -> ReplayConfig:
     )
 
 
+# How much of a replay file is looked at before starting: enough to see that it is text and
+# that its first event is a JSON object.
+_SNIFF_BYTES = 64 * 1024
+
+
+def replay_file_check(path: Path) -> None:
+    """Refuse, naming the file, one that is missing, unreadable or not JSON lines: the runner
+    would otherwise retry a missing file forever, and dead-letter a binary one line by line."""
+    if not path.exists():
+        raise StreamerConfigError(f"--file {path}: no such file")
+    if not path.is_file():
+        raise StreamerConfigError(f"--file {path}: not a regular file")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as error:
+        raise StreamerConfigError(f"--file {path}: cannot be read ({error.strerror or error})") from None
+    text = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoded = text.decode(head, final=len(head) < _SNIFF_BYTES)
+    except UnicodeDecodeError:
+        decoded = None
+    if decoded is None or "\x00" in decoded:
+        raise StreamerConfigError(f"--file {path}: a binary file, not JSON lines (run_streamer simulator --record)")
+    first = next((line for line in decoded.splitlines() if line.strip()), None)
+    if first is None:
+        raise StreamerConfigError(f"--file {path}: empty, nothing to replay")
+    try:
+        event = msgspec.json.decode(first)
+    except msgspec.DecodeError:
+        event = None
+    if not isinstance(event, dict):
+        raise StreamerConfigError(f"--file {path}: the first line is not a JSON event: {first[:60]!r}")
+
+
 def client(config: ReplayConfig) -> FeedClient[Any]:
     from streamers.replay.client import ReplayClient
 
-    if config.date is None:  # then the source is a file (the config holds exactly one)
+    if config.file is not None:  # then there is no date (the config holds exactly one source)
+        replay_file_check(config.file)
         return ReplayClient(path=config.file, speed=config.speed, keep_time=config.keep_time)
+    if config.date is None:
+        raise StreamerConfigError("the replay streamer needs --date YYYY-MM-DD or --file PATH")
     return ReplayClient(
         day=config.date,
         symbols=_lake_symbols(config.date, config.symbols),

@@ -226,6 +226,9 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
     django_user_model.objects.create_user(username="trader", password=PASSWORD, is_staff=True)
     lead = canonical("ES", at=utc_now())
     page_errors: list[str] = []
+    # Chromium reports each Content-Security-Policy refusal on the console. (The page functions
+    # below are functions, not expression strings: those are eval()ed, which the policy refuses.)
+    csp_violations: list[str] = []
 
     assert sync_playwright is not None
     with sync_playwright() as playwright:
@@ -235,8 +238,18 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.set_default_timeout(30_000)
             page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on(
+                "console",
+                lambda message: (
+                    csp_violations.append(f"{page.url}: {message.text}")
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
 
-            page.goto(f"{platform}/")
+            response = page.goto(f"{platform}/")
+            assert response is not None
+            assert "script-src 'self'" in (response.header_value("content-security-policy") or "")
             assert "/admin/login/" in page.url, "an anonymous visitor is sent to the login form"
             page.fill("#id_username", "trader")
             page.fill("#id_password", PASSWORD)
@@ -244,8 +257,8 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
             page.wait_for_url(f"{platform}/")
 
             # Initial bars from /api/bars, then live trades over /ws/trades.
-            page.wait_for_function("Number(document.querySelector('#price-chart').dataset.bars) > 0")
-            page.wait_for_function("document.querySelector('#trades-socket').dataset.state === 'live'")
+            page.wait_for_function("() => Number(document.querySelector('#price-chart').dataset.bars) > 0")
+            page.wait_for_function("() => document.querySelector('#trades-socket').dataset.state === 'live'")
             first = chart_state(page)
             assert first["symbol"] == lead, "the first symbol of /api/symbols (ES, the lead contract) is shown"
             assert first["price"] is not None
@@ -280,9 +293,9 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
 
             # A dropped socket reconnects and resumes after the last trade it saw: the candles
             # spanning the outage still match the server's.
-            page.evaluate("window.dashboard.tradesSocket.socket.close()")
-            page.wait_for_function("document.querySelector('#trades-socket').dataset.state !== 'live'")
-            page.wait_for_function("document.querySelector('#trades-socket').dataset.state === 'live'")
+            page.evaluate("() => window.dashboard.tradesSocket.socket.close()")
+            page.wait_for_function("() => document.querySelector('#trades-socket').dataset.state !== 'live'")
+            page.wait_for_function("() => document.querySelector('#trades-socket').dataset.state === 'live'")
             across = same_bars_as_server(page, symbol=lead, since=compared[-1])
             assert len(across) >= 3
 
@@ -296,11 +309,13 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
             assert page.get_attribute('tr[data-streamer="simulator"]', "data-health") == "ok"
 
             # No GEX source runs here, so the panel says so, then fills in when a snapshot lands.
-            page.wait_for_function("document.querySelector('#gex-panel').dataset.state === 'empty'")
+            page.wait_for_function("() => document.querySelector('#gex-panel').dataset.state === 'empty'")
             assert "No GEX data yet" in page.inner_text("#gex-panel")
             snapshot = gex_snapshot(spot=later["price"])
             assert snapshot_record(snapshot=snapshot) is not None
-            page.wait_for_function("document.querySelector('#gex-panel').dataset.state === 'ready'", timeout=45_000)
+            page.wait_for_function(
+                "() => document.querySelector('#gex-panel').dataset.state === 'ready'", timeout=45_000
+            )
             assert page.get_attribute("#gex-profile", "data-bars") == str(len(snapshot.strikes)), (
                 "one bar per strike by OI"
             )
@@ -328,11 +343,22 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
             assert page.is_hidden("#banner"), page.inner_text("#banner")
             screenshot = artifacts_dir() / "dashboard.png"
             page.screenshot(path=str(screenshot), full_page=True)
+
+            # The admin and the API docs render under the same policy (Swagger UI from our static files).
+            page.goto(f"{platform}/admin/")
+            page.wait_for_selector("#site-name")
+            page.goto(f"{platform}/admin/password_change/")
+            page.wait_for_selector("#id_old_password")
+            page.goto(f"{platform}/api/docs")
+            page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+            page.click(".swagger-ui .opblock-summary")
+            page.wait_for_timeout(500)
         finally:
             browser.close()
 
     assert screenshot.stat().st_size > 10_000
     assert not page_errors, page_errors
+    assert not csp_violations, "\n".join(csp_violations)
 
 
 @pytest.mark.django_db

@@ -57,6 +57,7 @@ def test_a_bad_simulator_option_is_refused_by_name(given: dict[str, object], mes
 
 def test_the_replay_config_takes_one_source(tmp_path: Path) -> None:
     venue = VENUES["replay"]
+    (tmp_path / "a.jsonl").write_text('{"type": "trade"}\n')
     config = venue.config_from_options(options(file=str(tmp_path / "a.jsonl"), speed=0.0, keep_time=True))
     assert config == ReplayConfig(file=tmp_path / "a.jsonl", speed=0.0, keep_time=True)
     client = venue.client(config)

@@ -8,14 +8,19 @@ from ninja import Query, Router
 from apps.api import render
 from apps.api.inputs import symbol_resolve, time_range
 from apps.api.schemas import ERRORS, BarsOut, BarsQuery
-from apps.storage.bars import bars_range
+from apps.storage.bars import MAX_BARS, bars_range
+from apps.storage.lake_bars import INTERVAL_NS
 
 router = Router(tags=["bars"])
 
 
 @router.get("/bars", response={200: BarsOut, **ERRORS}, summary="OHLCV bars at any interval, lake and hot store")
 def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
-    start, end = time_range(query.start, query.end, default=timedelta(days=1), limit=timedelta(days=366))
+    # At most a year, and at most MAX_BARS bars of the interval: a longer range is cut (time_range).
+    most_bars = timedelta(microseconds=INTERVAL_NS[query.interval.value] * MAX_BARS // 1000)
+    start, end = time_range(
+        query.start, query.end, default=timedelta(days=1), limit=min(timedelta(days=366), most_bars)
+    )
     symbol = symbol_resolve(query.symbol, at=end)
     rows = bars_range(symbol=symbol, interval=query.interval.value, start=start, end=end)
     return {"symbol": symbol, "interval": query.interval.value, "bars": [render.bar(row) for row in rows]}

@@ -6,6 +6,10 @@ A snapshot is recorded once: the same (package, category, timestamp) for a ticke
 whether it comes from polling (GEXBot repeats a snapshot until its data changes) or from a
 history import run twice. One Lua call per snapshot keeps the check, the stream and the latest
 value consistent.
+
+A snapshot without strike rows is streamed (it is what the vendor sent) but never replaces a
+latest one that has rows: the dashboard and Sierra Chart would lose every level for an answer
+that carries none. A latest value written before the row count was kept counts as having rows.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ DEDUPE_DAYS = 100
 STREAM_MAX_ENTRIES = 2_000
 
 # KEYS: recorded zset, stream, latest key
-# ARGV: member, timestamp (s), dedupe cutoff (s), snapshot JSON, set latest (0/1), stream max length
+# ARGV: member, timestamp (s), dedupe cutoff (s), snapshot JSON, set latest (0/1), stream max length,
+#       strike rows in the snapshot
 _RECORD = """
 if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return false end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
@@ -48,8 +53,9 @@ local id = ms .. '-' .. seq
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], id, 'd', ARGV[4])
 if ARGV[5] == '1' then
   local current = tonumber(redis.call('HGET', KEYS[3], 'ts') or '-1')
-  if tonumber(ARGV[2]) > current then
-    redis.call('HSET', KEYS[3], 'ts', ARGV[2], 'd', ARGV[4], 'id', id)
+  local held = tonumber(redis.call('HGET', KEYS[3], 'n') or (current >= 0 and '1' or '0'))
+  if tonumber(ARGV[2]) > current and (tonumber(ARGV[7]) > 0 or held == 0) then
+    redis.call('HSET', KEYS[3], 'ts', ARGV[2], 'd', ARGV[4], 'id', id, 'n', ARGV[7])
   end
 end
 return id
@@ -80,6 +86,7 @@ def _record(client: redis.Redis, snapshot: GEXSnapshot, *, latest: bool) -> str 
         snapshot_encode(snapshot),
         "1" if latest else "0",
         STREAM_MAX_ENTRIES,
+        len(snapshot.strikes),
     )
     if result is None:
         return None

@@ -64,4 +64,7 @@ class Command(BaseCommand):
             )
         except StreamerConfigError as error:
             raise CommandError(str(error)) from None
-        asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL).run())
+        try:
+            asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL).run())
+        except StreamerConfigError as error:  # found on start-up: the metrics port, say
+            raise CommandError(str(error)) from None

@@ -271,3 +271,39 @@ def test_a_history_file_that_is_not_an_array_is_refused_at_once(data: bytes, mes
     with pytest.raises(GEXPayloadError) as caught:
         parse_history(data, ticker="SPX", package="classic", category="gex_full")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("parse", "served", "category", "missing"),
+    [
+        (parse_chain, "classic_majors.json", "gex_zero", "none of the chain fields (strikes)"),
+        (parse_chain, "classic_maxchange.json", "gex_zero", "spot: missing"),
+        (parse_chain, "classic_chain.json", "gamma_zero", "none of the greek profile fields (mini_contracts)"),
+        (parse_majors, "classic_chain.json", "gex_zero", "none of the majors fields (mpos_vol, mpos_oi,"),
+        (parse_majors, "classic_maxchange.json", "gex_zero", "spot: missing"),
+        (parse_maxchange, "classic_chain.json", "gex_zero", "none of the maxchange fields (current, one,"),
+        (parse_maxchange, "classic_majors.json", "gex_zero", "none of the maxchange fields"),
+    ],
+)
+def test_another_endpoints_answer_is_refused(parse: Any, served: str, category: str, missing: str) -> None:
+    """A body of the wrong shape (a majors object served for a chain, say) is never taken as an
+    empty snapshot: each parser needs its own endpoint's fields."""
+    with pytest.raises(GEXPayloadError) as refused:
+        parse(payload(served), ticker="SPX", package="classic", category=category)
+    assert missing in str(refused.value)
+    assert str(refused.value).startswith("SPX/classic/")
+
+
+def test_bodies_with_only_a_timestamp_and_spot_are_refused() -> None:
+    bare = b'{"timestamp": 1777492800, "spot": 7138.55}'
+    for parse in (parse_chain, parse_majors, parse_maxchange):
+        with pytest.raises(GEXPayloadError, match="none of the"):
+            parse(bare, ticker="SPX", package="classic", category="gex_zero")
+    # Null values are still the vendor's way of saying "no value": the field is there.
+    majors = parse_majors(
+        b'{"timestamp": 1777492800, "spot": 7138.55, "mpos_vol": null}',
+        ticker="SPX",
+        package="classic",
+        category="zero",
+    )
+    assert majors.mpos_vol is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from apps.core import keys
 from apps.core.codec import loads
 from apps.core.redis import get_redis
@@ -114,3 +116,19 @@ def test_trades_carry_the_gex_levels_in_force_when_they_printed(tmp_path: Path) 
         (6002.5, 6002.0, 5992.0),
     ]
     assert rows[1].gex_time == T0
+
+
+def test_a_snapshot_without_strikes_never_replaces_one_with_strikes() -> None:
+    good = snap(100, 6010.0)
+    snapshot_record(snapshot=good)
+    empty = replace(snap(160, 6011.0), strikes=(), zero_gamma=None, major_pos_vol=None, major_neg_vol=None)
+    assert snapshot_record(snapshot=empty) is not None, "streamed: it is what the vendor sent"
+    assert snapshot_latest(ticker="ES_SPX", category="gex_zero") == good
+    assert get_redis().xlen(keys.gex_snapshots("ES_SPX")) == 2
+    # A newer chain with rows replaces it as usual; a ticker with no rows yet takes an empty one.
+    newer = snap(220, 6012.0)
+    snapshot_record(snapshot=newer)
+    assert snapshot_latest(ticker="ES_SPX", category="gex_zero") == newer
+    first_empty = replace(snap(100, 15000.0, ticker="NQ_NDX"), strikes=())
+    snapshot_record(snapshot=first_empty)
+    assert snapshot_latest(ticker="NQ_NDX", category="gex_zero") == first_empty

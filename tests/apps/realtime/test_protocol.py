@@ -4,11 +4,13 @@ open; aliases resolve to the lead contract; unsubscribe stops a symbol."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from apps.core.clock import utc_now
+from apps.core.clock import to_epoch_ms, utc_now
+from apps.core.codec import dumps
 from apps.core.positions import StreamPosition
 from apps.marketdata.symbols import canonical
 from apps.realtime.protocol import ProtocolError, Subscribe, Unsubscribe, message_parse
@@ -118,3 +120,52 @@ def test_an_alias_follows_the_lead_contract_and_unsubscribe_stops_it(ws_server: 
     assert unsubscribed == {"type": "unsubscribed", "topic": "trades", "symbols": [lead]}
     assert [(frame["type"], frame.get("symbol")) for frame in frames] == [("events", "NQZ26"), ("unsubscribed", None)]
     assert [event["id"] for event in frames[0]["events"]] == [f"{nq_entry}:0"]
+
+
+FUTURE_TOPICS = [("trades", "ESZ26"), ("depth", "ESZ26"), ("gex", "SPX"), ("sc", "SPX"), ("alerts", "*")]
+AT = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+def _future_positions(topic: str, *, now: datetime) -> list[str]:
+    hour_ahead = f"{to_epoch_ms(now + timedelta(hours=1))}-0"
+    positions = ["9999999999999999-0", hour_ahead]
+    if TOPICS[topic].blocks:
+        positions += ["9999999999999999-0:3", f"{hour_ahead}:3"]
+    return positions
+
+
+@pytest.mark.parametrize(("topic", "symbol"), FUTURE_TOPICS)
+def test_a_resume_position_in_the_future_is_refused_for_every_topic(topic: str, symbol: str) -> None:
+    for position in _future_positions(topic, now=AT):
+        text = dumps({"action": "subscribe", "symbols": [symbol], "since": {symbol: position}}).decode()
+        with pytest.raises(ProtocolError) as refused:
+            message_parse(topic=TOPICS[topic], text=text, now=AT)
+        assert f"{position!r} is in the future" in refused.value.message
+    # A position a few seconds ahead (Redis's clock may lead the web process's) is still taken.
+    near = f"{to_epoch_ms(AT + timedelta(seconds=5))}-0"
+    parsed = message_parse(
+        topic=TOPICS[topic],
+        text=dumps({"action": "subscribe", "symbols": [symbol], "since": {symbol: near}}).decode(),
+        now=AT,
+    )
+    assert isinstance(parsed, Subscribe)
+    assert list(parsed.since.values()) == [StreamPosition.parse(near)]
+
+
+def test_a_future_resume_gets_an_error_frame_on_every_topic(ws_server: Any, session_cookie: str) -> None:
+    async def scenario() -> list[tuple[str, str, dict[str, Any]]]:
+        answers = []
+        for topic, symbol in FUTURE_TOPICS:
+            ws = await open_ws(ws_server.url(f"/ws/{topic}"), cookie=session_cookie)
+            try:
+                answers += [
+                    (topic, position, await subscribe(ws, [symbol], since={symbol: position}))
+                    for position in _future_positions(topic, now=utc_now())
+                ]
+            finally:
+                await ws.close()
+        return answers
+
+    for topic, position, answer in asyncio.run(scenario()):
+        assert answer["type"] == "error", (topic, position, answer)
+        assert f"{position!r} is in the future" in answer["reason"]

@@ -129,6 +129,10 @@ def test_a_file_with_some_trades_already_stored_adds_only_the_others(lake: Path,
         ("2026-11-24T14:30:00Z,-1,1\n", "row 3, column 'price': '-1' must be a positive number"),
         ("yesterday,6000.25,1\n", "row 3, column 'ts'"),
         ("2026-11-24T14:30:00,6000.25,1\n", "row 3, column 'ts': '2026-11-24T14:30:00' has no time zone"),
+        # Out of the int64 nanosecond range the lake stores: one line, never a traceback.
+        ("999999999999999999999999,6000.25,1\n", "row 3, column 'ts': '999999999999999999999999' is out of range"),
+        ("-999999999999999999999999,6000.25,1\n", "column 'ts': '-999999999999999999999999' is out of range"),
+        ("9999-12-31T00:00:00Z,6000.25,1\n", "row 3, column 'ts': '9999-12-31T00:00:00Z' is out of range"),
     ],
 )
 def test_a_bad_row_is_named_and_the_lake_stays_untouched(lake: Path, tmp_path: Path, rows: str, message: str) -> None:
