@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from apps.core.clock import utc_now
@@ -223,7 +224,9 @@ def same_bars_as_server(page: Page, *, symbol: str, since: int) -> list[int]:
 def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
     chromium: str, platform: str, django_user_model: Any
 ) -> None:
-    django_user_model.objects.create_user(username="trader", password=PASSWORD, is_staff=True)
+    trader = django_user_model.objects.create_user(username="trader", password=PASSWORD, is_staff=True)
+    # Enough to open the schedule form in the admin (visited below for its Content-Security-Policy).
+    trader.user_permissions.add(*Permission.objects.filter(codename__in=["add_periodictask", "view_periodictask"]))
     lead = canonical("ES", at=utc_now())
     page_errors: list[str] = []
     # Chromium reports each Content-Security-Policy refusal on the console. (The page functions
@@ -349,6 +352,11 @@ def test_a_trader_signs_in_and_watches_live_prices_streamer_status_and_gex(
             page.wait_for_selector("#site-name")
             page.goto(f"{platform}/admin/password_change/")
             page.wait_for_selector("#id_old_password")
+            # django-celery-beat's schedule form (the README sends operators there) carried an
+            # inline script, which the policy refuses; ours loads it from a file.
+            page.goto(f"{platform}/admin/django_celery_beat/periodictask/add/")
+            page.wait_for_selector("#id_crontab")
+            page.wait_for_function("() => document.getElementById('periodic-task-overrides') !== null")
             page.goto(f"{platform}/api/docs")
             page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
             page.click(".swagger-ui .opblock-summary")
