@@ -36,6 +36,10 @@ if not ENV.DJANGO_ALLOWED_HOSTS:
     )
 if not ENV.FLOWER_BASIC_AUTH.get_secret_value():
     _problems.append(ConfigProblem("FLOWER_BASIC_AUTH", "is required in production (user:password)"))
+if not ENV.METRICS_TOKEN.get_secret_value():
+    # Without it /metrics answers loopback clients only, and Prometheus scrapes from elsewhere
+    # (deploy/prometheus/prometheus.yml sends this token).
+    _problems.append(ConfigProblem("METRICS_TOKEN", "is required in production: Prometheus scrapes /metrics with it"))
 if _problems:
     exit_for(_problems)
 

@@ -168,6 +168,7 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "k9S-2vQ_xw8LrT4zN7pB1mYc6HfJ0aDgE5uVtRiOoPlKsWq3Xe",  # 50 varied characters
     "DJANGO_ALLOWED_HOSTS": "pipeline.example",
     "FLOWER_BASIC_AUTH": "ops:pass",
+    "METRICS_TOKEN": "prometheus-scrape-token",
 }
 # Each deployment that must not start: its variables ({tmp} is a fresh directory holding `a-file`,
 # an empty file, and `bad-line.env`) and what the one error line must name.
@@ -176,6 +177,7 @@ DEPLOYMENTS = {
     "production-no-hosts": ({**PRODUCTION, "DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS"),
     "production-short-key": ({**PRODUCTION, "DJANGO_SECRET_KEY": "short-but-set"}, "DJANGO_SECRET_KEY"),
     "production-monotonous-key": ({**PRODUCTION, "DJANGO_SECRET_KEY": "ab" * 30}, "DJANGO_SECRET_KEY"),
+    "production-no-metrics-token": ({**PRODUCTION, "METRICS_TOKEN": ""}, "METRICS_TOKEN"),
     "redis-db-not-a-number": ({"REDIS_URL": "redis://127.0.0.1:6379/abc"}, "REDIS_URL"),
     "gexbot-key-form": ({"GEXBOT_API_KEY": "sk-live-123456"}, "GEXBOT_API_KEY"),
     "visibility-below-task-limit": ({"CELERY_VISIBILITY_TIMEOUT_SECONDS": "1800"}, "CELERY_VISIBILITY_TIMEOUT_SECONDS"),
