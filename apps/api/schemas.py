@@ -79,6 +79,11 @@ class TradesLastOut(Schema):
 
 class TradePageOut(Schema):
     symbol: str
+    start: datetime = Field(description="The start of the range answered.")
+    end: datetime = Field(
+        description="The end of the range answered: a range longer than the endpoint's limit is cut at start + limit, "
+        "so compare it with the end you asked for and ask again from here for the rest."
+    )
     trades: list[TradeOut]
     next_cursor: str | None
 
@@ -100,6 +105,11 @@ class QuoteLatestOut(QuoteOut):
 
 class QuotePageOut(Schema):
     symbol: str
+    start: datetime = Field(description="The start of the range answered.")
+    end: datetime = Field(
+        description="The end of the range answered: a range longer than the endpoint's limit is cut at start + limit, "
+        "so compare it with the end you asked for and ask again from here for the rest."
+    )
     quotes: list[QuoteOut]
     next_cursor: str | None
 
@@ -138,6 +148,11 @@ class BarOut(Schema):
 class BarsOut(Schema):
     symbol: str
     interval: str
+    start: datetime = Field(description="The start of the range answered.")
+    end: datetime = Field(
+        description="The end of the range answered: a range longer than the endpoint's limit is cut at start + limit, "
+        "so compare it with the end you asked for and ask again from here for the rest."
+    )
     bars: list[BarOut]
 
 
@@ -149,6 +164,11 @@ GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", id=(str
 class GEXHistoryOut(Schema):
     ticker: str
     category: str
+    start: datetime = Field(description="The start of the range answered.")
+    end: datetime = Field(
+        description="The end of the range answered: a range longer than the endpoint's limit is cut at start + limit, "
+        "so compare it with the end you asked for and ask again from here for the rest."
+    )
     snapshots: list[GEXHistoryItemOut]  # type: ignore[valid-type]
     next_cursor: str | None
 

@@ -23,4 +23,10 @@ def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
     )
     symbol = symbol_resolve(query.symbol, at=end)
     rows = bars_range(symbol=symbol, interval=query.interval.value, start=start, end=end)
-    return {"symbol": symbol, "interval": query.interval.value, "bars": [render.bar(row) for row in rows]}
+    return {
+        "symbol": symbol,
+        "interval": query.interval.value,
+        "start": start,
+        "end": end,
+        "bars": [render.bar(row) for row in rows],
+    }

@@ -49,6 +49,8 @@ def gex_history(request: HttpRequest, query: Query[GEXHistoryQuery]) -> dict[str
     return {
         "ticker": ticker,
         "category": category,
+        "start": start,
+        "end": end,
         "snapshots": [{"id": position, **_snapshot(snapshot)} for position, snapshot in page],
         "next_cursor": next_cursor,
     }

@@ -29,4 +29,10 @@ def quotes(request: HttpRequest, query: Query[PageQuery]) -> dict[str, object]:
     start, end = time_range(query.start, query.end, default=timedelta(hours=1))
     symbol = symbol_resolve(query.symbol, at=end)
     page, next_cursor = quotes_page(symbol=symbol, start=start, end=end, cursor=query.cursor, limit=query.limit)
-    return {"symbol": symbol, "quotes": [render.stored_quote(item) for item in page], "next_cursor": next_cursor}
+    return {
+        "symbol": symbol,
+        "start": start,
+        "end": end,
+        "quotes": [render.stored_quote(item) for item in page],
+        "next_cursor": next_cursor,
+    }

@@ -31,4 +31,10 @@ def ticks(request: HttpRequest, query: Query[PageQuery]) -> dict[str, object]:
     start, end = time_range(query.start, query.end, default=timedelta(hours=1))
     symbol = symbol_resolve(query.symbol, at=end)
     page, next_cursor = trades_page(symbol=symbol, start=start, end=end, cursor=query.cursor, limit=query.limit)
-    return {"symbol": symbol, "trades": [render.trade(item) for item in page], "next_cursor": next_cursor}
+    return {
+        "symbol": symbol,
+        "start": start,
+        "end": end,
+        "trades": [render.trade(item) for item in page],
+        "next_cursor": next_cursor,
+    }

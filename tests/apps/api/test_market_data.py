@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pytest_django import Settings
 
+from apps.api.inputs import MAX_RANGE
 from apps.api.schemas import Interval
 from apps.core import keys
 from apps.core.embedded_redis import free_port
@@ -117,6 +118,10 @@ def test_every_range_the_schema_allows_is_answered(reader: Caller) -> None:
     long = reader.get("/api/ticks", symbol="ESZ26", start=iso(0), end="2099-01-01T00:00:00Z")
     assert long.status_code == 200
     assert [item["price"] for item in long.json()["trades"]] == [6000.0]
+    # The answer says where it was cut, so a client sees what it did not get and asks again.
+    served = long.json()
+    assert datetime.fromisoformat(served["start"]) == T0
+    assert datetime.fromisoformat(served["end"]) == T0 + MAX_RANGE
     only_start = reader.get("/api/bars", symbol="ESZ26", interval="1s", start=iso(0))
     assert only_start.status_code == 200
     assert len(only_start.json()["bars"]) == 1
