@@ -64,6 +64,8 @@ def test_a_redis_outage_is_buffered_through_recorded_counted_and_shown_in_the_st
             nonlocal store
             await until(lambda: runner.events_written > 20)
             marks["sent_before"] = len(server.sent_frames)
+            # Wall-clock marks on purpose: the streamer stamps the outage it records with the wall
+            # clock, and only the order of these instants is compared (no date or time of day matters).
             marks["down"] = time.time()
             await asyncio.to_thread(store.stop)
             await until(lambda: streamer_status(name=FEED).get("state") == "store_down")
