@@ -13,6 +13,7 @@ from ninja import Schema
 from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool
 
 from apps.api.struct_schemas import struct_schema
+from apps.core.sessions import SessionKind
 from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
 from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.events import FEED_CODES
@@ -148,12 +149,36 @@ class BarOut(Schema):
 class BarsOut(Schema):
     symbol: str
     interval: str
+    session: str = Field(description="eth (the Globex trading day) or rth (09:30-16:00 New York).")
     start: datetime = Field(description="The start of the range answered.")
     end: datetime = Field(
         description="The end of the range answered: a range longer than the endpoint's limit is cut at start + limit, "
         "so compare it with the end you asked for and ask again from here for the rest."
     )
     bars: list[BarOut]
+
+
+class TradingSessionOut(Schema):
+    trade_date: date
+    open: datetime
+    close: datetime
+    early_close: bool
+
+
+class RollOut(Schema):
+    at: datetime = Field(description="When the next contract becomes the lead (the Globex open before the roll date).")
+    before: str = Field(description="The lead contract until then.")
+    after: str = Field(description="The lead contract from then on.")
+
+
+class SessionsOut(Schema):
+    symbol: str = Field(description="The symbol as asked (a continuous alias such as ES, or a contract).")
+    contract: str = Field(description="The contract the symbol stands for at `end`.")
+    session: str
+    start: datetime
+    end: datetime
+    sessions: list[TradingSessionOut]
+    rolls: list[RollOut] = Field(description="Changes of the lead contract of an alias in the range and the next one.")
 
 
 # The snapshot as the GEX sources produce it: a field added to GEXSnapshot is served at once.
@@ -362,12 +387,25 @@ class CompareQuery(Schema):
 class BarsQuery(Schema):
     symbol: str = SYMBOL
     interval: Interval = Interval("1m")
+    session: SessionKind = Field(
+        SessionKind.ETH,
+        description="eth: bars follow the CME trading day (18:00-17:00 New York, early closes and holidays"
+        " by the exchange calendar; a 1d bar starts at 18:00 the evening before). rth: only 09:30-16:00"
+        " New York (13:00 on early closes), bars aligned to 09:30.",
+    )
     start: AwareDatetime | None = instant("Default: one day before end.")
     end: AwareDatetime | None = instant(
         "Default: now, or the end of the range's limit when that is earlier. The range is at most 366 days"
         " and 100,000 bars of the interval: a longer one is cut at that limit; an end before start answers"
         " nothing."
     )
+
+
+class SessionsQuery(Schema):
+    symbol: str = SYMBOL
+    session: SessionKind = SessionKind.ETH
+    start: AwareDatetime | None = instant("Default: seven days before end.")
+    end: AwareDatetime | None = range_end(62)
 
 
 class GEXQuery(Schema):
