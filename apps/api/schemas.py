@@ -181,9 +181,21 @@ class SessionsOut(Schema):
     rolls: list[RollOut] = Field(description="Changes of the lead contract of an alias in the range and the next one.")
 
 
-# The snapshot as the GEX sources produce it: a field added to GEXSnapshot is served at once.
-GEXSnapshotOut = struct_schema(GEXSnapshot, name="GEXSnapshotOut")
-GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", id=(str, ...))
+class GEXStrikeOut(Schema):
+    strike: float
+    gex_vol: float | None = Field(description="Net GEX at the strike by volume, in the snapshot's `units`.")
+    gex_oi: float | None = Field(description="Net GEX at the strike by open interest, in the snapshot's `units`.")
+    priors: list[float | None] = Field(
+        description="Earlier by-volume values of the strike (1, 5, 10, 15 and 30 minutes ago as the source gives"
+        " them); may be shorter or empty."
+    )
+
+
+_STRIKES = (list[GEXStrikeOut], Field((), description="One object per strike, ascending."))
+# The snapshot as the GEX sources produce it: a field added to GEXSnapshot is served at once;
+# its strike rows (positional in the stream, as GEXBot sends them) are served as named objects.
+GEXSnapshotOut = struct_schema(GEXSnapshot, name="GEXSnapshotOut", strikes=_STRIKES)
+GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", strikes=_STRIKES, id=(str, ...))
 
 
 class GEXHistoryOut(Schema):

@@ -3,12 +3,15 @@
  * browser's session; lightweight-charts is served from static/vendor/, nothing from outside.
  */
 
+import { startTimeZonePicker } from "./exchange_time.js";
 import { startGexPanel } from "./gex_panel.js";
 import { startPriceChart } from "./price_chart.js";
 import { startStatusPanels } from "./status_panels.js";
 
-const price = startPriceChart();
+startTimeZonePicker();
+// The GEX panel first: it listens for the chart's symbol.
 const gex = startGexPanel();
+const price = startPriceChart();
 startStatusPanels();
 
 // For the browser test and for poking at from the console.
