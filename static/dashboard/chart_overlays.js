@@ -100,6 +100,9 @@ export class ChartOverlays {
 
   /** `levels`: [{kind, price, source}] from levelsOnChart; `detail` says whose they are. */
   setLevels(levels, detail = "") {
+    const key = JSON.stringify(levels);
+    if (key === this.levelsKey) return; // the panel re-announces its snapshot every few seconds
+    this.levelsKey = key;
     for (const line of this.priceLines) this.candles.removePriceLine(line);
     this.priceLines = levels.map((level) =>
       this.candles.createPriceLine({
