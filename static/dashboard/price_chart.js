@@ -77,6 +77,7 @@ export function startPriceChart() {
     symbols: [],
     symbol: null,
     interval: "1s",
+    session: "eth",
     bars: [], // {time (s), open, high, low, close, volume}, oldest first
     lastPrice: null,
     reference: null, // {price, label} the change is measured from
@@ -106,7 +107,7 @@ export function startPriceChart() {
     chartBox.dataset.bars = String(market.bars.length);
     chartBox.dataset.lastTime = last ? String(last.time) : "";
     chartBox.dataset.lastClose = last ? String(last.close) : "";
-    $("#chart-caption").textContent = `${market.interval} bars · ${market.bars.length}`;
+    $("#chart-caption").textContent = `${market.interval} ${market.session.toUpperCase()} bars · ${market.bars.length}`;
     $("#chart-ohlc").dataset.time = last ? String(last.time) : "";
     $("#chart-ohlc").textContent = last
       ? `${fmtZoneClock(last.time * 1000)} ${zoneAbbreviation(last.time * 1000)}  O ${fmtPrice(last.open)}  H ${fmtPrice(last.high)}  L ${fmtPrice(last.low)}  C ${fmtPrice(last.close)}  V ${fmtInt(last.volume)}`
@@ -138,6 +139,17 @@ export function startPriceChart() {
     change.title = `${reference.label}: ${fmtPrice(reference.price)}`;
   }
 
+  /** The start (s) of the bar holding a trade at `ms`, as /api/bars cuts them: ETH bars of 1h and
+   * less are epoch buckets (Globex opens on the hour); RTH bars are aligned to the 09:30 open and
+   * hold only RTH trades (null for any other). */
+  function barTime(ms, step) {
+    if (market.session !== "rth") return (Math.floor(ms / step) * step) / 1000;
+    const day = market.sessions.find((item) => Date.parse(item.open) <= ms && ms < Date.parse(item.close));
+    if (!day) return null;
+    const open = Date.parse(day.open);
+    return (open + Math.floor((ms - open) / step) * step) / 1000;
+  }
+
   /** Fold trades into bars of the current interval. Returns true when an older bar changed. */
   function foldTrades(trades) {
     const step = INTERVAL_MS[market.interval];
@@ -145,7 +157,8 @@ export function startPriceChart() {
     for (const trade of trades) {
       const price = Number(trade.price);
       const size = Number(trade.size) || 0;
-      const time = Math.floor(toMs(trade.ts_event) / step) * step / 1000;
+      const time = barTime(toMs(trade.ts_event), step);
+      if (time === null) continue; // outside RTH, when RTH bars are shown
       const last = market.bars[market.bars.length - 1];
       if (!last || time > last.time) {
         market.bars.push({ time, open: price, high: price, low: price, close: price, volume: size });
@@ -216,7 +229,13 @@ export function startPriceChart() {
   }
 
   async function changeReference(symbol) {
-    const body = await getJSON("bars", { symbol, interval: "1d", start: iso(Date.now() - 8 * 86400000), end: iso(Date.now() + 60000) });
+    const body = await getJSON("bars", {
+      symbol,
+      interval: "1d",
+      session: market.session,
+      start: iso(Date.now() - 8 * 86400000),
+      end: iso(Date.now() + 60000),
+    });
     const days = body.bars || [];
     if (days.length >= 2) return { price: days[days.length - 2].close, label: "prior day's close" };
     if (days.length === 1) return { price: days[0].open, label: "today's open" };
@@ -248,9 +267,15 @@ export function startPriceChart() {
 
     const now = Date.now();
     const [barsBody, reference, sessions] = await Promise.all([
-      getJSON("bars", { symbol, interval, start: iso(now - WINDOW_MS[interval]), end: iso(now + 60000) }),
+      getJSON("bars", { symbol, interval, session: market.session, start: iso(now - WINDOW_MS[interval]), end: iso(now + 60000) }),
       changeReference(symbol).catch(() => null),
-      getJSON("sessions", { symbol: alias || symbol, start: iso(now - WINDOW_MS[interval]), end: iso(now + 60000) }),
+      // Two days ahead too: live RTH trades of the next days fall in sessions already known.
+      getJSON("sessions", {
+        symbol: alias || symbol,
+        session: market.session,
+        start: iso(now - WINDOW_MS[interval]),
+        end: iso(now + 2 * 86400000),
+      }),
     ]);
     if (generation !== market.generation) return;
     const bars = (barsBody.bars || []).map((bar) => ({
@@ -384,6 +409,15 @@ export function startPriceChart() {
     if (!button || button.dataset.interval === market.interval) return;
     pressOne($("#interval-picker"), button);
     market.interval = button.dataset.interval;
+    if (market.symbol) reloadSymbol();
+  });
+
+  // ETH (the Globex day, 18:00-17:00 New York) or RTH (09:30-16:00) bars of the same contract.
+  $("#session-picker").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-session]");
+    if (!button || button.dataset.session === market.session) return;
+    pressOne($("#session-picker"), button);
+    market.session = button.dataset.session;
     if (market.symbol) reloadSymbol();
   });
 

@@ -5,7 +5,7 @@ ticker (ES -> ES_SPX) as price lines whose labels never overlap, in the chart an
 panel; the GEX panel following the chart's symbol; the scrubber showing the levels of a past
 time of the day; and only the GEX tickers and categories this configuration fills.
 
-The history it draws is written relative to the moment the test runs (three days of hourly bars),
+The history it draws is written relative to the moment the test runs (five days of hourly bars),
 and what it expects is computed from the same exchange calendar, so it holds on any day: a
 weekend, a holiday or a roll week only change which breaks are expected. Screenshots are kept as
 artifacts beside the dashboard's."""
@@ -32,7 +32,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
 
-HISTORY_DAYS = 3
+HISTORY_DAYS = 5  # a long holiday weekend still leaves RTH days in it
 
 
 def levels_snapshot(*, at: datetime, spot: float, offset: float = 0.0) -> GEXSnapshot:
@@ -94,7 +94,7 @@ def test_exchange_time_sessions_gex_lines_and_the_scrubber(
     now = utc_now()
     lead = canonical("ES", at=now)
     spot = trades_last(symbol=lead, count=1)[0].trade.price
-    # Three days of trades, one every 20 minutes, up to an hour ago: hourly bars across sessions.
+    # Five days of trades, one every 20 minutes, up to an hour ago: hourly bars across sessions.
     first = (now - timedelta(days=HISTORY_DAYS)).replace(minute=0, second=0, microsecond=0)
     history = []
     moment = first
@@ -131,9 +131,11 @@ def test_exchange_time_sessions_gex_lines_and_the_scrubber(
             categories = page.eval_on_selector_all("#gex-category option", "o => o.map(x => x.value)")
             assert categories == ["gex_zero", "gex_full"]
 
-            # Hourly bars: three days of them, with a break before each Globex open.
+            # Hourly bars: five days of them, with a break before each Globex open.
             page.click("#interval-picker button[data-interval='1h']")
             page.wait_for_function("() => Number(document.querySelector('#price-chart').dataset.bars) > 40")
+            # All of them in view (breaks are drawn where bars are shown).
+            page.evaluate("() => window.dashboard.chart.timeScale().fitContent()")
             page.wait_for_function("() => (document.querySelector('#price-chart').dataset.sessionBreaks || '') !== ''")
             bar_times = page.evaluate("() => window.dashboard.market.bars.map(bar => bar.time)")
             opens = [
@@ -145,9 +147,11 @@ def test_exchange_time_sessions_gex_lines_and_the_scrubber(
                 )
                 if bar_times[0] < day.open.timestamp() <= bar_times[-1]
             ]
-            assert opens, "three days hold at least one Globex open"
-            drawn = page.get_attribute("#price-chart", "data-session-breaks") or ""
-            assert [int(value) for value in drawn.split(",")] == opens
+            assert opens, "five days hold at least one Globex open"
+            page.wait_for_function(
+                "want => document.querySelector('#price-chart').dataset.sessionBreaks === want",
+                arg=",".join(map(str, opens)),
+            )
             # Each break is drawn between the last bar before the open and the first bar after it.
             placed = page.evaluate(
                 """() => [...document.querySelectorAll('#price-chart .session-break')].map(line => {
@@ -161,6 +165,35 @@ def test_exchange_time_sessions_gex_lines_and_the_scrubber(
             assert all(before < x < after for before, x, after in placed), placed
             for open_s in opens:
                 assert datetime.fromtimestamp(open_s, tz=ZoneInfo("America/New_York")).hour == 18
+
+            # RTH: only 09:30-16:00 New York, hourly bars from 09:30, a break before each open.
+            page.click("#session-picker button[data-session='rth']")
+            page.wait_for_function(
+                "() => document.querySelector('#chart-caption').textContent.includes('1h RTH bars · ')"
+            )
+            page.wait_for_function("() => Number(document.querySelector('#price-chart').dataset.bars) > 0")
+            page.evaluate("() => window.dashboard.chart.timeScale().fitContent()")
+            rth_times = page.evaluate("() => window.dashboard.market.bars.map(bar => bar.time)")
+            rth_days = trading_sessions(
+                kind=SessionKind.RTH,
+                start=datetime.fromtimestamp(rth_times[0], tz=UTC),
+                end=datetime.fromtimestamp(rth_times[-1], tz=UTC),
+            )
+            for time in rth_times:
+                day = next(day for day in rth_days if day.open.timestamp() <= time < day.close.timestamp())
+                assert (time - day.open.timestamp()) % 3600 == 0, "hours from the 09:30 open"
+            rth_opens = [
+                int(day.open.timestamp()) for day in rth_days if rth_times[0] < day.open.timestamp() <= rth_times[-1]
+            ]
+            page.wait_for_function(
+                "want => document.querySelector('#price-chart').dataset.sessionBreaks === want",
+                arg=",".join(map(str, rth_opens)),
+            )
+            page.click("#session-picker button[data-session='eth']")
+            page.wait_for_function(
+                "() => document.querySelector('#chart-caption').textContent.includes('1h ETH bars · ')"
+            )
+            page.wait_for_function("() => Number(document.querySelector('#price-chart').dataset.bars) > 40")
 
             # The contract and its next roll, from the roll rule.
             page.wait_for_function("() => document.querySelector('#chart-contract').dataset.contract !== undefined")
