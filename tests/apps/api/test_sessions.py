@@ -92,3 +92,36 @@ def test_every_interval_the_readme_lists_is_accepted_and_no_other(reader: Caller
         for interval in INTERVAL_NS:
             assert reader.get("/api/bars", symbol="ESZ26", interval=interval).status_code == 200, interval
         assert reader.get("/api/bars", symbol="ESZ26", interval="2h").status_code == 422
+
+
+def test_daily_bars_of_es_in_the_roll_week_are_the_lead_contracts_trade_dates(reader: Caller, lake: Path) -> None:
+    """Roll week of December 2026: ESZ26 leads until the Globex open of Wednesday 9 December
+    (18:00 New York), ESH27 from then on, which is the open of trade date Thursday 10."""
+    write(
+        [
+            [
+                trade(0, 6000.0, base=at("2026-12-08T15:00"), symbol="ESZ26"),  # Tuesday 8
+                trade(0, 6010.0, base=at("2026-12-09T15:00"), symbol="ESZ26"),  # Wednesday 9
+                trade(0, 6050.0, base=at("2026-12-09T15:00"), symbol="ESH27"),  # Wednesday 9, the next contract
+                trade(0, 6060.0, base=at("2026-12-09T23:30"), symbol="ESH27"),  # Thursday 10's, after the roll
+                trade(0, 6070.0, base=at("2026-12-10T15:00"), symbol="ESH27"),
+            ]
+        ]
+    )
+    with time_machine.travel(at("2026-12-11T12:00")):
+        before = reader.get(
+            "/api/bars", symbol="ES", interval="1d", start="2026-12-07T00:00:00Z", end="2026-12-09T22:00:00Z"
+        ).json()
+        after = reader.get(
+            "/api/bars", symbol="ES", interval="1d", start="2026-12-07T00:00:00Z", end="2026-12-11T00:00:00Z"
+        ).json()
+    assert before["symbol"] == "ESZ26"
+    assert [(bar["time"], bar["close"]) for bar in before["bars"]] == [
+        ("2026-12-07T23:00:00Z", 6000.0),
+        ("2026-12-08T23:00:00Z", 6010.0),
+    ]
+    assert after["symbol"] == "ESH27"
+    assert [(bar["time"], bar["close"], bar["volume"]) for bar in after["bars"]] == [
+        ("2026-12-08T23:00:00Z", 6050.0, 1),
+        ("2026-12-09T23:00:00Z", 6070.0, 2),
+    ]
