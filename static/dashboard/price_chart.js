@@ -295,6 +295,8 @@ export function startPriceChart() {
     market.bars = bars.filter((bar) => bar.time * 1000 < formingMs);
     foldTrades(trades);
     drawAllBars();
+    // Another symbol, interval or session starts at the default zoom, on the latest bars.
+    chart.timeScale().applyOptions({ barSpacing: 8 });
     chart.timeScale().scrollToRealTime();
     const lastTrade = trades[trades.length - 1];
     const lastBar = market.bars[market.bars.length - 1];

@@ -201,6 +201,20 @@ def test_exchange_time_sessions_gex_lines_and_the_scrubber(
             next_roll = next(roll for roll in rolls_between("ES", start=now, end=now) if roll.at > now)
             assert page.get_attribute("#chart-contract", "data-next-roll") == next_roll.after
             assert f"ES = {lead}" in page.inner_text("#chart-contract")
+            # A roll inside the bars shown is a line naming both contracts (here one placed in
+            # the middle of the history: the real one is tested through /api/sessions).
+            middle = bar_times[len(bar_times) // 2]
+            page.evaluate("() => window.dashboard.chart.timeScale().fitContent()")
+            page.evaluate(
+                """at => window.dashboard.overlays.setSessions(window.dashboard.market.sessions,
+                    [{at: new Date(at * 1000).toISOString(), before: 'ESZ26', after: 'ESH27'}])""",
+                middle,
+            )
+            page.wait_for_selector("#price-chart .roll-break[data-after='ESH27']", state="attached")
+            assert page.text_content("#price-chart .roll-break") == "roll ESZ26 → ESH27"
+            page.evaluate(
+                "() => window.dashboard.overlays.setSessions(window.dashboard.market.sessions, window.dashboard.market.rolls)"
+            )
 
             # Exchange time by default (New York), then Chicago, then the browser's (Tokyo).
             time, shown = ohlc_clock(page)
