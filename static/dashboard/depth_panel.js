@@ -72,7 +72,9 @@ export function startDepthPanel({ symbolOf }) {
   const heatmap = new Heatmap($("#depth-heatmap"));
   const ladder = new Ladder($("#depth-ladder"));
   const frames = new FrameTimes();
-  const state = { symbol: null, mode: "live", generation: 0, drawn: [-1, -1], caption: 0, force: false };
+  // drawAlways: the ladder draws every frame even when nothing changed (bench/depth_frames.py's
+  // reference phase does the same work as its loaded phase).
+  const state = { symbol: null, mode: "live", generation: 0, drawn: [-1, -1], caption: 0, force: false, drawAlways: false };
 
   const feed = new DepthFeed({
     book,
@@ -217,7 +219,7 @@ export function startDepthPanel({ symbolOf }) {
     if (state.mode === "live") profile.expire(now);
     heatmap.draw(now, book, profile.vwap);
     const between = performance.now();
-    if (state.force || book.version !== state.drawn[0] || profile.version !== state.drawn[1]) {
+    if (state.force || state.drawAlways || book.version !== state.drawn[0] || profile.version !== state.drawn[1]) {
       ladder.draw(book, profile);
       state.drawn = [book.version, profile.version];
       state.force = false;
