@@ -44,7 +44,7 @@ function snapshotOf(book) {
 }
 
 export class Heatmap {
-  constructor(canvas, { columnMs = 250, colPx = 3, rowPx = 5 } = {}) {
+  constructor(canvas, { columnMs = 250, colPx = 3, rowPx = 6 } = {}) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d", { alpha: false });
     this.columnMs = columnMs;
