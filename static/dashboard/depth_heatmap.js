@@ -312,7 +312,8 @@ export class Heatmap {
   labels(ctx, vwap) {
     ctx.font = "10px ui-monospace, Menlo, Consolas, monospace";
     ctx.fillStyle = "rgba(139,152,165,.9)";
-    const every = Math.max(1, Math.round(40 / this.rowPx));
+    // Round steps (in ticks) at least 32 px apart: whole points for ES at this row height.
+    const every = [1, 2, 4, 8, 10, 20, 40, 80, 100, 200, 400].find((ticks) => ticks * this.rowPx >= 32) ?? 400;
     const first = Math.ceil(this.topPrice / this.tick / every) * every;
     for (let step = first; ; step -= every) {
       const price = step * this.tick;
@@ -322,7 +323,7 @@ export class Heatmap {
     }
     if (vwap !== null && vwap !== undefined) {
       ctx.fillStyle = "#f0b429";
-      ctx.fillText(`VWAP ${vwap.toFixed(2)}`, this.width - 110, this.y(vwap) - 3);
+      ctx.fillText(`VWAP ${vwap.toFixed(2)}`, 60, this.y(vwap) - 3);
     }
   }
 }

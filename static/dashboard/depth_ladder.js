@@ -3,14 +3,15 @@
  * ask on the right), the session's volume at the price as a bar, and the last trade marked.
  *
  * Rows are built once; a draw writes only the cells whose value changed, and the ladder
- * re-centres only when the inside market leaves its middle half, so it does not jitter.
+ * re-centres only when the inside market leaves its middle third, so it does not jitter.
  */
 
 import { h } from "./dom.js";
 import { fmtInt, fmtPrice } from "./format.js";
 
 const ROWS = 41;
-const MARGIN = Math.floor(ROWS / 4);
+// Re-centre when the inside market leaves the middle third, so it stays in the scrolled box's view.
+const MARGIN = Math.floor(ROWS / 3);
 
 export const roundPrice = (value) => Math.round(value * 100) / 100;
 
@@ -52,7 +53,7 @@ export class Ladder {
     this.center = null;
   }
 
-  /** Keep the inside market within the middle half of the rows. */
+  /** Keep the inside market within the middle third of the rows. */
   recenter(book) {
     const bid = book.bestBid();
     const ask = book.bestAsk();

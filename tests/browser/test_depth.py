@@ -149,6 +149,17 @@ def test_a_book_changing_1000_times_a_second_ends_exact_on_the_ladder_and_paints
                 " && document.querySelector('#depth-panel').dataset.state === 'live'",
                 timeout=60_000,
             )
+            # The server tells a slow socket it skipped operations ("conflated"): the page drops
+            # that socket and loads the book again rather than show one with holes.
+            page.evaluate(
+                "symbol => window.dashboard.depth.feed.receive(JSON.stringify("
+                "{type: 'conflated', topic: 'depth', symbol, skipped: 3}))",
+                lead,
+            )
+            page.wait_for_function(
+                "() => window.dashboard.depth.feed.resyncs === 1 && window.dashboard.depth.feed.socket !== null"
+                " && document.querySelector('#depth-socket').dataset.state === 'live'"
+            )
             assert load.wait(timeout=90) == 0, processes.log("depth_load")
             final = json.loads(final_path.read_text())
             assert final["updates"] >= 7000
