@@ -21,6 +21,7 @@ export class VolumeProfile {
     this.recent = []; // [ms, price, size, side] of the last RECENT_MS, oldest first
     this.recentByPrice = new Map(); // price -> {buy, sell}
     this.lastTrade = null; // {price, size, side, ms}
+    this.start = null;
     this.version = 0;
   }
 
@@ -33,6 +34,7 @@ export class VolumeProfile {
     }
     this.volume = body.volume;
     this.trades = body.trades;
+    this.start = body.start; // the range the server counted (the session's open by default)
     this.version += 1;
   }
 

