@@ -232,7 +232,8 @@ export class Heatmap {
     this.columns.delete(this.liveIndex - this.capacity);
     this.liveIndex = index;
     this.liveCandle = null;
-    if (this.needsFull || elapsed >= this.capacity) return;
+    if (elapsed >= this.capacity) this.needsFull = true; // e.g. the tab was hidden: nothing to scroll
+    if (this.needsFull) return;
     const [front, back] = this.layers;
     const ctx = back.getContext("2d");
     const shift = elapsed * this.colPx;

@@ -187,6 +187,12 @@ export function startDepthPanel({ symbolOf }) {
     );
   }
 
+  // The range picker starts a quarter of an hour back, in the browser's time (a datetime-local value).
+  const pad = (value) => String(value).padStart(2, "0");
+  const back = new Date(Date.now() - 15 * 60000);
+  $("#depth-from").value =
+    `${back.getFullYear()}-${pad(back.getMonth() + 1)}-${pad(back.getDate())}T${pad(back.getHours())}:${pad(back.getMinutes())}:00`;
+
   $("#depth-live").addEventListener("click", () => state.symbol && run(loadLive(state.symbol)));
   $("#depth-show").addEventListener("click", () => {
     const from = $("#depth-from").value;
