@@ -7,7 +7,7 @@ from ninja import Query, Router
 
 from apps.api import render
 from apps.api.inputs import symbol_resolve, time_range
-from apps.api.schemas import ERRORS, BarsOut, BarsQuery, SessionsOut, SessionsQuery
+from apps.api.schemas import NOT_FOUND, BarsOut, BarsQuery, SessionsOut, SessionsQuery
 from apps.core.sessions import trading_sessions
 from apps.marketdata.symbols import ROOTS, rolls_between
 from apps.storage.bars import MAX_BARS, bars_range
@@ -16,7 +16,7 @@ from apps.storage.lake_bars import INTERVAL_NS
 router = Router(tags=["bars"])
 
 
-@router.get("/bars", response={200: BarsOut, **ERRORS}, summary="OHLCV bars at any interval, lake and hot store")
+@router.get("/bars", response={200: BarsOut, **NOT_FOUND}, summary="OHLCV bars at any interval, lake and hot store")
 def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
     # At most a year, and at most MAX_BARS bars of the interval: a longer range is cut (time_range).
     most_bars = timedelta(microseconds=INTERVAL_NS[query.interval.value] * MAX_BARS // 1000)
@@ -37,7 +37,7 @@ def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
 
 @router.get(
     "/sessions",
-    response={200: SessionsOut, **ERRORS},
+    response={200: SessionsOut, **NOT_FOUND},
     summary="Trading days (exchange calendar) and contract rolls of a symbol in a time range",
 )
 def sessions(request: HttpRequest, query: Query[SessionsQuery]) -> dict[str, object]:
