@@ -319,9 +319,12 @@ def dead_letters_list(*, source: str, count: int = 100, client: redis.Redis | No
     ]
 
 
-def streamer_status(*, name: str, client: redis.Redis | None = None) -> dict[str, str]:
-    """The status hash a streamer process keeps (state, connected_since, last_message, rates)."""
-    return _fields(_client(client).hgetall(keys.streamer(name)))
+def streamer_status(
+    *, name: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> dict[str, str]:
+    """The status hash a streamer process keeps (state, connected_since, last_message, rates); a
+    replay's process keeps it in its sandbox (`keyspace`)."""
+    return _fields(_client(client).hgetall(keyspace.streamer(name)))
 
 
 @dataclass(frozen=True)
