@@ -154,6 +154,7 @@ class ReplayClient:
         self._span: tuple[int, int] | None = None
         self._clock: int | None = None
         self._done = 0
+        self._seen: set[str] = set()
         # Pauses: wall seconds spent paused (pacing and the ETA leave them out), and since when.
         self._paused_for = 0.0
         self._paused_since: float | None = None
@@ -202,7 +203,7 @@ class ReplayClient:
         if self.view is not None:
             self.view.update(progress, final=final)
         if self.sandbox is not None and self.sandbox.is_open:
-            await self.sandbox.report(progress)
+            await self.sandbox.report(progress, symbols=sorted(self._seen | set(self.symbols)))
 
     async def _check(self) -> None:
         """At most every HEARTBEAT_SECONDS: follow a pause or resume request, report progress."""
@@ -273,6 +274,7 @@ class ReplayClient:
             # The exchange time and the feed stay as recorded: a replay of 20 November shows 20 November.
             events.append(msgspec.structs.replace(event, ts_recv=ts_recv))
         if events:
+            self._seen.update(event.symbol for event in events)
             self._done += len(events)
             self._clock = events[-1].ts_event
         return events

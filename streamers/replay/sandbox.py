@@ -64,9 +64,11 @@ class ReplaySandbox:
     async def paused(self) -> bool:
         return await replay_paused(client=self._redis, replay_id=self.replay_id)
 
-    async def report(self, progress: ReplayProgress) -> None:
+    async def report(self, progress: ReplayProgress, *, symbols: Sequence[str]) -> None:
+        """Record `progress`, and the symbols replayed so far (what the sandbox holds)."""
         fraction, eta = progress.fraction, progress.eta_seconds
         fields = {
+            "symbols": ",".join(symbols),
             "state": progress.state,
             "done": progress.done,
             "clock_ms": "" if progress.clock_ns is None else progress.clock_ns // 1_000_000,
