@@ -184,3 +184,14 @@ def test_progress_on_a_terminal_is_a_rich_bar() -> None:
     assert "replay r1 finished · 2026-11-20 15:30:00 UTC" in drawn
     assert "100%" in drawn
     assert "ETA 0:00:00" in drawn
+
+
+def test_no_lake_table_can_take_its_streams_from_a_replay_sandbox() -> None:
+    """The flush finds its streams by the registered tables' patterns: none may lie in `replay:`."""
+    import dataclasses
+
+    from apps.storage.market_tables import TRADES
+    from apps.storage.registry import LakeTableError
+
+    with pytest.raises(LakeTableError, match="is in a replay sandbox's namespace"):
+        dataclasses.replace(TRADES, name="replayed_ticks", stream="replay:{SYM}:md:trades")
