@@ -11,7 +11,13 @@ from apps.api.schemas import ERRORS, NOT_FOUND, ReplayOut
 from apps.marketdata.replays import ReplayState, replay_require, replays_list
 
 router = Router(tags=["replays"])
-ReplayId = Annotated[str, Path(max_length=100, description="The replay's id, as run_streamer replay printed it")]
+ReplayId = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,47}$",
+        description="The replay's id, as run_streamer replay printed it (1 to 48 of a-z, 0-9, '-')",
+    ),
+]
 
 
 def _replay(state: ReplayState) -> dict[str, Any]:
