@@ -11,6 +11,7 @@ its progress there and to a progress view; the runner writes its events into the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,11 +20,15 @@ from pathlib import Path
 from typing import IO
 
 import msgspec
+import redis
+import structlog
 
 from apps.marketdata.events import Event, decode_json, encode_json
 from streamers.feed import ConnectionLostError, FeedExhaustedError, MalformedMessageError
 from streamers.replay.progress import ReplayProgress, ReplayProgressView
 from streamers.replay.sandbox import ReplaySandbox
+
+log = structlog.get_logger(__name__)
 
 LINES_PER_FRAME = 500
 # While waiting for the next frame's time (or paused), an empty frame this often keeps the
@@ -211,6 +216,14 @@ class ReplayClient:
         if now - self._checked < HEARTBEAT_SECONDS:
             return
         self._checked = now
+        try:
+            await self._follow_requests(now)
+        except redis.RedisError as error:
+            # The store is out of reach: the runner buffers the events meanwhile; the pause request
+            # and the progress wait for it to answer again.
+            log.warning("replay.sandbox_unreachable", replay=self.replay_id, error=f"{type(error).__name__}: {error}")
+
+    async def _follow_requests(self, now: float) -> None:
         if self.sandbox is not None and self.sandbox.is_open:
             wanted = await self.sandbox.paused()
             if wanted and self._paused_since is None:
@@ -235,7 +248,8 @@ class ReplayClient:
         lines = self._pending
         if not lines:
             self._state = "finished"
-            await self._report(final=True)
+            with contextlib.suppress(redis.RedisError):  # `finish` reports it again after the last write
+                await self._report(final=True)
             raise FeedExhaustedError(self._frames.label)
         if not self._started:
             self._started = time.time()  # the clock starts with the first frame, not the connect

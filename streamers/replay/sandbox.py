@@ -12,6 +12,7 @@ import redis.asyncio
 from apps.core import keys
 from apps.marketdata.services.replays import ReplayExistsError, replay_open, replay_paused, replay_report
 from streamers.config import StreamerConfigError
+from streamers.feed import ConnectionLostError
 from streamers.replay.progress import ReplayProgress
 
 
@@ -56,6 +57,10 @@ class ReplaySandbox:
         except ReplayExistsError as error:
             await client.aclose()
             raise StreamerConfigError(f"--replay-id: {error.message}") from None
+        except redis.RedisError as error:
+            await client.aclose()
+            # The runner reconnects (with backoff) as for a feed that cannot be reached.
+            raise ConnectionLostError(f"the store of replay {self.replay_id} is out of reach: {error}") from None
         except BaseException:
             await client.aclose()
             raise

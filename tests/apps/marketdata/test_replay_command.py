@@ -56,3 +56,15 @@ def test_an_unknown_or_invalid_id_is_refused_by_name() -> None:
         replay_command("delete", "nope")
     with pytest.raises(CommandError, match="replay id 'No Pe' is not valid"):
         replay_command("show", "No Pe")
+
+
+def test_run_streamer_refuses_a_replay_id_in_use_or_invalid(tmp_path: Path) -> None:
+    """A new replay never writes into another's sandbox."""
+    recorded = events_file(tmp_path / "day.jsonl", day_events(5))
+    run_replay(recorded, replay_id="taken")
+    with pytest.raises(
+        CommandError, match=r"--replay-id 'taken' is in use; delete it \(manage.py replay delete taken\)"
+    ):
+        call_command("run_streamer", "replay", "--file", str(recorded), "--replay-id", "taken", "--metrics-port", "0")
+    with pytest.raises(CommandError, match="--replay-id: replay id 'Taken!' is not valid"):
+        call_command("run_streamer", "replay", "--file", str(recorded), "--replay-id", "Taken!", "--metrics-port", "0")
