@@ -19,6 +19,14 @@ from apps.marketdata.replays import FINISHED, PAUSED, RUNNING, STOPPED, replay_r
 
 DEFAULT_EXPIRE_SECONDS = 24 * 3600
 
+# KEYS: the state hash. ARGV: creation time, seconds to live (0: kept), then field/value pairs.
+_OPEN = """
+if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
 
 class ReplayExistsError(ApplicationError):
     """A replay id already in use: a new replay never writes into another's sandbox."""
@@ -53,16 +61,14 @@ async def replay_open(
         "updated_at": now,
         "expire_seconds": expire_seconds or 0,
     }
-    # HSETNX on the creation time claims the id; two replays started at once cannot share it.
-    if not await client.hsetnx(key, "created_at", now):
+    # One step: the id is claimed (HSETNX of the creation time) and the state written together,
+    # so two replays started at once cannot share it and a failed start leaves no half claim.
+    fields = [str(item) for pair in state.items() for item in pair]
+    claimed = await client.eval(_OPEN, 1, key, now, expire_seconds or 0, *fields)
+    if not claimed:
         raise ReplayExistsError(
             f"replay id {replay_id!r} is in use; delete it (manage.py replay delete {replay_id}) or pick another"
         )
-    pipe = client.pipeline(transaction=True)
-    pipe.hset(key, mapping=state)  # type: ignore[arg-type,unused-awaitable]
-    if expire_seconds:
-        pipe.expire(key, expire_seconds)  # type: ignore[unused-awaitable]
-    await pipe.execute()
 
 
 async def replay_paused(*, client: redis.asyncio.Redis, replay_id: str) -> bool:
