@@ -13,6 +13,7 @@ from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import loads
 from apps.core.exceptions import BadInputError, NotFoundError
+from apps.core.redis import get_redis
 from apps.marketdata.replays import replay_require
 from apps.marketdata.subscriptions import symbols_configured
 from apps.marketdata.symbols import canonical
@@ -23,14 +24,21 @@ MAX_RANGE = timedelta(days=31)
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 
 
-def symbol_resolve(raw: str, *, at: datetime | None = None, field: str = "symbol") -> str:
+def symbol_resolve(
+    raw: str, *, at: datetime | None = None, field: str = "symbol", keyspace: keys.KeySpace = keys.LIVE
+) -> str:
     """The canonical contract for a symbol or continuous alias (`ES` → the lead contract at `at`):
-    422 for a malformed one, 404 for one the platform has never heard of."""
+    422 for a malformed one, 404 for one the platform has never heard of (in a replay: one its
+    sandbox holds is known)."""
     try:
         symbol = canonical(raw, at=at or utc_now())
         keys.trades(symbol)  # the key builder has the last word on what a canonical symbol is
     except ValueError as error:
         raise BadInputError(field, str(error)) from None
+    if not keyspace.is_live and get_redis().exists(
+        keyspace.trades(symbol), keyspace.quotes(symbol), keyspace.depth(symbol)
+    ):
+        return symbol
     if not symbol_known(symbol=symbol):
         followed = ", ".join(alias or contract for alias, contract in symbols_configured())
         raise NotFoundError(

@@ -22,7 +22,7 @@ def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
     start, end = time_range(
         query.start, query.end, default=timedelta(days=1), limit=min(timedelta(days=366), most_bars), now=scope.now
     )
-    symbol = symbol_resolve(query.symbol, at=end)
+    symbol = symbol_resolve(query.symbol, at=end, keyspace=scope.keyspace)
     rows = bars_range(symbol=symbol, interval=query.interval.value, start=start, end=end, keyspace=scope.keyspace)
     return {
         "symbol": symbol,

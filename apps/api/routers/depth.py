@@ -24,7 +24,7 @@ def _feed(raw: str, *, field: str) -> str:
 def depth_book(request: HttpRequest, query: Query[BookQuery]) -> dict[str, object]:
     scope = scope_of(query.replay)
     at = instant_check(query.at, field="at") if query.at else scope.now
-    symbol = symbol_resolve(query.symbol, at=at)
+    symbol = symbol_resolve(query.symbol, at=at, keyspace=scope.keyspace)
     feed = _feed(query.feed, field="feed") if query.feed else None
     book = book_view(symbol=symbol, at=at, feed=feed, levels=query.levels, keyspace=scope.keyspace)
     if book is None:
@@ -39,7 +39,7 @@ def depth_compare(request: HttpRequest, query: Query[CompareQuery]) -> dict[str,
         raise BadInputError("feeds", f"feeds {query.feeds!r} must name two different feeds, e.g. schwab,tastytrade")
     scope = scope_of(query.replay)
     at = instant_check(query.at, field="at") if query.at else scope.now
-    symbol = symbol_resolve(query.symbol, at=at)
+    symbol = symbol_resolve(query.symbol, at=at, keyspace=scope.keyspace)
     feeds = [_feed(name, field="feeds") for name in names]
     books = books_compare(symbol=symbol, at=at, feeds=feeds, levels=query.levels, keyspace=scope.keyspace)
     return {

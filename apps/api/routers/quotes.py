@@ -18,7 +18,7 @@ router = Router(tags=["quotes"])
 @router.get("/quotes/latest", response={200: QuoteLatestOut, **NOT_FOUND}, summary="The latest best bid and ask")
 def quotes_latest(request: HttpRequest, query: Query[SymbolQuery]) -> dict[str, object]:
     scope = scope_of(query.replay)
-    symbol = symbol_resolve(query.symbol, at=scope.now)
+    symbol = symbol_resolve(query.symbol, at=scope.now, keyspace=scope.keyspace)
     quote = quote_latest(symbol=symbol, keyspace=scope.keyspace)
     if quote is None:
         raise NotFoundError(f"no quote of {symbol} in the hot store")
@@ -29,7 +29,7 @@ def quotes_latest(request: HttpRequest, query: Query[SymbolQuery]) -> dict[str, 
 def quotes(request: HttpRequest, query: Query[PageQuery]) -> dict[str, object]:
     scope = scope_of(query.replay)
     start, end = time_range(query.start, query.end, default=timedelta(hours=1), now=scope.now)
-    symbol = symbol_resolve(query.symbol, at=end)
+    symbol = symbol_resolve(query.symbol, at=end, keyspace=scope.keyspace)
     page, next_cursor = quotes_page(
         symbol=symbol, start=start, end=end, cursor=query.cursor, limit=query.limit, keyspace=scope.keyspace
     )

@@ -37,7 +37,7 @@ def symbols(request: HttpRequest, query: Query[ReplayQuery]) -> dict[str, object
 @router.get("/ticks/last", response={200: TradesLastOut, **NOT_FOUND}, summary="The most recent trades, oldest first")
 def ticks_last(request: HttpRequest, query: Query[TicksLastQuery]) -> dict[str, object]:
     scope = scope_of(query.replay)
-    symbol = symbol_resolve(query.symbol, at=scope.now)
+    symbol = symbol_resolve(query.symbol, at=scope.now, keyspace=scope.keyspace)
     trades = trades_last(symbol=symbol, count=query.count, keyspace=scope.keyspace)
     return {"symbol": symbol, "trades": [render.trade(item) for item in trades]}
 
@@ -46,7 +46,7 @@ def ticks_last(request: HttpRequest, query: Query[TicksLastQuery]) -> dict[str, 
 def ticks(request: HttpRequest, query: Query[PageQuery]) -> dict[str, object]:
     scope = scope_of(query.replay)
     start, end = time_range(query.start, query.end, default=timedelta(hours=1), now=scope.now)
-    symbol = symbol_resolve(query.symbol, at=end)
+    symbol = symbol_resolve(query.symbol, at=end, keyspace=scope.keyspace)
     page, next_cursor = trades_page(
         symbol=symbol, start=start, end=end, cursor=query.cursor, limit=query.limit, keyspace=scope.keyspace
     )

@@ -75,6 +75,30 @@ def test_bars_quotes_and_book_of_a_replay_come_from_its_sandbox(reader: Caller, 
     assert ok(reader.get("/api/symbols", replay="nov20")) == {"symbols": [{"alias": None, "contract": "ESZ26"}]}
 
 
+def test_the_depth_ladder_heatmap_and_profile_of_a_replay_come_from_its_sandbox(
+    reader: Caller, replayed: list[Trade]
+) -> None:
+    """The ladder's book, the heatmap's columns (the 15 minutes before the replay's clock) and the
+    volume profile (the Globex session of 20 November, from 18:00 New York the day before)."""
+    live_book = ok(reader.get("/api/depth/live", symbol="ESZ26", replay="nov20"))
+    assert live_book["feed"] == "simulator"
+    assert live_book["last_update"].startswith("2026-11-20T14:30:00")
+    assert reader.get("/api/depth/live", symbol="ESZ26").status_code == 404, "no live book"
+
+    history = ok(reader.get("/api/depth/history", symbol="ESZ26", replay="nov20", step_ms=60_000))
+    assert history["end"].startswith("2026-11-20T14:30:00.3")
+    assert history["feed"] == "simulator"
+    assert history["columns"][-1]["bids"], "the last column holds the replayed book"
+
+    profile = ok(reader.get("/api/profile", symbol="ESZ26", replay="nov20"))
+    assert profile["start"] == "2026-11-19T23:00:00Z"
+    assert profile["volume"] == sum(t.size for t in replayed)
+    live_profile = ok(
+        reader.get("/api/profile", symbol="ESZ26", start=DAY.isoformat(), end=(DAY + timedelta(minutes=1)).isoformat())
+    )
+    assert live_profile["volume"] == sum(1 for _ in range(50)), "the live session's 50 one-lot trades, no replayed one"
+
+
 def test_the_replays_endpoints_show_its_clock_and_progress(reader: Caller, replayed: list[Trade]) -> None:
     state = ok(reader.get("/api/replays/nov20"))
     assert state["state"] == "finished"
@@ -86,7 +110,17 @@ def test_the_replays_endpoints_show_its_clock_and_progress(reader: Caller, repla
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/ticks", "/api/ticks/last", "/api/bars", "/api/quotes/latest", "/api/depth/book"]
+    "path",
+    [
+        "/api/ticks",
+        "/api/ticks/last",
+        "/api/bars",
+        "/api/quotes/latest",
+        "/api/depth/book",
+        "/api/depth/live",
+        "/api/depth/history",
+        "/api/profile",
+    ],
 )
 def test_a_bad_replay_id_is_422_and_an_unknown_one_404(reader: Caller, replayed: list[Trade], path: str) -> None:
     bad = reader.get(path, symbol="ESZ26", replay="Nov 20}")
