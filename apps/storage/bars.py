@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from apps.core import keys
 from apps.core.epoch import from_epoch_ns, to_epoch_ns
 from apps.core.exceptions import BadInputError
 from apps.core.positions import StreamPosition
@@ -63,6 +64,7 @@ def bars_range(
     end: datetime,
     session: SessionKind | None = None,
     client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> list[BarRow]:
     """OHLCV bars of every trade in [start, end] at any interval of INTERVAL_NS, oldest first.
 
@@ -70,7 +72,8 @@ def bars_range(
     without, they are cut from the Unix epoch. Bars before the first trade that may not be
     flushed come from the lake (DuckDB); from that bar on they are built from the lake and the
     hot store merged, each trade once, with the same bucketing. More than MAX_BARS bars is a
-    BadInputError naming `start`.
+    BadInputError naming `start`. A replay's `keyspace` has no lake: its bars are built from its
+    sandbox's trades alone.
     """
     width = INTERVAL_NS[interval]
     start_ns, end_ns = to_epoch_ns(start), to_epoch_ns(end)
@@ -79,12 +82,15 @@ def bars_range(
             "start", f"{interval} bars from start to end would be more than {MAX_BARS:,}; narrow the range"
         )
     grid = None if session is None else bar_grid(session=session, width_ns=width, start=start, end=end)
-    pending = unflushed_since_ns(symbol=symbol, client=client)
-    if pending is None or pending > end_ns:
-        split_ns = end_ns + 1
+    if keyspace.is_live:
+        pending = unflushed_since_ns(symbol=symbol, client=client)
+        if pending is None or pending > end_ns:
+            split_ns = end_ns + 1
+        else:
+            # The split falls where a bar starts, so no bar is built half from each side.
+            split_ns = max(start_ns, pending // width * width if grid is None else grid.floor(pending))
     else:
-        # The split falls where a bar starts, so no bar is built half from each side.
-        split_ns = max(start_ns, pending // width * width if grid is None else grid.floor(pending))
+        split_ns = start_ns
     bars: list[BarRow] = []
     if split_ns > start_ns:
         lake_end = min(end, from_epoch_ns(split_ns - 1))
@@ -94,6 +100,6 @@ def bars_range(
             if to_epoch_ns(bar.start) < split_ns
         ]
     if split_ns <= end_ns:
-        recent = trades_in_range(symbol=symbol, start=from_epoch_ns(split_ns), end=end)
+        recent = trades_in_range(symbol=symbol, start=from_epoch_ns(split_ns), end=end, keyspace=keyspace)
         bars += _bars_of([item for item in recent if item.trade.ts_event >= split_ns], width, grid)
     return bars

@@ -15,6 +15,7 @@ import { fmtInt, fmtPrice, iso, toMs } from "./format.js";
 import { ChartOverlays, levelsOnChart } from "./chart_overlays.js";
 import { gexFor } from "./gex_tickers.js";
 import { fmtZoneClock, fmtZoneDateTime, fmtZoneDay, tickMark, zoneAbbreviation } from "./exchange_time.js";
+import { now as clockNow } from "./replay.js";
 import { showSocketState, TopicSocket } from "./topic_socket.js";
 
 const INTERVAL_MS = { "1s": 1000, "5s": 5000, "1m": 60000, "5m": 300000, "1h": 3600000 };
@@ -217,7 +218,7 @@ export function startPriceChart() {
       const body = await getJSON("ticks", {
         symbol,
         start: iso(startMs),
-        end: iso(Date.now() + 60000),
+        end: iso(clockNow() + 60000),
         cursor,
         limit: 5000,
       });
@@ -233,8 +234,8 @@ export function startPriceChart() {
       symbol,
       interval: "1d",
       session: market.session,
-      start: iso(Date.now() - 8 * 86400000),
-      end: iso(Date.now() + 60000),
+      start: iso(clockNow() - 8 * 86400000),
+      end: iso(clockNow() + 60000),
     });
     const days = body.bars || [];
     if (days.length >= 2) return { price: days[days.length - 2].close, label: "prior day's close" };
@@ -265,7 +266,7 @@ export function startPriceChart() {
     showPrice(null);
     showChartState();
 
-    const now = Date.now();
+    const now = clockNow();
     const [barsBody, reference, sessions] = await Promise.all([
       getJSON("bars", { symbol, interval, session: market.session, start: iso(now - WINDOW_MS[interval]), end: iso(now + 60000) }),
       changeReference(symbol).catch(() => null),
@@ -312,7 +313,7 @@ export function startPriceChart() {
   function showSessions(body, alias) {
     market.sessions = body.sessions || [];
     market.allRolls = body.rolls || [];
-    market.rolls = market.allRolls.filter((roll) => Date.parse(roll.at) <= Date.now());
+    market.rolls = market.allRolls.filter((roll) => Date.parse(roll.at) <= clockNow());
     market.contract = body.contract;
     market.alias = alias;
     overlays.setSessions(market.sessions, market.rolls);
@@ -323,8 +324,8 @@ export function startPriceChart() {
     const label = $("#chart-contract");
     if (!label || !market.contract) return;
     const alias = market.alias;
-    const next = market.allRolls.find((roll) => Date.parse(roll.at) > Date.now());
-    const now = Date.now();
+    const next = market.allRolls.find((roll) => Date.parse(roll.at) > clockNow());
+    const now = clockNow();
     const today = market.sessions.find((day) => Date.parse(day.open) <= now && now < Date.parse(day.close));
     const parts = [alias ? `${alias} = ${market.contract}` : market.contract];
     if (today) parts.push(`trade date ${fmtZoneDay(Date.parse(today.close))}${today.early_close ? " (early close)" : ""}`);

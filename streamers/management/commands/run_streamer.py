@@ -8,8 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.core import keys
 from streamers.config import RunnerConfig, StreamerConfigError
 from streamers.registry import VENUES
+from streamers.replay.sandbox import ReplaySandbox
 from streamers.runner import StreamerRunner
 
 LIST = "list"
@@ -70,8 +72,23 @@ class Command(BaseCommand):
             )
         except StreamerConfigError as error:
             raise CommandError(str(error)) from None
+        sandbox = getattr(client, "sandbox", None)
+        keyspace, expire_seconds = keys.LIVE, None
+        if isinstance(sandbox, ReplaySandbox):
+            keyspace, expire_seconds = sandbox.keyspace, sandbox.expire_seconds
+            kept = (
+                "kept until deleted" if expire_seconds is None else f"deleted {expire_seconds / 3600:g} h after its end"
+            )
+            self.stdout.write(
+                f"replay {sandbox.replay_id}: its own sandbox, never the live data ({kept}); watch it at"
+                f" /?replay={sandbox.replay_id}; manage.py replay pause|resume|delete {sandbox.replay_id}"
+            )
+            self.stdout.flush()
+        runner = StreamerRunner(
+            client, config, redis_url=settings.REDIS_URL, keyspace=keyspace, expire_seconds=expire_seconds
+        )
         try:
-            asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL).run())
+            asyncio.run(runner.run())
         except StreamerConfigError as error:  # found on start-up: the metrics port, say
             raise CommandError(str(error)) from None
 
