@@ -31,6 +31,8 @@ ALLOWED = {
     "apps.accounts": {"apps.core"},
     "apps.marketdata": {"apps.core"},
     "apps.storage": {"apps.core", "apps.marketdata"},
+    # A domain app: the core, the market-data schema and the lake's registry; no other domain.
+    "apps.uw": {"apps.core", "apps.marketdata", "apps.storage"},
     # The streamer processes write through marketdata; replay reads a stored day and the
     # trimmer the retention windows through storage. No domain app above that, no door.
     "streamers": {"apps.core", "apps.marketdata", "apps.storage"},
