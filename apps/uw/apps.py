@@ -10,7 +10,7 @@ class UwConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.storage.registry import lake_table_register
-        from apps.uw import runtime_settings  # noqa: F401 - registers
+        from apps.uw import runtime_settings, schedules  # noqa: F401 - registers
         from apps.uw.lake_tables import UW_LAKE_TABLES
 
         for table in UW_LAKE_TABLES:
