@@ -1,7 +1,9 @@
 """The UW socket client: connection, joins, liveness and the back-fill after a gap.
 
 - Connects to `UW_SOCKET_URL?token=...` (Phoenix: `.../websocket?vsn=2.0.0&token=...`); the
-  URL with the token is never logged or put in an error (errors name `UW_SOCKET_URL` only).
+  URL with the token is never logged or put in an error (errors name `UW_SOCKET_URL` only). A
+  token refused at the upgrade (HTTP 401/403) stops the streamer with StreamerConfigError naming
+  UW_API_TOKEN: retrying cannot fix it.
 - Joins each channel once per connection: `{"channel": C, "msg_type": "join"}`, or Phoenix's
   `[ref, ref, C, "phx_join", {}]`. After a reconnect the runner subscribes again, so every
   channel is re-joined. UW has no leave: a channel removed from `uw.channels` is left by
@@ -37,6 +39,7 @@ from apps.core.redaction import redact
 from apps.core.redis import get_redis
 from apps.uw.rest import UWRestClient, UWRestError
 from apps.uw.selectors import flow_alert_newest_time_ms
+from streamers.config import StreamerConfigError
 from streamers.feed import ConnectionLostError
 from streamers.uw import framing
 from streamers.uw.config import UWConfig
@@ -93,6 +96,15 @@ class UWClient:
             self._ws = await ws_connect(
                 self.config.connect_url, open_timeout=10, ping_interval=None, close_timeout=2, max_size=16 * 2**20
             )
+        except websockets.InvalidStatus as error:
+            status = error.response.status_code
+            if status in (401, 403):
+                # Not an outage: retrying cannot help, so the streamer stops and says what to fix.
+                raise StreamerConfigError(
+                    f"UW_API_TOKEN was refused by UW_SOCKET_URL ({self.config.socket_url}): HTTP {status};"
+                    " check the token (UW's socket needs the Advanced plan)"
+                ) from None
+            raise ConnectionLostError(f"UW_SOCKET_URL ({self.config.socket_url}) answered HTTP {status}") from None
         except (OSError, TimeoutError, websockets.WebSocketException) as error:
             where = f"UW_SOCKET_URL ({self.config.socket_url})"
             raise ConnectionLostError(

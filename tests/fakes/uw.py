@@ -341,6 +341,32 @@ class FakeUW:
         return 404, b'{"error":"not found"}'
 
 
+class FakeUWThread:
+    """The fake on an event loop of its own thread, for tests that drive a streamer process:
+
+    with FakeUWThread() as (fake, call):
+        call(fake.publish_alert(flow_alert()))
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.fake = FakeUW(**options)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-uw", daemon=True)
+
+    def call(self, coroutine: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def __enter__(self) -> tuple[FakeUW, Any]:
+        self._thread.start()
+        self.call(self.fake.__aenter__())
+        return self.fake, self.call
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.call(self.fake.__aexit__())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+
 async def _demo(port: int, rest_port: int) -> None:
     rng = random.Random(7)  # noqa: S311 - a demo feed, not cryptography
     async with FakeUW(port=port, rest_port=rest_port) as fake:

@@ -19,12 +19,13 @@ from django.conf import settings
 
 from apps.core import keys
 from apps.core.redis import get_redis
+from apps.core.services import runtime_setting_update
 from apps.gex.snapshots import snapshot_decode
 from apps.marketdata.selectors import dead_letters_list, gaps_list
 from apps.storage.connection import lake_connection
 from apps.storage.flush import streams_flush
 from apps.uw.selectors import flow_alerts_after, option_trades_after
-from streamers.config import RunnerConfig
+from streamers.config import RunnerConfig, StreamerConfigError
 from streamers.feed import FeedClient
 from streamers.runner import StreamerRunner
 from streamers.uw.client import UWClient
@@ -43,7 +44,8 @@ async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def streamer(fake: FakeUW, channels: list[str], **options: Any) -> tuple[StreamerRunner, UWClient]:
+def streamer(fake: FakeUW, channels: list[str] | None, **options: Any) -> tuple[StreamerRunner, UWClient]:
+    """The UW streamer on `channels`, or on the runtime setting uw.channels when None."""
     token = options.pop("token", FAKE_TOKEN)
     client = UWClient(
         UWConfig(socket_url=fake.socket_url, api_url=fake.api_url, token=token, redis_url=settings.REDIS_URL, **options)
@@ -52,7 +54,7 @@ def streamer(fake: FakeUW, channels: list[str], **options: Any) -> tuple[Streame
         cast(FeedClient[Any], client),
         RunnerConfig(
             name="uw",
-            fixed_symbols=tuple(channels),
+            fixed_symbols=tuple(channels) if channels is not None else None,
             subscription_setting="uw.channels",
             status_interval=0.2,
             backoff_initial=0.05,
@@ -142,6 +144,31 @@ def test_one_join_per_channel_acks_stored_nowhere_and_every_channel_routed(tmp_p
     ]
     assert db.execute("select id, origin from uw_flow_alerts").fetchall() == [("alert-1", "socket")]
     assert db.execute("select source from gex_snapshots").fetchall() == [("unusual_whales",)]
+
+
+def test_channels_follow_the_runtime_setting_without_a_restart() -> None:
+    runtime_setting_update(key="uw.channels", value=["flow-alerts", "option_trades"])
+
+    async def scenario() -> None:
+        async with FakeUW() as fake:
+            runner, _ = streamer(fake, None)
+
+            async def body() -> None:
+                await until(lambda: fake.connections and len(fake.connections[0].joins) == 2)
+                await asyncio.to_thread(
+                    runtime_setting_update, key="uw.channels", value=["flow-alerts", "news", "option_trades"]
+                )
+                await until(lambda: "news" in fake.connections[0].joins)
+                assert len(fake.connections) == 1, "a new channel is joined on the open socket"
+                await asyncio.to_thread(runtime_setting_update, key="uw.channels", value=["news", "option_trades"])
+                # UW has no leave: the streamer reconnects and joins what is left.
+                await until(lambda: len(fake.connections) == 2 and len(fake.connections[1].joins) == 2)
+
+            await run_with(runner, body)
+            assert fake.connections[0].joins == ["flow-alerts", "option_trades", "news"]
+            assert fake.connections[1].joins == ["news", "option_trades"]
+
+    asyncio.run(scenario())
 
 
 def test_a_trade_heard_on_two_channels_and_a_repeated_alert_are_stored_once(tmp_path: Path) -> None:
@@ -305,24 +332,25 @@ def test_phoenix_framing_joins_heartbeats_routes_and_rejoins_a_crashed_channel()
     asyncio.run(scenario())
 
 
-def test_a_refused_token_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_refused_token_stops_the_streamer_naming_the_variable_and_is_never_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     secret = "uw-secret-token-that-must-not-leak-81f3"
 
-    async def scenario() -> tuple[int, StreamerRunner]:
+    async def scenario() -> FakeUW:
         async with FakeUW() as fake:
             runner, _ = streamer(fake, ["option_trades"], token=secret)
-
-            async def body() -> None:
-                await until(lambda: fake.refused >= 3)
-
-            await run_with(runner, body)
-            return fake.refused, runner
+            with pytest.raises(StreamerConfigError, match=r"UW_API_TOKEN was refused .* HTTP 401") as refused:
+                await asyncio.wait_for(runner.run(), timeout=20)
+            assert secret not in str(refused.value)
+            return fake
 
     with caplog.at_level(logging.DEBUG):
-        refused, _ = asyncio.run(scenario())
-    assert refused >= 3
-    text = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
-    assert "connect_retry" in text or "streamer" in text
-    assert secret not in text
+        fake = asyncio.run(scenario())
+    assert fake.refused == 1, "refused once: not retried"
+    # Our own log events (the formatter redacts every line besides: tests/test_secrets_in_logs.py).
+    ours = [r for r in caplog.records if r.name.startswith(("streamers", "apps"))]
+    assert ours
+    assert not [r for r in ours if secret in r.getMessage()]
     status = get_redis().hgetall(keys.streamer("uw"))
     assert all(secret.encode() not in value for value in status.values())
