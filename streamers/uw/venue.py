@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from argparse import ArgumentParser
 from typing import Any, cast
 
 from django.conf import settings
 
+from apps.uw.runtime_settings import CHANNEL_PATTERN
 from streamers.config import StreamerConfigError
 from streamers.feed import FeedClient
 from streamers.sinks import EventSink
@@ -33,6 +35,12 @@ def add_arguments(parser: ArgumentParser) -> None:
 
 def config_from_options(options: dict[str, Any]) -> UWConfig:
     env = settings.ENV
+    for channel in (part.strip() for part in (options.get("symbols") or "").split(",") if part.strip()):
+        if not re.match(CHANNEL_PATTERN, channel):
+            raise StreamerConfigError(
+                f"--symbols: {channel!r} is not a UW channel (option_trades[:T], flow-alerts, news, price:T, gex:T, "
+                "gex_strike:T)"
+            )
     if not env.UW_ENABLED:
         raise StreamerConfigError("UW_ENABLED is false: set UW_ENABLED=true and UW_API_TOKEN to run the UW streamer")
     return UWConfig(

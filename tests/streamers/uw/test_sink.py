@@ -1,16 +1,21 @@
-"""The UW sink: UW events to their streams, and UW's per-strike GEX rows assembled into one GEX
-snapshot per timestamp (recorded once a later timestamp arrives, or when the streamer stops)."""
+"""The UW sink and how the streamer is started: UW events to their streams, and UW's per-strike GEX rows assembled into one GEX
+snapshot per timestamp (recorded once a later timestamp arrives, or when the streamer stops);
+`run_streamer uw` refused while UW is off, and started by the run command once it is on."""
 
 from __future__ import annotations
 
 import asyncio
 
 import orjson
+import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 
 from apps.core import keys
+from apps.core.platform import platform_processes
 from apps.core.redis import get_redis
 from apps.gex.snapshots import snapshot_decode
+from pipeline_project.env import PipelineEnv
 from streamers.uw.framing import parse
 from streamers.uw.sink import UWSink
 from tests.fakes.uw import option_trade
@@ -50,9 +55,23 @@ def test_strike_rows_of_one_timestamp_become_one_snapshot() -> None:
 
 
 def test_run_streamer_uw_refuses_to_start_while_uw_is_switched_off() -> None:
-    import pytest
-    from django.core.management import CommandError, call_command
-
     assert not settings.ENV.UW_ENABLED
     with pytest.raises(CommandError, match="UW_ENABLED is false: set UW_ENABLED=true and UW_API_TOKEN"):
         call_command("run_streamer", "uw")
+
+
+def test_the_run_command_starts_the_uw_streamer_once_uw_is_switched_on() -> None:
+    def names(**values: str) -> list[str]:
+        env = PipelineEnv(**values)  # type: ignore[arg-type]
+        return [spec.name for spec in platform_processes(env=env, web_port=8000, flower_port=5555)]
+
+    assert "uw" not in names()
+    assert names(UW_ENABLED="true", UW_API_TOKEN="t")[-1] == "uw"
+
+
+@pytest.mark.parametrize("channel", ["trades", "price:spy", "flow_alerts"])
+def test_run_streamer_uw_refuses_a_channel_uw_does_not_have(channel: str, settings: object) -> None:
+    env = PipelineEnv(UW_ENABLED="true", UW_API_TOKEN="t")  # type: ignore[arg-type]
+    settings.ENV = env  # type: ignore[attr-defined]
+    with pytest.raises(CommandError, match=f"--symbols: '{channel}' is not a UW channel"):
+        call_command("run_streamer", "uw", "--symbols", f"news,{channel}")
