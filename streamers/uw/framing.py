@@ -37,7 +37,15 @@ from streamers.feed import MalformedMessageError
 # the runner's watchdog sees the connection is alive.
 KEEPALIVE = b""
 
-UWMessage = UWEvent | GEXSnapshot | UWStrikeExposure
+
+class UWGexSnapshot(msgspec.Struct, frozen=True, gc=False):
+    """A GEX snapshot from UW's `gex:<T>`, with the `ts_event` every event of the runner has."""
+
+    snapshot: GEXSnapshot
+    ts_event: int
+
+
+UWMessage = UWEvent | UWGexSnapshot | UWStrikeExposure
 
 
 class BackfilledAlerts(msgspec.Struct, frozen=True):
@@ -128,7 +136,7 @@ _CHANNELS: dict[tuple[str, bool], Callable[[msgspec.Raw, str, int], UWMessage]] 
     ("news", False): lambda raw, _, ts: _payload(news_parse, raw, ts_recv=ts),
     ("market_tide", False): lambda raw, _, ts: _payload(market_tide_parse, raw, ts_recv=ts, origin="socket"),
     ("price", True): lambda raw, ticker, ts: _payload(price_parse, raw, ticker=ticker, ts_recv=ts),
-    ("gex", True): lambda raw, ticker, _: _payload(uw_spot_exposure_snapshot, raw, ticker=ticker),
+    ("gex", True): lambda raw, ticker, _: _gex(_payload(uw_spot_exposure_snapshot, raw, ticker=ticker)),
     ("gex_strike", True): lambda raw, ticker, _: _payload(
         uw_strike_exposure, raw, ticker=ticker, channel_kind="gex_strike"
     ),
@@ -136,6 +144,10 @@ _CHANNELS: dict[tuple[str, bool], Callable[[msgspec.Raw, str, int], UWMessage]] 
         uw_strike_exposure, raw, ticker=ticker, channel_kind="gex_strike_expiry"
     ),
 }
+
+
+def _gex(snapshot: GEXSnapshot) -> UWGexSnapshot:
+    return UWGexSnapshot(snapshot, snapshot.timestamp * 1_000_000_000)
 
 
 def _data(channel: str, raw: msgspec.Raw, *, ts_recv: int) -> list[UWMessage]:

@@ -21,7 +21,7 @@ from apps.gex.uw_exposure import UWStrikeExposure, uw_strikes_snapshot
 from apps.marketdata.services.streams import WriteResult
 from apps.uw.events import UWEvent
 from apps.uw.services.hot_store import uw_events_write_async
-from streamers.uw.framing import UWMessage
+from streamers.uw.framing import UWGexSnapshot, UWMessage
 
 
 @dataclass
@@ -49,8 +49,8 @@ class UWSink:
         uw: list[UWEvent] = []
         snapshots: list[GEXSnapshot] = []
         for event in events:
-            if isinstance(event, GEXSnapshot):
-                snapshots.append(event)
+            if isinstance(event, UWGexSnapshot):
+                snapshots.append(event.snapshot)
             elif isinstance(event, UWStrikeExposure):
                 snapshots += self._collect(event)
             else:

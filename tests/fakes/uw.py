@@ -158,7 +158,7 @@ class FakeUW:
 
     async def __aenter__(self) -> FakeUW:
         self._server = await serve(
-            self._handle, "127.0.0.1", self.port, process_request=self._check, ping_interval=None
+            self._handle, "127.0.0.1", self.port, process_request=self._check, ping_interval=None, close_timeout=1
         )
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         self._rest = _RestServer(("127.0.0.1", self.rest_port), _RestHandler)

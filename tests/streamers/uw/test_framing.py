@@ -9,7 +9,7 @@ import pytest
 from apps.gex.uw_exposure import UWStrikeExposure, uw_strikes_snapshot
 from apps.uw.events import FlowAlert, MarketAgg, OptionTrade, UnderlyingPrice
 from streamers.feed import MalformedMessageError
-from streamers.uw.framing import KEEPALIVE, BackfilledAlerts, parse
+from streamers.uw.framing import KEEPALIVE, BackfilledAlerts, UWGexSnapshot, parse
 from tests.fakes.uw import flow_alert, gex_payload, option_trade
 
 
@@ -59,14 +59,13 @@ def test_backfilled_alerts_are_marked_as_from_rest() -> None:
 
 
 def test_uw_gex_is_a_second_gex_source_and_strike_rows_make_one_snapshot() -> None:
-    [spot] = parse(frame("gex:SPX", gex_payload(at_ms=1_796_000_000_000)), ts_recv=0)
-    assert (spot.source, spot.package, spot.category, spot.timestamp) == (
-        "unusual_whales",
-        "uw",
-        "uw_spot",
-        1_796_000_000,
-    )  # type: ignore[union-attr]
-    assert spot.sum_gex_oi is not None  # type: ignore[union-attr]
+    [message] = parse(frame("gex:SPX", gex_payload(at_ms=1_796_000_000_000)), ts_recv=0)
+    assert isinstance(message, UWGexSnapshot)
+    spot = message.snapshot
+    assert (spot.source, spot.package, spot.category) == ("unusual_whales", "uw", "uw_spot")
+    assert spot.timestamp == 1_796_000_000
+    assert spot.sum_gex_oi is not None
+    assert message.ts_event == 1_796_000_000 * 1_000_000_000
     rows = []
     for strike, call, put in (("5900", "300", "-100"), ("5950", "50", "-400"), ("6000", "10", "-5")):
         payload = {"ticker": "SPX", "timestamp": 1_796_000_000_000, "strike": strike, "price": "5912.4",

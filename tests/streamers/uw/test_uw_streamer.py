@@ -115,6 +115,8 @@ def test_one_join_per_channel_acks_stored_nowhere_and_every_channel_routed(tmp_p
                         )
                     )
                 )
+                await fake.publish_trade(option_trade(n=2))  # the writes go on after a GEX batch
+                await until(lambda: stream_length(keys.UW_OPTION_TRADES) == 2)
 
             await run_with(runner, body)
             assert fake.connections[0].joins == CHANNELS
@@ -125,7 +127,7 @@ def test_one_join_per_channel_acks_stored_nowhere_and_every_channel_routed(tmp_p
 
     asyncio.run(scenario())
 
-    [(_, trade)] = option_trades_after(client=client)
+    [(_, trade), _] = option_trades_after(client=client)
     assert trade.premium == Decimal("1234567.89")
     [(_, alert)] = flow_alerts_after(client=client)
     assert (alert.id, alert.underlying_price, alert.origin) == ("alert-1", Decimal("415.981"), "socket")
@@ -139,8 +141,9 @@ def test_one_join_per_channel_acks_stored_nowhere_and_every_channel_routed(tmp_p
 
     streams_flush(client=client, lake=tmp_path)
     db = lake_connection(tmp_path)
-    assert db.execute("select id, premium, option_type from uw_option_trades").fetchall() == [
-        ("trade-1", Decimal("1234567.89"), "call")
+    assert db.execute("select id, premium, option_type from uw_option_trades order by id").fetchall() == [
+        ("trade-1", Decimal("1234567.89"), "call"),
+        ("trade-2", Decimal("1.00"), "call"),
     ]
     assert db.execute("select id, origin from uw_flow_alerts").fetchall() == [("alert-1", "socket")]
     assert db.execute("select source from gex_snapshots").fetchall() == [("unusual_whales",)]
@@ -303,7 +306,7 @@ def test_the_alert_published_during_an_outage_is_fetched_from_rest_after_reconne
     assert len(gaps_list(feed="uw")) == 1
 
 
-def test_phoenix_framing_joins_heartbeats_routes_and_rejoins_a_crashed_channel() -> None:
+def test_phoenix_framing_joins_heartbeats_routes_rejoins_a_crashed_channel_and_reconnects_on_silence() -> None:
     channels = ["flow-alerts", "option_trades"]
 
     async def scenario() -> None:
@@ -325,11 +328,18 @@ def test_phoenix_framing_joins_heartbeats_routes_and_rejoins_a_crashed_channel()
                 await until(
                     lambda: stream_length(keys.UW_OPTION_TRADES) == 1 and stream_length(keys.UW_FLOW_ALERTS) == 1
                 )
+                fake.freeze()  # heartbeats go unanswered: dropped at the next one, then rejoined
+                await until(lambda: len(fake.connections) == 2 and len(fake.connections[1].joins) == 2)
+                await fake.publish_trade(option_trade(n=2))
+                await until(lambda: stream_length(keys.UW_OPTION_TRADES) == 2)
 
             await run_with(runner, body)
             assert runner.dead_letters == 0
+            assert fake.connections[1].joins == channels
 
     asyncio.run(scenario())
+    [gap] = gaps_list(feed="uw")
+    assert "heartbeat timeout" in gap.reason
 
 
 def test_a_refused_token_stops_the_streamer_naming_the_variable_and_is_never_logged(
