@@ -60,6 +60,8 @@ _alert_time = msgspec.json.Decoder(_AlertTime)
 # not seen yet, and repeats are refused by id anyway.
 BACKFILL_OVERLAP_MS = 1000
 BACKFILL_MAX_PAGES = 50
+BACKFILL_ATTEMPTS = 4
+BACKFILL_RETRY_SECONDS = 1.0
 
 
 class UWClient:
@@ -247,15 +249,19 @@ class UWClient:
     # -- back-fill ----------------------------------------------------------------------------
 
     async def _backfill_alerts(self) -> None:
-        try:
-            newest = await asyncio.to_thread(self._newest_alert_ms)
-            if newest is None:
-                return  # nothing stored yet: no gap to fill
-            alerts = await asyncio.to_thread(self._fetch_alerts_after, newest - BACKFILL_OVERLAP_MS)
-        except (UWRestError, redis.RedisError) as error:
-            # The next connection tries again; the alerts stay fetchable from UW meanwhile.
-            log.warning("uw.backfill_failed", error=self._safe(error))
-            return
+        for attempt in range(1, BACKFILL_ATTEMPTS + 1):
+            try:
+                newest = await asyncio.to_thread(self._newest_alert_ms)
+                if newest is None:
+                    return  # nothing stored yet: no gap to fill
+                alerts = await asyncio.to_thread(self._fetch_alerts_after, newest - BACKFILL_OVERLAP_MS)
+                break
+            except (UWRestError, redis.RedisError) as error:
+                # Tried again a few times; after that, at the next connection (UW keeps the alerts).
+                log.warning("uw.backfill_failed", error=self._safe(error), attempt=attempt)
+                if attempt == BACKFILL_ATTEMPTS:
+                    return
+                await asyncio.sleep(BACKFILL_RETRY_SECONDS * 2 ** (attempt - 1))
         self.backfills += 1
         log.info("uw.backfill", alerts=len(alerts), newer_than_ms=newest - BACKFILL_OVERLAP_MS)
         if alerts:

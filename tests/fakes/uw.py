@@ -150,6 +150,8 @@ class FakeUW:
         self.alerts: list[dict[str, Any]] = []
         self.market_tide_rows: list[dict[str, Any]] = []
         self.rest_requests: list[str] = []
+        # REST requests still to answer 503 (a UW hiccup), counted down.
+        self.rest_failures = 0
         self._lock = threading.Lock()
         self._server: Server | None = None
         self._rest: _RestServer | None = None
@@ -324,6 +326,10 @@ class FakeUW:
     def rest_answer(self, path: str, authorization: str | None) -> tuple[int, bytes]:
         if authorization != f"Bearer {self.token}":
             return 401, b'{"error":"unauthorized"}'
+        with self._lock:
+            if self.rest_failures > 0:
+                self.rest_failures -= 1
+                return 503, b'{"error":"service unavailable"}'
         url = urlsplit(path)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         if url.path == "/api/option-trades/flow-alerts":
