@@ -254,19 +254,20 @@ class UWClient:
                 newest = await asyncio.to_thread(self._newest_alert_ms)
                 if newest is None:
                     return  # nothing stored yet: no gap to fill
-                alerts = await asyncio.to_thread(self._fetch_alerts_after, newest - BACKFILL_OVERLAP_MS)
-                break
+                after_ms = newest - BACKFILL_OVERLAP_MS
+                alerts = await asyncio.to_thread(self._fetch_alerts_after, after_ms)
             except (UWRestError, redis.RedisError) as error:
                 # Tried again a few times; after that, at the next connection (UW keeps the alerts).
                 log.warning("uw.backfill_failed", error=self._safe(error), attempt=attempt)
-                if attempt == BACKFILL_ATTEMPTS:
-                    return
-                await asyncio.sleep(BACKFILL_RETRY_SECONDS * 2 ** (attempt - 1))
-        self.backfills += 1
-        log.info("uw.backfill", alerts=len(alerts), newer_than_ms=newest - BACKFILL_OVERLAP_MS)
-        if alerts:
-            self._queue.append(BackfilledAlerts(tuple(alerts)))
-            self._queued.set()
+                if attempt < BACKFILL_ATTEMPTS:
+                    await asyncio.sleep(BACKFILL_RETRY_SECONDS * 2 ** (attempt - 1))
+                continue
+            self.backfills += 1
+            log.info("uw.backfill", alerts=len(alerts), newer_than_ms=after_ms)
+            if alerts:
+                self._queue.append(BackfilledAlerts(tuple(alerts)))
+                self._queued.set()
+            return
 
     def _newest_alert_ms(self) -> int | None:
         return flow_alert_newest_time_ms(client=get_redis(self.config.redis_url))
