@@ -19,11 +19,13 @@ CHANNELS = register(
     RuntimeSettingSpec(
         key="uw.channels",
         type=list[Channel],
-        default=["option_trades", "flow-alerts", "news", "price:SPY", "gex:SPX"],
+        # Not the whole market's `option_trades` by default: 6-10M trades a day at about 1 KB each
+        # would hold about a gigabyte in Redis for the hour's hot window.
+        default=["flow-alerts", "option_trades:SPX", "option_trades:SPY", "price:SPY", "gex:SPX", "news"],
         help=(
-            "Unusual Whales socket channels joined by run_streamer uw: option_trades (all) or option_trades:<T>, "
-            "flow-alerts, news, price:<T>, gex:<T>, gex_strike:<T>. A change joins the new ones at once; a removed "
-            "one is left by reconnecting."
+            "Unusual Whales socket channels joined by run_streamer uw: option_trades:<T> per underlying, or "
+            "option_trades for the whole market (millions a day: size Redis for it), flow-alerts, news, price:<T>, "
+            "gex:<T>, gex_strike:<T>. A change joins the new ones at once; a removed one is left by reconnecting."
         ),
     )
 )
