@@ -276,13 +276,18 @@ def is_secret(name: str) -> bool:
 
 
 def _without_password(value: str) -> str:
-    """`value` with a URL's password masked (this module imports nothing of ours, so not
-    apps.core.redaction); a value too broken to parse is not quoted if it may hold credentials."""
+    """`value` with a URL's password and query values masked (a query may carry a token, as
+    UW's `?token=` does; this module imports nothing of ours, so not apps.core.redaction); a value
+    too broken to parse is not quoted if it may hold credentials."""
     try:
         parts = urlsplit(value)
         password = parts.password
     except ValueError:
         return "(not shown: it may hold a password)" if "@" in value else value
+    if "=" in parts.query:
+        pairs = (pair.partition("=") for pair in parts.query.split("&"))
+        parts = parts._replace(query="&".join(f"{name}=***" if equals else name for name, equals, _ in pairs))
+        value = parts.geturl()
     if not password:
         return value
     host = parts.netloc.rsplit("@", 1)[1]
