@@ -169,14 +169,24 @@ def _decimal(value: str, field: str, *, money: bool = True) -> Decimal:
     if not number.is_finite():
         raise PayloadError("bad_number", f"{field} {value!r} is not a finite number", f"$.{field}")
     if money and not _fits_money(number):
-        raise PayloadError("bad_number", f"{field} {value!r} has more than {MONEY_PLACES} decimal places", f"$.{field}")
+        raise PayloadError(
+            "bad_number",
+            f"{field} {value!r} does not fit the lake's decimals"
+            f" ({MONEY_PLACES} places, {38 - MONEY_PLACES} digits before the point)",
+            f"$.{field}",
+        )
     return number
 
 
 def _fits_money(number: Decimal) -> bool:
-    """At most MONEY_PLACES significant decimal places (trailing zeros do not count)."""
-    exponent = number.normalize().as_tuple().exponent
-    return not isinstance(exponent, int) or exponent >= -MONEY_PLACES
+    """At most MONEY_PLACES decimal places (trailing zeros do not count) and no more integer
+    digits than the lake's decimal128(38, 10) holds. Exact: no rounding context involved."""
+    _, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    while exponent < -MONEY_PLACES and digits and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return exponent >= -MONEY_PLACES and len(digits) + exponent <= 38 - MONEY_PLACES
 
 
 def _optional_decimal(value: str | None, field: str, *, money: bool = False) -> Decimal | None:

@@ -62,6 +62,12 @@ def test_a_flow_alert_keeps_its_json_numbers_exact_and_splits_the_option_symbol(
     assert uw_event_decode(uw_event_encode(alert)) == alert
 
 
+def test_trailing_zeros_past_ten_places_still_fit() -> None:
+    trade = option_trade_parse(_with(TRADE, premium="1.000000000000000", strike="9" * 28 + ".5"), ts_recv=0)
+    assert str(trade.premium) == "1.000000000000000"
+    assert trade.strike == Decimal("9" * 28 + ".5")
+
+
 def test_occ_symbols_with_fractional_strikes() -> None:
     assert occ_symbol_parse("SPXW261218P05912500") == ("SPXW", date(2026, 12, 18), "put", Decimal("5912.5"))
 
@@ -73,6 +79,8 @@ def test_occ_symbols_with_fractional_strikes() -> None:
         (_with(TRADE, id=...), "missing_field", "$.id"),
         (_with(TRADE, price="abc"), "bad_number", "$.price"),
         (_with(TRADE, price="0.000000000001"), "bad_number", "$.price"),  # past the lake's 10 places
+        (_with(TRADE, premium="1" + "0" * 28), "bad_number", "$.premium"),  # past its 28 integer digits
+        (_with(TRADE, premium="1" * 20 + ".000000000001"), "bad_number", "$.premium"),
         (_with(TRADE, option_type="straddle"), "bad_option_type", "$.option_type"),
         (_with(ALERT, bid=7.15), "wrong_type", "$.bid"),
         (_with(ALERT, option_chain="DIA"), "bad_option_symbol", "$.option_chain"),
