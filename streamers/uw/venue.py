@@ -54,6 +54,10 @@ def config_from_options(options: dict[str, Any]) -> UWConfig:
     )
 
 
+def _configured() -> bool:
+    return bool(settings.ENV.UW_ENABLED)
+
+
 def client(config: UWConfig) -> FeedClient[Any]:
     # Its parse yields UW events and GEX snapshots, which its own sink writes, not market-data events.
     return cast(FeedClient[Any], UWClient(config))
@@ -73,4 +77,6 @@ VENUE = Venue(
     client=client,
     sink=sink,
     subscription_setting="uw.channels",
+    needs="UW_ENABLED=true and UW_API_TOKEN (UW's socket needs the Advanced plan); channels in uw.channels",
+    configured=_configured,
 )
