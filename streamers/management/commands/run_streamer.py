@@ -61,7 +61,9 @@ class Command(BaseCommand):
         port = venue.metrics_port if options["metrics_port"] is None else options["metrics_port"]
         symbols = tuple(part.strip() for part in (options["symbols"] or "").split(",") if part.strip())
         try:
-            client = venue.client_from_options(options)
+            venue_config = venue.config_from_options(options)
+            client = venue.client(venue_config)
+            sink = venue.sink(venue_config, settings.REDIS_URL) if venue.sink else None
             config = RunnerConfig(
                 name=venue.name,
                 batch_size=options["batch_size"],
@@ -69,6 +71,7 @@ class Command(BaseCommand):
                 metrics_host=settings.ENV.METRICS_HOST,
                 fixed_symbols=symbols or None,
                 record_path=options["record"],
+                subscription_setting=venue.subscription_setting,
             )
         except StreamerConfigError as error:
             raise CommandError(str(error)) from None
@@ -85,7 +88,7 @@ class Command(BaseCommand):
             )
             self.stdout.flush()
         runner = StreamerRunner(
-            client, config, redis_url=settings.REDIS_URL, keyspace=keyspace, expire_seconds=expire_seconds
+            client, config, redis_url=settings.REDIS_URL, sink=sink, keyspace=keyspace, expire_seconds=expire_seconds
         )
         try:
             asyncio.run(runner.run())
