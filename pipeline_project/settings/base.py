@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "apps.marketdata",
     "apps.storage",
     "apps.gex",
+    "apps.batch",
     "apps.accounts",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",

@@ -1,0 +1,99 @@
+"""The public write path of importers and batch jobs: files of several partitions written as
+hidden temporaries in chunks (never a whole import in memory), published together only when the
+writer closes cleanly. On any error every temporary is removed: a bad file leaves the lake as it
+was, and no partial partition is ever visible.
+
+    with LakeWrite(lake=lake) as write:
+        write.append(table="tick_data", day=day, symbol="ESZ25", name="sierra-...parquet", rows=rows)
+
+A file's name is the caller's idempotency: the same rows under the same name again replace an
+identical file (atomic rename), so a retried unit neither loses nor doubles rows.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from apps.storage.lake import partition_file, publish, temp_path
+from apps.storage.registry import lake_table
+
+
+class LakeWrite:
+    def __init__(self, *, lake: Path) -> None:
+        self.lake = Path(lake)
+        self._writers: dict[Path, tuple[Path, pq.ParquetWriter]] = {}
+        self.rows: dict[str, int] = {}
+        self.published: list[str] = []
+
+    def append(self, *, table: str, day: date, symbol: str, name: str, rows: pa.Table) -> None:
+        """Add rows (in `table`'s schema) to the file `name` of a partition, validated by the
+        lake's path builder (LakePathError naming a bad table, day, symbol or name)."""
+        if not rows.num_rows:
+            return
+        final = partition_file(lake=self.lake, table=table, day=day, symbol=symbol, name=name)
+        entry = self._writers.get(final)
+        if entry is None:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            temp = temp_path(final)
+            entry = (temp, pq.ParquetWriter(temp, lake_table(table).schema, compression="zstd"))
+            self._writers[final] = entry
+        entry[1].write_table(rows.cast(lake_table(table).schema))
+        key = str(final.relative_to(self.lake))
+        self.rows[key] = self.rows.get(key, 0) + rows.num_rows
+
+    def commit(self) -> list[str]:
+        """Close, fsync and publish every file; the lake-relative paths published."""
+        for temp, writer in self._writers.values():
+            writer.close()
+            fd = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for final, (temp, _) in sorted(self._writers.items()):
+            publish(temp, final)
+            self.published.append(str(final.relative_to(self.lake)))
+        self._writers.clear()
+        return self.published
+
+    def abort(self) -> None:
+        for temp, writer in self._writers.values():
+            try:
+                writer.close()
+            finally:
+                temp.unlink(missing_ok=True)
+        self._writers.clear()
+
+    def __enter__(self) -> LakeWrite:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def stored_ids_with_prefix(directory: Path, *, prefix: str, besides: str) -> set[str]:
+    """The `stream_id`s starting with `prefix` in a partition's files other than `besides` (the
+    file a writer is about to replace): rows an earlier import put in other files (compaction
+    merges files), which a rerun must not write again."""
+    ids: set[str] = set()
+    if not directory.is_dir():
+        return ids
+    for file in sorted(directory.glob("*.parquet")):
+        if file.name == besides:
+            continue
+        column = pq.read_table(file, columns=["stream_id"])["stream_id"]
+        hits = column.filter(pc.starts_with(column, prefix))
+        ids.update(hits.to_pylist())
+    return ids
