@@ -27,7 +27,7 @@ class BatchUnitInline(admin.TabularInline):
 class BatchJobAdmin(admin.ModelAdmin):
     """Jobs with their progress and reports; resume or cancel from the list."""
 
-    list_display = ["id", "kind", "state", "progress", "who", "created_at", "ended_at", "short_error"]
+    list_display = ["id", "kind", "state", "progress", "who", "created_at", "ended_at", "error"]
     list_filter = ["state", "kind"]
     readonly_fields = (*[field.name for field in BatchJob._meta.fields], "progress", "report_shown")
     exclude = ["report"]
@@ -40,10 +40,6 @@ class BatchJobAdmin(admin.ModelAdmin):
         if not shown["total"]:
             return "-"
         return f"{shown['done']:,} / {shown['total']:,} {shown['unit']} ({100 * shown['done'] / shown['total']:.1f}%)"
-
-    @admin.display(description="error")
-    def short_error(self, job: BatchJob) -> str:
-        return job.error[:120]
 
     @admin.display(description="report")
     def report_shown(self, job: BatchJob) -> str:
