@@ -10,8 +10,9 @@ class BatchConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.batch import runtime_settings  # noqa: F401 - registers
-        from apps.batch.kinds import depth_import, scid_import  # noqa: F401 - registers the job kinds
-        from apps.batch.lake_tables import BAR_DATA
+        from apps.batch.kinds import depth_import, enrich, export, scid_import  # noqa: F401 - registers the kinds
+        from apps.batch.lake_tables import BAR_DATA, ENRICHED_TICKS
         from apps.storage.registry import lake_table_register
 
         lake_table_register(BAR_DATA)
+        lake_table_register(ENRICHED_TICKS)
