@@ -10,7 +10,7 @@ class BatchConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.batch import runtime_settings  # noqa: F401 - registers
-        from apps.batch.kinds import depth_import, enrich, export, scid_import  # noqa: F401 - registers the kinds
+        from apps.batch.kinds import depth_import, enrich, export, lake_migrate, scid_import  # noqa: F401 - registers
         from apps.batch.lake_tables import BAR_DATA, ENRICHED_TICKS
         from apps.storage.registry import lake_table_register
 

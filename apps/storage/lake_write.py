@@ -22,12 +22,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from apps.storage.lake import partition_file, publish, temp_path
+from apps.storage.lake_migrations import lake_version_check
 from apps.storage.registry import lake_table
 
 
 class LakeWrite:
     def __init__(self, *, lake: Path) -> None:
+        """LakeVersionError when the lake is newer than this code: its files would be written
+        in an older shape."""
         self.lake = Path(lake)
+        lake_version_check(self.lake)
         self._writers: dict[Path, tuple[Path, pq.ParquetWriter]] = {}
         self.rows: dict[str, int] = {}
         self.published: list[str] = []
