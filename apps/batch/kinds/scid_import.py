@@ -11,6 +11,7 @@ that file with the same rows (or, the file having grown since a failed run, with
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,16 +108,28 @@ class ScidImport(JobKind):
         report = JobReport()
         records = RecordMap(layout, SCID_RECORD)
         day = date.fromisoformat(unit["day"])
-        with LakeWrite(lake=lake_dir()) as write:
+        names = {"tick_data": "trades", "quote_data": "quotes", "bar_data": "bars"}
+
+        def write_chunk(tables: dict[str, tuple[np.ndarray, dict[str, Any]]]) -> None:
+            for table, (at, columns) in tables.items():
+                split_by_symbol(writer, table=table, day=day, symbol=unit["symbol"], unix_us=at, columns=columns)
+                report.count(names[table], len(at))
+
+        # One thread writes chunk n (Parquet encoding releases the GIL) while this one decodes
+        # chunk n + 1; one writer thread keeps the writes in order.
+        with LakeWrite(lake=lake_dir()) as write, ThreadPoolExecutor(max_workers=1) as pool:
             writer = UnitWriter(source=unit["source"], start=start, write=write)
+            pending: Future[None] | None = None
             for first, chunk in records.chunks(start, stop):
                 tables = scid_tables(
                     chunk, first=first, layout=layout, source=unit["source"], multiplier=params["price_multiplier"]
                 )
-                for table, (at, columns) in tables.items():
-                    split_by_symbol(writer, table=table, day=day, symbol=unit["symbol"], unix_us=at, columns=columns)
-                    report.count({"tick_data": "trades", "quote_data": "quotes", "bar_data": "bars"}[table], len(at))
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(write_chunk, tables)
                 progress(first + len(chunk) - start)
+            if pending is not None:
+                pending.result()
         report.count("records", stop - start)
         if writer.skipped:
             report.count("already_in_lake", writer.skipped)

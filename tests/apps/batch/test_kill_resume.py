@@ -16,8 +16,8 @@ from django.core.management import call_command
 
 from apps.batch.models import BatchJob, BatchUnit
 from apps.batch.services import job_submit
+from bench.scid_gen import generate_scid
 from tests.apps.batch.conftest import lake_rows
-from tests.apps.batch.scid_generator import generate_scid
 from tests.conftest import ProcessGroup, celery_command
 
 DAYS = 6

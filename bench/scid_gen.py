@@ -1,17 +1,27 @@
-"""Large .scid files generated with numpy (for the kill test and the benchmark): trades only,
+"""Large .scid files generated with numpy (for bench/scid.py and the kill test): trades only,
 `per_day` records on each of `days` consecutive days, alternately at the ask and at the bid."""
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from apps.batch.sierra_files import SCID_RECORD
-from tests.apps.batch.sierra_writer import sc_us, scid_header
 
-CHUNK = 5_000_000
+CHUNK = 2_000_000
+SC_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
+
+
+def sc_us(moment: datetime) -> int:
+    delta = moment - SC_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def scid_header() -> bytes:
+    return struct.pack("<4sIIHHI36s", b"SCID", 56, 40, 1, 0, 0, b"\0" * 36)
 
 
 def generate_scid(path: Path, *, start: datetime, days: int, per_day: int) -> int:
