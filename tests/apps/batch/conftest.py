@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+
+from tests.conftest import ProcessGroup, celery_command
 
 
 @pytest.fixture
@@ -28,3 +34,27 @@ def lake_files(lake: Path) -> list[str]:
     return sorted(
         str(path.relative_to(lake)) for path in lake.rglob("*") if path.is_file() and ".locks" not in path.parts
     )
+
+
+def start_worker(
+    processes: ProcessGroup, env: dict[str, str], name: str, *, queue: str = "batch"
+) -> subprocess.Popen[bytes]:
+    """A real worker on one queue, one process (solo pool): SIGKILL stops it mid-task."""
+    from pipeline_project.celery import app
+
+    process = processes.start(
+        name, celery_command("worker", "-Q", queue, "-P", "solo", "--hostname", f"{name}-{os.getpid()}@%h"), env
+    )
+    deadline = time.monotonic() + 60
+    while not any(name in host for reply in app.control.ping(timeout=0.5) for host in reply):
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"worker {name} did not start:\n{processes.log(name)}")
+    return process
+
+
+def wait_for(predicate: Callable[[], bool], *, what: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.01)

@@ -3,10 +3,7 @@ worker, and the lake holds every record exactly once."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import time
 from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
@@ -17,33 +14,11 @@ from django.core.management import call_command
 from apps.batch.models import BatchJob, BatchUnit
 from apps.batch.services import job_submit
 from bench.scid_gen import generate_scid
-from tests.apps.batch.conftest import lake_rows
-from tests.conftest import ProcessGroup, celery_command
+from tests.apps.batch.conftest import lake_rows, start_worker, wait_for
+from tests.conftest import ProcessGroup
 
 DAYS = 6
 PER_DAY = 200_000
-
-
-def start_worker(processes: ProcessGroup, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
-    """A real worker on the batch queue, one process (solo pool): SIGKILL stops it mid-task."""
-    from pipeline_project.celery import app
-
-    process = processes.start(
-        name, celery_command("worker", "-Q", "batch", "-P", "solo", "--hostname", f"{name}-{os.getpid()}@%h"), env
-    )
-    deadline = time.monotonic() + 60
-    while not any(name in host for reply in app.control.ping(timeout=0.5) for host in reply):
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"worker {name} did not start:\n{processes.log(name)}")
-    return process
-
-
-def wait_for(predicate: object, *, what: str, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.01)
 
 
 @pytest.mark.slow
