@@ -58,13 +58,16 @@ def scid_tables(
     tables: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
     count = len(records)
     if kinds.trades.any():
-        trades, at = records[kinds.trades], times[kinds.trades]
+        every = bool(kinds.trades.all())  # a file of trades only, the usual case: no copies
+        trades = records if every else records[kinds.trades]
+        at = times if every else times[kinds.trades]
+        index = np.arange(first, first + count, dtype=np.int64)
         tables["tick_data"] = (at, {
             "ts_event": ts_column(at), "ts_recv": ts_column(at),
             "price": float_prices(trades["close"], multiplier), "size": trades["total_volume"].astype(np.int64),
             "side": trade_sides(trades), "feed": pa.repeat(pa.scalar("sierra"), len(trades)),
-            "seq": np.arange(first, first + count, dtype=np.int64)[kinds.trades],
-            "stream_id": stream_ids(source, first, count, kinds.trades),
+            "seq": index if every else index[kinds.trades],
+            "stream_id": stream_ids(source, first, count, None if every else kinds.trades),
         })  # fmt: skip
     if kinds.quotes.any():
         quotes, at = records[kinds.quotes], times[kinds.quotes]

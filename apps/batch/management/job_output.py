@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from apps.batch.models import BatchJob
@@ -29,7 +30,8 @@ def follow(job_id: int, *, out: Any, tty: bool | None = None) -> BatchJob:
     job = BatchJob.objects.get(pk=job_id)
     if tty:
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"))
-        with Progress(*columns, TimeRemainingColumn(), transient=False) as bar:
+        console = Console(file=getattr(out, "_out", out), force_terminal=True)
+        with Progress(*columns, TimeRemainingColumn(), console=console, transient=False) as bar:
             task = bar.add_task(f"job {job.pk} {job.kind}", total=job.progress_total or None, count="")
             while True:
                 job.refresh_from_db()

@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
+from apps.batch.management.job_output import follow
 from apps.batch.models import BatchJob, BatchUnit
 from apps.batch.services import job_cancel, job_dispatch, job_resume, job_run_here, job_submit, unit_run
 from apps.core.services import runtime_setting_update
@@ -223,3 +224,17 @@ def test_a_job_runs_on_a_real_worker_and_the_command_follows_it(celery_worker: A
     assert out.getvalue().splitlines()[-1].startswith(f"job {job.pk}: done: records 12, trades 12")
     assert BatchUnit.objects.filter(job=job, state=BatchUnit.State.DONE).count() == DAYS
     assert len(lake_rows(lake, "tick_data")) == DAYS * PER_DAY
+
+
+@pytest.mark.django_db
+def test_on_a_terminal_the_job_is_followed_with_a_progress_bar(lake: Path, scid: Path) -> None:
+    job = job_run_here(job_id=submit(scid).pk)
+    screen = StringIO()
+
+    follow(job.pk, out=screen, tty=True)
+
+    shown = screen.getvalue()
+    assert "\x1b[" in shown  # drawn with terminal escapes
+    assert f"job {job.pk} import_scid" in shown
+    assert "━" in shown  # the bar
+    assert "12 records" in shown
