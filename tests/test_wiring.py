@@ -3,6 +3,8 @@
 - core imports no other app of ours;
 - storage imports core and marketdata only, and never a domain app: domains register with it;
 - accounts imports core only;
+- batch (the job runner) imports core, marketdata and storage only: domain apps register their
+  job kinds with it, it never imports them;
 - the streamers import core, marketdata and storage only;
 - a domain app imports no door;
 - no door imports another door;
@@ -31,6 +33,7 @@ ALLOWED = {
     "apps.accounts": {"apps.core"},
     "apps.marketdata": {"apps.core"},
     "apps.storage": {"apps.core", "apps.marketdata"},
+    "apps.batch": {"apps.core", "apps.marketdata", "apps.storage"},
     # The streamer processes write through marketdata; replay reads a stored day and the
     # trimmer the retention windows through storage. No domain app above that, no door.
     "streamers": {"apps.core", "apps.marketdata", "apps.storage"},
