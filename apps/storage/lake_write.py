@@ -65,6 +65,7 @@ class LakeWrite:
         entry = self._writers.get(final)
         if entry is None:
             final.parent.mkdir(parents=True, exist_ok=True)
+            _remove_dead_temps(final)
             temp = temp_path(final)
             entry = (temp, pq.ParquetWriter(temp, lake_table(table).schema, **write_options(lake_table(table).schema)))
             self._writers[final] = entry
@@ -105,6 +106,21 @@ class LakeWrite:
             self.commit()
         else:
             self.abort()
+
+
+def _remove_dead_temps(final: Path) -> None:
+    """Temporaries of `final` left by a writer process that is gone (a killed worker): they were
+    never visible and never will be; a live process's are left alone."""
+    for temp in final.parent.glob(f".{final.name}.tmp-*"):
+        pid = temp.name.rpartition("-")[2]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            temp.unlink(missing_ok=True)
+        except PermissionError:
+            continue  # a live process of another user
 
 
 def stored_ids_with_prefix(directory: Path, *, prefix: str, besides: str) -> set[str]:

@@ -59,6 +59,8 @@ def test_sigkill_mid_import_then_resume_holds_every_record_exactly_once(
     for index in done_before:
         assert BatchUnit.objects.get(job=job, index=index).attempts == 1
     assert BatchUnit.objects.get(pk=killed.pk).attempts >= 2
+    # The killed unit's temporaries (never visible) were removed when it ran again.
+    assert not [path.name for path in lake.rglob(".*.tmp-*") if path.is_file()]
     counts = lake_rows(
         lake, "tick_data", "count(*), count(distinct stream_id), min(seq), max(seq), sum(seq)", order="1"
     )
