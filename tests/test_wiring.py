@@ -3,6 +3,8 @@
 - core imports no other app of ours;
 - storage imports core and marketdata only, and never a domain app: domains register with it;
 - accounts imports core only;
+- batch (the job runner) imports core, marketdata and storage only: domain apps register their
+  job kinds with it, it never imports them;
 - the streamers import core, marketdata and storage, and the domains whose feeds they carry (uw, gex);
 - a domain app imports no door;
 - no door imports another door;
@@ -33,6 +35,7 @@ ALLOWED = {
     "apps.storage": {"apps.core", "apps.marketdata"},
     # A domain app: the core, the market-data schema and the lake's registry; no other domain.
     "apps.uw": {"apps.core", "apps.marketdata", "apps.storage"},
+    "apps.batch": {"apps.core", "apps.marketdata", "apps.storage"},
     # The streamer processes write through marketdata; replay reads a stored day and the
     # trimmer the retention windows through storage. No domain app above that, no door.
     # The UW venue writes its feed through the domains it carries: UW events (apps.uw) and UW's

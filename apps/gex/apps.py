@@ -9,7 +9,7 @@ class GexConfig(AppConfig):
     verbose_name = "GEX"
 
     def ready(self) -> None:
-        from apps.gex import runtime_settings, schedules  # noqa: F401 - registers
+        from apps.gex import batch_kind, runtime_settings, schedules  # noqa: F401 - registers
         from apps.gex.lake_tables import GEX_SNAPSHOTS
         from apps.storage.registry import lake_table_register
 

@@ -6,16 +6,16 @@ from typing import Any
 
 from celery import shared_task
 
+from apps.batch.services import unit_run
 from apps.core.progress import task_progress
-from apps.gex.services.imports import GEXImportRetryableError, gex_import_run
-
-# A history import retries a transient failure (network, 5xx, Redis, the lake) after a random
-# wait of up to 2, 4, then 8 s (exponential, full jitter, capped); the job fails with the reason
-# after the last retry, and the admin can queue it again. The GEXBot client has already retried
-# each request a few times by then.
-GEX_IMPORT_MAX_RETRIES = 3
-GEX_IMPORT_BACKOFF_SECONDS = 2
-GEX_IMPORT_BACKOFF_MAX_SECONDS = 60
+from apps.gex.models import GEXImportJob
+from apps.gex.services.imports import (
+    GEX_IMPORT_BACKOFF_MAX_SECONDS,
+    GEX_IMPORT_BACKOFF_SECONDS,
+    GEX_IMPORT_MAX_RETRIES,
+    GEXImportRetryableError,
+    gex_import_run,
+)
 
 
 @shared_task(
@@ -31,14 +31,21 @@ GEX_IMPORT_BACKOFF_MAX_SECONDS = 60
     soft_time_limit=1700,
     time_limit=1800,
 )
-def gex_history_import(self: Any, job_id: int) -> dict[str, Any]:
+def gex_history_import(self: Any, job_id: int, unit: list[Any] | None = None) -> dict[str, Any]:
     """Routed to the `batch` queue, so imports never delay live polling. Idempotent: a redelivered
-    message finds the job completed, or re-records what is already recorded, which is skipped."""
-    job = gex_import_run(
-        job_id=int(job_id),
-        progress=task_progress(self, what="snapshots imported"),
-        last_attempt=self.request.retries >= self.max_retries,
-    )
+    message finds the job completed, or re-records what is already recorded, which is skipped.
+
+    With `unit` ([id, token]) it runs the batch job's unit (apps/gex/batch_kind.py); without, a
+    message queued before imports ran as batch jobs, directly."""
+    if unit is not None:
+        ran = unit_run(unit_id=int(unit[0]), token=str(unit[1]))
+        job: GEXImportJob | None = GEXImportJob.objects.filter(pk=int(job_id)).first() if ran else None
+    else:
+        job = gex_import_run(
+            job_id=int(job_id),
+            progress=task_progress(self, what="snapshots imported"),
+            last_attempt=self.request.retries >= self.max_retries,
+        )
     if job is None:
         return {"job": job_id, "ran": False}
     return {

@@ -71,14 +71,34 @@ def partition_compact(*, lake: Path, partition: Path, rows_per_file: int = ROWS_
     merged_rows = pa.concat_tables([pq.read_table(path) for path in files], promote_options="default")
     merged_rows = merged_rows.sort_by([("ts_event", "ascending"), ("stream_id", "ascending")])
     result.rows = merged_rows.num_rows
+    _swap_in(lake=lake, partition=partition, files=files, rows=merged_rows, prefix="compacted",
+             rows_per_file=rows_per_file, result=result)  # fmt: skip
+    log.info(
+        "compaction.done",
+        partition=result.partition,
+        before=result.files_before,
+        after=result.files_after,
+        rows=result.rows,
+    )
+    return result
+
+
+def _swap_in(
+    *, lake: Path, partition: Path, files: list[Path], rows: pa.Table, prefix: str, rows_per_file: int,
+    result: CompactResult,
+) -> None:  # fmt: skip
+    """Replace `files` of `partition` by `rows`, in one atomic directory exchange: the new files
+    are staged outside the tables' globs, the staging directory and the partition swap places,
+    and files that arrived meanwhile are moved back."""
+    table, day, symbol = _partition_parts(partition)
     staging = staging_dir(lake=lake, run=uuid.uuid4().hex, partition=partition)
     staging.mkdir(parents=True)
     first, last = files[0].stem.split("_")[0], files[-1].stem.split("_")[-1]
-    for offset in range(0, merged_rows.num_rows, rows_per_file):
-        name = f"compacted-{first}_{last}-{offset // rows_per_file:03d}.parquet"
+    for offset in range(0, rows.num_rows, rows_per_file):
+        name = f"{prefix}-{first}_{last}-{offset // rows_per_file:03d}.parquet"
         # The name is checked where the partition's files will be; the file is made in staging.
         final = staging / partition_file(lake=lake, table=table, day=day, symbol=symbol, name=name).name
-        publish(write_temp(merged_rows.slice(offset, rows_per_file), final), final)
+        publish(write_temp(rows.slice(offset, rows_per_file), final), final)
         result.files_after += 1
     _exchange(staging, partition)
     # `staging` now holds the old files: anything there that was not merged arrived meanwhile.
@@ -88,13 +108,35 @@ def partition_compact(*, lake: Path, partition: Path, rows_per_file: int = ROWS_
             publish(path, partition / path.name)
             result.moved_back.append(path.name)
     shutil.rmtree(staging.parent, ignore_errors=True)
-    log.info(
-        "compaction.done",
-        partition=result.partition,
-        before=result.files_before,
-        after=result.files_after,
-        rows=result.rows,
-    )
+
+
+def partition_rewrite(
+    *, lake: Path, partition: Path, transform: Callable[[pa.Table], pa.Table], prefix: str,
+    rows_per_file: int = ROWS_PER_FILE,
+) -> CompactResult:  # fmt: skip
+    """Rewrite a partition's rows through `transform` (a lake migration) with compaction's atomic
+    swap; skipped when `transform` changes nothing (a partition migrated already)."""
+    result = CompactResult(partition=str(partition.relative_to(lake)))
+    try:
+        table, day, symbol = _partition_parts(partition)
+        partition = partition_dir(lake=lake, table=table, day=day, symbol=symbol)
+    except LakePathError as error:
+        result.skipped = f"not a lake partition: {error.message}"
+        return result
+    files = sorted(partition.glob("*.parquet"))
+    result.files_before = len(files)
+    if not files:
+        result.skipped = "no files"
+        return result
+    rows = pa.concat_tables([pq.read_table(path) for path in files], promote_options="default")
+    changed = transform(rows)
+    result.rows = changed.num_rows
+    if changed.equals(rows):
+        result.skipped = "already migrated"
+        return result
+    _swap_in(lake=lake, partition=partition, files=files, rows=changed, prefix=prefix,
+             rows_per_file=rows_per_file, result=result)  # fmt: skip
+    log.info("lake_migration.partition_rewritten", partition=result.partition, rows=result.rows)
     return result
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from apps.core.clock import to_epoch_ms
 from apps.core.exceptions import ApplicationError
+from apps.storage.lake_migrations import lake_version_check
 from apps.storage.registry import lake_tables
 
 _local = threading.local()
@@ -31,8 +32,10 @@ def _glob(lake: Path, table: str) -> str:
 
 
 def lake_connection(lake: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """This thread's DuckDB connection, with a view per lake table that has files."""
+    """This thread's DuckDB connection, with a view per lake table that has files.
+    LakeVersionError when the lake is newer than this code (apps/storage/lake_migrations.py)."""
     lake = lake or settings.LAKE_DIR
+    lake_version_check(Path(lake))
     cached = getattr(_local, "connections", None)
     if cached is None:
         cached = _local.connections = {}

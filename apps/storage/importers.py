@@ -34,7 +34,8 @@ import pyarrow.parquet as pq
 from apps.core.exceptions import ApplicationError, BadInputError
 from apps.marketdata.events import FEED_CODES
 from apps.marketdata.symbols import SymbolError, canonical, canonical_check
-from apps.storage.lake import LakePathError, lock_file, partition_dir, partition_file, publish, write_temp
+from apps.storage.lake import LakePathError, lock_file, partition_dir
+from apps.storage.lake_write import LakeWrite
 from apps.storage.registry import lake_table
 
 SIDES = {"b": 1, "buy": 1, "bid": 1, "1": 1, "s": 2, "sell": 2, "a": 2, "ask": 2, "2": 2, "": 0, "0": 0}
@@ -254,38 +255,34 @@ def _import(
             progress(index, len(rows))
     if not rows:
         raise ImportFileError(path, None, None, "has no rows")
-    temps: list[tuple[Path, Path]] = []
     new = 0
-    with _import_lock(lake, table):
-        try:
-            for (day, symbol), records in sorted(by_partition.items()):
-                try:
-                    directory = partition_dir(lake=lake, table=table, day=date.fromisoformat(day), symbol=symbol)
-                except LakePathError as error:
-                    raise ImportFileError(path, None, error.field, error.message) from None
-                stored = _stored_ids(directory)
-                fresh = [record for record in records if record["stream_id"] not in stored]
-                if not fresh:
-                    continue
-                new += len(fresh)
-                # Named after the rows it holds: the same new rows again make the same name.
-                name = hashlib.sha256("\n".join(record["stream_id"] for record in fresh).encode()).hexdigest()[:16]
-                final = partition_file(
-                    lake=lake, table=table, day=date.fromisoformat(day), symbol=symbol, name=f"import-{name}.parquet"
-                )
-                schema = lake_table(table).schema
-                temps.append((write_temp(pa.Table.from_pylist(fresh, schema=schema), final), final))
-        except BaseException:
-            for temp, _ in temps:
-                temp.unlink(missing_ok=True)
-            raise
-        # Every partition is written; only now does any of it become visible.
-        for temp, final in temps:
-            publish(temp, final)
+    # The lake's public write path: every partition's file is a temporary until all of them are
+    # written; an error on any leaves the lake as it was.
+    with _import_lock(lake, table), LakeWrite(lake=lake) as write:
+        for (day, symbol), records in sorted(by_partition.items()):
+            try:
+                directory = partition_dir(lake=lake, table=table, day=date.fromisoformat(day), symbol=symbol)
+            except LakePathError as error:
+                raise ImportFileError(path, None, error.field, error.message) from None
+            stored = _stored_ids(directory)
+            fresh = [record for record in records if record["stream_id"] not in stored]
+            if not fresh:
+                continue
+            new += len(fresh)
+            # Named after the rows it holds: the same new rows again make the same name.
+            name = hashlib.sha256("\n".join(record["stream_id"] for record in fresh).encode()).hexdigest()[:16]
+            schema = lake_table(table).schema
+            write.append(
+                table=table,
+                day=date.fromisoformat(day),
+                symbol=symbol,
+                name=f"import-{name}.parquet",
+                rows=pa.Table.from_pylist(fresh, schema=schema),
+            )
     if progress:
         progress(len(rows), len(rows))
     symbols = sorted({symbol for _, symbol in by_partition})
-    return ImportResult(len(rows), [str(final.relative_to(lake)) for _, final in temps], symbols, new=new)
+    return ImportResult(len(rows), list(write.published), symbols, new=new)
 
 
 def _tick_row(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:

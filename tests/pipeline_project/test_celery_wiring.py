@@ -16,6 +16,7 @@ from pipeline_project.celery import app
 
 # A rename strands messages already queued under the old name: change this list on purpose.
 REGISTERED = {
+    "apps.batch.tasks.run_unit",
     "apps.core.tasks.beat_heartbeat",
     "apps.core.tasks.runtime_config_snapshot",
     "apps.gex.tasks.gex_history_import",
@@ -52,6 +53,7 @@ def test_one_queue_per_workload() -> None:
         ("apps.storage.tasks.flush_streams", "flush"),
         ("apps.alerts.tasks.evaluate", "alerts"),
         ("apps.batch.tasks.import_scid", "batch"),
+        ("apps.batch.tasks.run_unit", "batch"),
         ("apps.core.tasks.beat_heartbeat", "default"),
         ("apps.uw.tasks.uw_market_tide_poll", "default"),
     ],

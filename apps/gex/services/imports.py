@@ -30,6 +30,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 
+from apps.batch.services import job_submit
 from apps.core import keys
 from apps.core.clock import to_exchange, utc_now
 from apps.core.exceptions import ApplicationError
@@ -58,6 +59,13 @@ PROGRESS_TTL_SECONDS = 7 * 86_400
 # How long a chunk waits for a flush of the same stream that another worker is running.
 FLUSH_WAIT_SECONDS = 60.0
 HISTORY_PACKAGES = ("classic", "state")
+# A run retries a transient failure (network, 5xx, Redis, the lake) after a random wait of up
+# to 2, 4, then 8 s (exponential, full jitter, capped); the job fails with the reason after the
+# last retry, and the admin can queue it again. The GEXBot client has already retried each
+# request a few times by then.
+GEX_IMPORT_MAX_RETRIES = 3
+GEX_IMPORT_BACKOFF_SECONDS = 2
+GEX_IMPORT_BACKOFF_MAX_SECONDS = 60
 # GEXBot keeps history for 90 days.
 HISTORY_DAYS = 90
 # Raised while fetching or recording, and worth another attempt later.
@@ -174,9 +182,9 @@ def _day(source: str, target: Target) -> date:
 
 
 def _enqueue(job: GEXImportJob) -> None:
-    from apps.gex.tasks import gex_history_import
-
-    gex_history_import.apply_async(args=(job.pk,), task_id=job.task_id)
+    """Run the import as a batch job (apps/gex/batch_kind.py): its unit is queued under the
+    job's `task_id` in `apps.gex.tasks.gex_history_import`."""
+    job_submit(kind="gex_history", params={"import_job": str(job.pk)}, who="gex import")
 
 
 def gex_import_submit(
