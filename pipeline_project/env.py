@@ -103,6 +103,8 @@ class PipelineEnv(BaseSettings):
     SCHWAB_ENABLED: bool = False
     SCHWAB_APP_KEY: SecretStr = SecretStr("")
     SCHWAB_APP_SECRET: SecretStr = SecretStr("")
+    SCHWAB_API_URL: str = "https://api.schwabapi.com"
+    SCHWAB_CALLBACK_URL: str = "https://127.0.0.1:8182"
     TASTYTRADE_ENABLED: bool = False
     TASTYTRADE_CLIENT_SECRET: SecretStr = SecretStr("")
     TASTYTRADE_REFRESH_TOKEN: SecretStr = SecretStr("")
@@ -168,6 +170,13 @@ class PipelineEnv(BaseSettings):
         if not value.startswith(("sqlite:", "postgres://", "postgresql://")):
             raise ValueError("must be a sqlite:/// or postgres:// URL")
         dj_database_url.parse(value)
+        return value
+
+    @field_validator("SCHWAB_API_URL", "SCHWAB_CALLBACK_URL")
+    @classmethod
+    def _schwab_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.schwabapi.com")
         return value
 
     @field_validator("GEXBOT_BASE_URL")
