@@ -55,8 +55,6 @@ CHART_FIELDS = "0,1,2,3,4,5,6,7,8"
 SEVERED = {9, 20, 30}
 COMMAND_FAILED = {22, 23, 24, 25}
 NOT_RETRIED = {11, 19, 21}
-# The access token is checked this often; it is refreshed 5 minutes before it ends.
-TOKEN_CHECK_SECONDS = 60.0
 BACKFILL_ATTEMPTS = 3
 
 
@@ -137,22 +135,26 @@ class SchwabClient:
         return token.access_token
 
     def _token_report(self) -> None:
+        """Metrics and the log line of the refresh token's time left; a login that has ended
+        stops the process, naming what to run."""
         from django.db import connection
 
         try:
-            token_expiry_report(provider="schwab", account=self.config.account)
+            status = token_expiry_report(provider="schwab", account=self.config.account)
         finally:
             connection.close()
+        if status is not None and status.state == "refresh_expired":
+            raise SchwabLoginError(status.summary)
 
     async def _keep_token(self) -> None:
         """Refresh the access token before it ends (REST and reconnects need it), and report the
         refresh token's time left: a log line and a metric the day before it ends. Once it has
         ended the process stops, saying exactly what to run."""
         while True:
-            await asyncio.sleep(TOKEN_CHECK_SECONDS)
+            await asyncio.sleep(self.config.token_check_interval)
             try:
-                await asyncio.to_thread(self._access_token, None)
                 await asyncio.to_thread(self._token_report)
+                await asyncio.to_thread(self._access_token, None)
             except SchwabLoginError as error:
                 await self._queue.put(error)
                 return

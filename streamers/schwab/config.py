@@ -24,6 +24,9 @@ class SchwabConfig:
     equity_book: EquityBook = "NASDAQ_BOOK"
     # A command Schwab does not answer within this is a lost connection.
     response_timeout: float = 10.0
+    # How often the access token is checked (refreshed 5 minutes before it ends) and the
+    # refresh token's time left reported.
+    token_check_interval: float = 60.0
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.api_url)

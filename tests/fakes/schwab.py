@@ -168,6 +168,7 @@ class FakeSchwab:
         self.drop_every_trades = 0
         self.drops_remaining = 0
         self.paused = False
+        self.deny_logins = 0
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -419,7 +420,8 @@ class FakeSchwab:
                 await self._respond(session, command, 20, "Stream connection not found")
                 return False
             token = parameters.get("Authorization", "")
-            if self.access_tokens.get(token, 0) <= time.time():
+            if self.deny_logins > 0 or self.access_tokens.get(token, 0) <= time.time():
+                self.deny_logins = max(0, self.deny_logins - 1)
                 await self._respond(session, command, 3, "Login Denied.: token is invalid or has expired.")
                 return False
             customer = str(command.get("SchwabClientCustomerId", ""))

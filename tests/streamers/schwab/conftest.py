@@ -22,7 +22,7 @@ from tests.fakes.schwab import APP_KEY, APP_SECRET, FakeSchwab
 SYMBOLS = ("ESZ26", "NQZ26")
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def token_key(settings: Any) -> str:
     key = Fernet.generate_key().decode()
     settings.ENV = settings.ENV.model_copy(update={"BROKER_TOKEN_KEY": SecretStr(key)})
