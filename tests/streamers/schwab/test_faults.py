@@ -111,9 +111,13 @@ def test_code_30_stop_streaming_closes_the_session() -> None:
         client = schwab_client(fake)
         await client.connect()
         await client.subscribe([])
-        with pytest.raises(ConnectionLostError, match="code 30"):
+
+        async def read_until_closed() -> None:
             while True:
                 await asyncio.wait_for(client.receive(), timeout=10)
+
+        with pytest.raises(ConnectionLostError, match="code 30"):
+            await read_until_closed()
         await client.close()
 
     run(scenario, empty_timeout=0.3)
