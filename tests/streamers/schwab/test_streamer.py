@@ -127,9 +127,9 @@ def test_schwab_py_stream_client_works_against_the_fake_unchanged() -> None:
             tokens = fake.issue_tokens()
             stream = StreamClient(PreferencesOverHttp(fake.api_url, tokens["access_token"]))
             received: dict[str, list[dict]] = {"futures": [], "book": [], "chart": []}
-            stream.add_level_one_futures_handler(lambda message: received["futures"].append(message))
-            stream.add_nasdaq_book_handler(lambda message: received["book"].append(message))
-            stream.add_chart_futures_handler(lambda message: received["chart"].append(message))
+            stream.add_level_one_futures_handler(received["futures"].append)
+            stream.add_nasdaq_book_handler(received["book"].append)
+            stream.add_chart_futures_handler(received["chart"].append)
             await stream.login()
             await stream.level_one_futures_subs(["/ESZ26"])
             await stream.nasdaq_book_subs(["AAPL"])
@@ -141,7 +141,8 @@ def test_schwab_py_stream_client_works_against_the_fake_unchanged() -> None:
             assert {"BID_PRICE", "ASK_PRICE", "LAST_PRICE", "TOTAL_VOLUME"} <= set(first)
             book = received["book"][0]["content"][0]
             assert book["key"] == "AAPL"
-            assert book["BIDS"] and book["ASKS"]
+            assert book["BIDS"]
+            assert book["ASKS"]
             assert received["chart"][0]["content"][0]["key"] == "/ESZ26"
             await stream.logout()
         finally:
