@@ -346,6 +346,12 @@ class FakeSchwab:
                 session.transport.close()
             self._forget(session)
 
+    async def send_raw(self, text: str) -> None:
+        """Send a frame as it is (a malformed one, for the dead-letter tests)."""
+        for session in list(self.sessions):
+            if not session.ws.closed:
+                await session.ws.send_str(text)
+
     async def take_session(self) -> None:
         """Another connection of the same customer logged in: the current one gets code 12."""
         for session in list(self.sessions):
