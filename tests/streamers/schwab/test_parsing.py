@@ -25,10 +25,24 @@ def parser() -> SchwabParser:
 
 
 def frame(service: str, *rows: dict[str, Any], timestamp: int = 1_780_000_000_000) -> bytes:
-    return json.dumps({"data": [{"service": service, "timestamp": timestamp, "command": "SUBS", "content": list(rows)}]}).encode()
+    return json.dumps(
+        {"data": [{"service": service, "timestamp": timestamp, "command": "SUBS", "content": list(rows)}]}
+    ).encode()
 
 
-FULL = {"key": "/ESZ26", "delayed": False, "1": 5000.0, "2": 5000.25, "3": 5000.0, "4": 10, "5": 12, "8": 1000, "9": 1, "10": 1, "11": 1}
+FULL = {
+    "key": "/ESZ26",
+    "delayed": False,
+    "1": 5000.0,
+    "2": 5000.25,
+    "3": 5000.0,
+    "4": 10,
+    "5": 12,
+    "8": 1000,
+    "9": 1,
+    "10": 1,
+    "11": 1,
+}
 
 
 def test_the_first_row_is_a_baseline_and_a_volume_rise_is_one_trade_at_the_last_price() -> None:
@@ -36,7 +50,10 @@ def test_the_first_row_is_a_baseline_and_a_volume_rise_is_one_trade_at_the_last_
     first = p.parse(frame("LEVELONE_FUTURES", FULL), ts_recv=5)
     assert [type(event) for event in first] == [Quote]  # the day's volume so far is no trade
     # Changed fields only: the price moved to the ask and 3 contracts traded.
-    events = p.parse(frame("LEVELONE_FUTURES", {"key": "/ESZ26", "3": 5000.25, "8": 1003, "9": 3, "11": 1_780_000_000_123}), ts_recv=6)
+    events = p.parse(
+        frame("LEVELONE_FUTURES", {"key": "/ESZ26", "3": 5000.25, "8": 1003, "9": 3, "11": 1_780_000_000_123}),
+        ts_recv=6,
+    )
     assert events == [Trade("ESZ26", 1_780_000_000_123 * 1_000_000, 6, 5000.25, 3, Side.BUY, "schwab", 1003)]
     # Only the size changed (a quote row): no trade; the quote carries every field merged.
     (quote,) = p.parse(frame("LEVELONE_FUTURES", {"key": "/ESZ26", "4": 30}), ts_recv=7)
@@ -61,7 +78,9 @@ def test_after_a_reconnect_the_snapshot_row_is_a_baseline_again_so_nothing_is_co
     p.reset_baselines()
     again = p.parse(frame("LEVELONE_FUTURES", {**FULL, "8": 1050}), ts_recv=3)
     assert not [event for event in again if isinstance(event, Trade)]
-    (trade,) = [e for e in p.parse(frame("LEVELONE_FUTURES", {"key": "/ESZ26", "8": 1051}), ts_recv=4) if isinstance(e, Trade)]
+    (trade,) = [
+        e for e in p.parse(frame("LEVELONE_FUTURES", {"key": "/ESZ26", "8": 1051}), ts_recv=4) if isinstance(e, Trade)
+    ]
     assert trade.size == 1
 
 
@@ -75,13 +94,22 @@ def test_a_volume_that_falls_is_a_new_session_not_a_trade() -> None:
 
 def test_equities_use_their_own_time_fields_and_books_are_snapshots() -> None:
     p = parser()
-    p.parse(frame("LEVELONE_EQUITIES", {"key": "AAPL", "1": 199.9, "2": 200.0, "3": 200.0, "4": 3, "5": 1, "8": 10, "34": 7, "35": 8}), ts_recv=1)
+    p.parse(
+        frame(
+            "LEVELONE_EQUITIES",
+            {"key": "AAPL", "1": 199.9, "2": 200.0, "3": 200.0, "4": 3, "5": 1, "8": 10, "34": 7, "35": 8},
+        ),
+        ts_recv=1,
+    )
     (trade, _) = p.parse(frame("LEVELONE_EQUITIES", {"key": "AAPL", "8": 110, "35": 9, "5": 2}), ts_recv=2)
     assert (trade.symbol, trade.size, trade.ts_event) == ("AAPL", 100, 9_000_000)
     book = {
         "key": "AAPL",
         "1": 1590532442608,
-        "2": [{"0": 181.77, "1": 100, "2": 1, "3": [{"0": "edgx", "1": 100, "2": 63150257}]}, {"0": 181.75, "1": 545, "2": 2, "3": []}],
+        "2": [
+            {"0": 181.77, "1": 100, "2": 1, "3": [{"0": "edgx", "1": 100, "2": 63150257}]},
+            {"0": 181.75, "1": 545, "2": 2, "3": []},
+        ],
         "3": [{"0": 181.95, "1": 100, "2": 1, "3": [{"0": "arcx", "1": 100, "2": 63006734}]}],
     }
     (snapshot,) = p.parse(frame("NASDAQ_BOOK", book), ts_recv=3)
@@ -95,7 +123,15 @@ def test_chart_rows_become_vendor_minute_bars_and_heartbeats_are_counted() -> No
     row = {"key": "/ESZ26", "seq": 779, "1": 1_780_000_020_000, "2": 1.0, "3": 2.0, "4": 0.5, "5": 1.5, "6": 42.0}
     assert p.parse(frame("CHART_FUTURES", row), ts_recv=1) == []
     (bar,) = p.take_bars()
-    assert (bar.symbol, bar.start_ms, bar.open, bar.high, bar.low, bar.close, bar.volume) == ("ESZ26", 1_780_000_020_000, 1.0, 2.0, 0.5, 1.5, 42.0)
+    assert (bar.symbol, bar.start_ms, bar.open, bar.high, bar.low, bar.close, bar.volume) == (
+        "ESZ26",
+        1_780_000_020_000,
+        1.0,
+        2.0,
+        0.5,
+        1.5,
+        42.0,
+    )
     assert p.parse(b'{"notify":[{"heartbeat":"1668715930582"}]}', ts_recv=2) == []
     assert p.heartbeats == 1
 
