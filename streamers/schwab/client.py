@@ -186,6 +186,8 @@ class SchwabClient:
                 log.warning("schwab.login_denied_refreshing", msg=str(response.get("msg", ""))[:200])
                 token = await asyncio.to_thread(self._access_token, token)
                 continue
+            if code == 12:
+                raise self._session_taken(str(response.get("msg", ""))[:200])
             if code == 3:
                 raise SchwabLoginError(
                     f"Schwab refused the streamer login twice (code 3: {str(response.get('msg', ''))[:120]});"
