@@ -213,22 +213,27 @@ class SchwabClient:
         if self._info is None:
             raise ConnectionLostError("no streamer info yet")
         try:
-            self._ws = await ws_connect(self._info.socket_url, open_timeout=10, max_size=16 * 2**20, ping_interval=20)
+            self._ws = await ws_connect(
+                self._info.socket_url, open_timeout=10, close_timeout=2, max_size=16 * 2**20, ping_interval=20
+            )
         except (OSError, websockets.WebSocketException, TimeoutError) as error:
             raise ConnectionLostError(f"cannot connect to the Schwab streamer: {error}") from None
         self._tasks.append(asyncio.create_task(self._read(self._ws), name="schwab-reader"))
 
     async def _close_socket(self) -> None:
+        # Close while the reader still drains the socket: with nobody reading, the frames still
+        # arriving fill the buffer, the server's close frame is never read and the close waits out
+        # its timeout.
+        if self._ws is not None:
+            ws, self._ws = self._ws, None
+            with contextlib.suppress(Exception):
+                await ws.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            with contextlib.suppress(Exception):
-                await ws.close()
         if self._pending is not None and not self._pending.future.done():
             self._pending.future.set_exception(ConnectionLostError("the Schwab connection closed"))
 
@@ -328,9 +333,11 @@ class SchwabClient:
                     metrics.FRAMES.labels("data").inc()
                 await self._queue.put(raw)
         except websockets.WebSocketException as error:
-            await self._queue.put(ConnectionLostError(f"the Schwab streamer connection dropped: {error}"))
+            if ws is self._ws:  # a socket we closed ourselves is no news for the runner
+                await self._queue.put(ConnectionLostError(f"the Schwab streamer connection dropped: {error}"))
             return
-        await self._queue.put(ConnectionLostError("the Schwab streamer closed the connection"))
+        if ws is self._ws:
+            await self._queue.put(ConnectionLostError("the Schwab streamer closed the connection"))
 
     def _responses(self, raw: bytes | str) -> None:
         metrics.FRAMES.labels("response").inc()
