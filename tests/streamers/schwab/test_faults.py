@@ -283,3 +283,30 @@ def test_the_symbol_list_and_on_off_apply_without_a_restart(token_key: str) -> N
         await run_with(runner, body)
 
     run(scenario)
+
+
+def test_the_access_token_is_refreshed_while_streaming_before_it_ends(token_key: str) -> None:
+    async def scenario(fake: FakeSchwab) -> None:
+        # 5 min 3 s left: fresh at the connect, inside the 5-minute leeway three seconds later.
+        tokens = await asyncio.to_thread(login, fake, access_seconds=303)
+        runner = StreamerRunner(
+            schwab_client(fake, token_check_interval=0.2), runner_config(), redis_url=settings.REDIS_URL
+        )
+
+        async def refreshed() -> bool:
+            stored = await asyncio.to_thread(token_get, provider="schwab")
+            return stored.access_token != tokens["access_token"]
+
+        async def body() -> None:
+            await until(lambda: runner.connected)
+            for _ in range(600):
+                if await refreshed():
+                    break
+                await asyncio.sleep(0.05)
+            assert await refreshed()
+            assert runner.connected
+            assert fake.logins == 1  # the stream went on; the new token serves REST and reconnects
+
+        await run_with(runner, body)
+
+    run(scenario)
