@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-import redis.asyncio
 import structlog
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -37,13 +35,13 @@ from apps.brokers.services import token_expiry_report, token_refresh_with_lock
 from apps.brokers.tokens import RefreshTokenExpiredError, TokenMissingError, TokenRefreshBusyError
 from apps.core.clock import utc_now
 from apps.marketdata.events import Event
-from apps.marketdata.services.vendor_bars import VendorBarRecord, VendorBarWrite, vendor_bars_write
 from apps.marketdata.symbols import SymbolError, Venue, canonical, parse_contract, to_venue
 from streamers.config import StreamerConfigError
 from streamers.feed import ConnectionLostError
 from streamers.schwab import metrics, oauth
+from streamers.schwab.bars import VendorBars
 from streamers.schwab.config import SchwabConfig
-from streamers.schwab.parsing import SchwabParser, VendorBar
+from streamers.schwab.parsing import SchwabParser
 from streamers.schwab.rest import SchwabRest, SchwabRestError, StreamerInfo
 
 log = structlog.get_logger(__name__)
@@ -55,7 +53,6 @@ CHART_FIELDS = "0,1,2,3,4,5,6,7,8"
 SEVERED = {9, 20, 30}
 COMMAND_FAILED = {22, 23, 24, 25}
 NOT_RETRIED = {11, 19, 21}
-BACKFILL_ATTEMPTS = 3
 
 
 class SchwabLoginError(StreamerConfigError):
@@ -104,12 +101,9 @@ class SchwabClient:
         self._request_id = 0
         self._subscribed: dict[str, list[str]] = {}
         self._futures_keys: dict[str, str] = {}
-        self._redis: redis.asyncio.Redis | None = None
-        self._bars: list[VendorBar] = []
+        self.bars = VendorBars(redis_url=redis_url, feed=self.name, rest=self.rest)
         # The last data seen, and when the previous session ended: the back-fill's range.
         self.last_data_ms: int | None = None
-        self.backfills = 0
-        self.backfilled_bars = 0
         self.failed_commands: list[tuple[str, int, str]] = []
 
     # -- tokens ----------------------------------------------------------------------------
@@ -166,8 +160,6 @@ class SchwabClient:
     async def connect(self) -> None:
         self.parser.reset_baselines()
         self._queue = asyncio.Queue()
-        if self._redis is None:
-            self._redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
         try:
             token = await asyncio.to_thread(self._access_token, None)
             self._info = await asyncio.to_thread(self.rest.streamer_info)
@@ -195,10 +187,11 @@ class SchwabClient:
                 )
             raise ConnectionLostError(f"LOGIN failed with code {code}: {str(response.get('msg', ''))[:200]}")
         self._tasks.append(asyncio.create_task(self._keep_token(), name="schwab-token"))
-        self._tasks.append(asyncio.create_task(self._write_bars_periodically(), name="schwab-bars"))
+        self._tasks.append(asyncio.create_task(self.bars.write_periodically(), name="schwab-bars"))
         await asyncio.to_thread(self._token_report)
         if self.last_data_ms is not None:
-            self._tasks.append(asyncio.create_task(self._backfill(since_ms=self.last_data_ms), name="schwab-backfill"))
+            backfill = self.bars.backfill(since_ms=self.last_data_ms, futures=dict(self._futures_keys))
+            self._tasks.append(asyncio.create_task(backfill, name="schwab-backfill"))
 
     def _login_parameters(self, token: str) -> dict[str, str]:
         if self._info is None:
@@ -401,69 +394,11 @@ class SchwabClient:
             self.last_data_ms = ts_recv // 1_000_000
         bars = self.parser.take_bars()
         if bars:
-            self._bars.extend(bars)
+            self.bars.add(bars)
             self.last_data_ms = ts_recv // 1_000_000
         return events
 
-    # -- bars ------------------------------------------------------------------------------
-
-    async def _write_bars(self, bars: Sequence[VendorBar]) -> None:
-        if self._redis is None:
-            raise redis.ConnectionError("not connected")
-        await vendor_bars_write(
-            client=self._redis,
-            feed=self.name,
-            bars=[
-                VendorBarWrite(
-                    bar.symbol, VendorBarRecord(bar.start_ms, bar.open, bar.high, bar.low, bar.close, bar.volume)
-                )
-                for bar in bars
-            ],
-        )
-
-    async def _write_bars_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(0.2)
-            if self._bars:
-                bars, self._bars = self._bars, []
-                try:
-                    await self._write_bars(bars)
-                except redis.RedisError as error:
-                    self._bars = bars + self._bars
-                    log.warning("schwab.bars_write_failed", error=str(error))
-
-    async def _backfill(self, *, since_ms: int) -> None:
-        """After a reconnect: the minute bars of the disconnection, from price history."""
-        start_ms = since_ms - since_ms % 60_000
-        end_ms = int(time.time() * 1000)
-        for key, symbol in list(self._futures_keys.items()):
-            for attempt in range(1, BACKFILL_ATTEMPTS + 1):
-                try:
-                    bars = await asyncio.to_thread(
-                        self.rest.minute_bars, key=key, symbol=symbol, start_ms=start_ms, end_ms=end_ms
-                    )
-                    await self._write_bars(bars)
-                except oauth.SchwabRateLimitedError as error:
-                    await asyncio.sleep(min(error.retry_after, 30.0))
-                    continue
-                except (SchwabRestError, ConnectionError, redis.RedisError) as error:
-                    log.warning("schwab.backfill_failed", symbol=symbol, attempt=attempt, error=str(error))
-                    await asyncio.sleep(attempt)
-                    continue
-                self.backfilled_bars += len(bars)
-                metrics.BACKFILLED_BARS.inc(len(bars))
-                log.info("schwab.backfilled", symbol=symbol, bars=len(bars), start_ms=start_ms, end_ms=end_ms)
-                break
-        self.backfills += 1
-
     async def close(self) -> None:
         await self._close_socket()
-        if self._bars and self._redis is not None:
-            bars, self._bars = self._bars, []
-            with contextlib.suppress(redis.RedisError):
-                await self._write_bars(bars)
+        await self.bars.close()
         self._subscribed = {}
-        if self._redis is not None:
-            client, self._redis = self._redis, None
-            with contextlib.suppress(Exception):
-                await client.aclose()

@@ -188,10 +188,10 @@ def test_a_drop_records_the_gap_and_back_fills_the_minute_bars_from_price_histor
         async def body() -> None:
             await until(lambda: len(fake.sent_trades) >= 10)
             await fake.drop()
-            await until(lambda: runner.gaps >= 1 and client.backfills >= 1)
+            await until(lambda: runner.gaps >= 1 and client.bars.backfills >= 1)
 
         await run_with(runner, body)
-        assert client.backfilled_bars >= 1
+        assert client.bars.backfilled_bars >= 1
         gaps = await asyncio.to_thread(gaps_list, feed="schwab")
         assert len(gaps) == 1
         assert fake.logins == 2
