@@ -31,7 +31,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from apps.brokers.crypto import TokenKeyError
 from apps.brokers.providers import login_command
-from apps.brokers.services import token_expiry_report, token_refresh_with_lock
+from apps.brokers.services import token_expiry_report, token_refresh_refused, token_refresh_with_lock
 from apps.brokers.tokens import RefreshTokenExpiredError, TokenMissingError, TokenRefreshBusyError
 from apps.core.clock import utc_now
 from apps.marketdata.events import Event
@@ -118,7 +118,11 @@ class SchwabClient:
             token = token_refresh_with_lock(
                 provider="schwab", account=self.config.account, refresh=self._refresh, rejected_access_token=rejected
             )
-        except (TokenMissingError, RefreshTokenExpiredError, TokenKeyError, oauth.SchwabAuthError) as error:
+        except oauth.SchwabAuthError as error:
+            if error.login_needed:
+                token_refresh_refused(provider="schwab", account=self.config.account)
+            raise SchwabLoginError(str(error)) from None
+        except (TokenMissingError, RefreshTokenExpiredError, TokenKeyError) as error:
             raise SchwabLoginError(str(error)) from None
         except TokenRefreshBusyError as error:
             raise ConnectionLostError(str(error)) from None
