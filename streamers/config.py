@@ -39,6 +39,8 @@ class RunnerConfig:
     # A runtime setting holding the venue's subscriptions as they are (UW's channels), read
     # instead of marketdata.symbols; with it, fixed_symbols are such subscriptions too.
     subscription_setting: str | None = None
+    # The venue's own symbol list in the runtime settings, used when it is not empty.
+    symbols_setting: str | None = None
     record_path: Path | None = None
     # Where batches the sink refuses are kept for a replay (see streamers/batching.py).
     spill_dir: Path = SPILL_DIR

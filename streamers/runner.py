@@ -122,6 +122,7 @@ class StreamerRunner:
             name=self.name,
             fixed_symbols=self.config.fixed_symbols,
             subscription_setting=self.config.subscription_setting,
+            symbols_setting=self.config.symbols_setting,
         )
 
     # -- lifecycle -------------------------------------------------------------------------

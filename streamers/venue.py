@@ -46,6 +46,8 @@ class Venue(Generic[ConfigT]):
     # The runtime setting listing what it subscribes to, instead of marketdata.symbols (its
     # `--symbols` then lists such subscriptions).
     subscription_setting: str | None = None
+    # A runtime setting with the venue's own symbol list (empty: marketdata.symbols).
+    symbols_setting: str | None = None
 
     def client_from_options(self, options: dict[str, Any]) -> FeedClient[Any]:
         return self.client(self.config_from_options(options))

@@ -5,7 +5,9 @@
 - accounts imports core only;
 - batch (the job runner) imports core, marketdata and storage only: domain apps register their
   job kinds with it, it never imports them;
-- the streamers import core, marketdata and storage, and the domains whose feeds they carry (uw, gex);
+- brokers (the token store) imports core only;
+- the streamers import core, marketdata, storage and brokers, and the domains whose feeds they
+  carry (uw, gex);
 - a domain app imports no door;
 - no door imports another door;
 - no app imports the processes (`streamers`, `bot`): they register with the apps instead;
@@ -31,16 +33,18 @@ ENVIRONMENT = "pipeline_project.env"
 ALLOWED = {
     "apps.core": set(),
     "apps.accounts": {"apps.core"},
+    # Broker tokens: encrypted storage and refresh; the broker streamers use them.
+    "apps.brokers": {"apps.core"},
     "apps.marketdata": {"apps.core"},
     "apps.storage": {"apps.core", "apps.marketdata"},
     # A domain app: the core, the market-data schema and the lake's registry; no other domain.
     "apps.uw": {"apps.core", "apps.marketdata", "apps.storage"},
     "apps.batch": {"apps.core", "apps.marketdata", "apps.storage"},
     # The streamer processes write through marketdata; replay reads a stored day and the
-    # trimmer the retention windows through storage. No domain app above that, no door.
-    # The UW venue writes its feed through the domains it carries: UW events (apps.uw) and UW's
-    # gamma exposure as a GEX source (apps.gex).
-    "streamers": {"apps.core", "apps.marketdata", "apps.storage", "apps.uw", "apps.gex"},
+    # trimmer the retention windows through storage; the broker feeds sign in with the tokens
+    # of apps.brokers. The UW venue writes its feed through the domains it carries: UW events
+    # (apps.uw) and UW's gamma exposure as a GEX source (apps.gex). No door.
+    "streamers": {"apps.core", "apps.marketdata", "apps.storage", "apps.brokers", "apps.uw", "apps.gex"},
 }
 
 
@@ -116,7 +120,7 @@ def test_the_environment_imports_nothing_of_ours() -> None:
 
 def test_the_rules_cover_every_app() -> None:
     """A new app must be placed: a lower layer, a domain or a door."""
-    assert {"apps.core", "apps.accounts", "apps.marketdata", "apps.storage"} <= set(apps_packages())
+    assert {"apps.core", "apps.accounts", "apps.brokers", "apps.marketdata", "apps.storage"} <= set(apps_packages())
     assert {"apps.api", "apps.realtime", "apps.dashboard"} <= set(apps_packages())
     assert (ROOT / "bot" / "apps.py").is_file()
     assert (ROOT / "streamers" / "apps.py").is_file()

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.uw",
     "apps.batch",
     "apps.accounts",
+    "apps.brokers",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",
     "apps.dashboard",

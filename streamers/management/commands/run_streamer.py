@@ -70,6 +70,7 @@ class Command(BaseCommand):
                 metrics_port=port or None,
                 metrics_host=settings.ENV.METRICS_HOST,
                 fixed_symbols=symbols or None,
+                symbols_setting=venue.symbols_setting,
                 record_path=options["record"],
                 subscription_setting=venue.subscription_setting,
             )
