@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "apps.storage",
     "apps.gex",
     "apps.accounts",
+    "apps.alerts",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",
     "apps.dashboard",
@@ -125,6 +126,7 @@ GEXBOT_ENABLED = ENV.GEXBOT_ENABLED
 SIERRA_CHART_DIR = ENV.sierra_chart_dir
 LOG_LEVEL = ENV.LOG_LEVEL
 FLUSH_FAILPOINT = ENV.FLUSH_FAILPOINT
+ALERTS_FAILPOINT = ENV.ALERTS_FAILPOINT
 RUNTIME_CONFIG_REFRESH_SECONDS = ENV.RUNTIME_CONFIG_REFRESH_SECONDS
 # WebSockets (apps/realtime): frames queued per connection before a slow client is closed with
 # 4008 (trades, alerts) or conflated to the newest frame per symbol (depth, gex, sc). Frames are

@@ -1,0 +1,29 @@
+"""`manage.py run_alerts`: the alert engine process (one per deployment; a second waits on the
+streams' locks and takes over when the first dies)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from apps.alerts.engine import engine_run
+from apps.core.redis import get_redis
+
+
+class Command(BaseCommand):
+    help = "Run the alert engine: evaluate the alert rules on every source's hot streams and deliver the alerts."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        engine = engine_run(client=get_redis(), stop=stop)
+        self.stdout.write(f"alert engine stopped: {engine.processed} entries read, {engine.fired} alerts fired")
