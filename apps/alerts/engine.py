@@ -201,14 +201,14 @@ class AlertEngine:
                     return 0
                 try:
                     fires = self.evaluate(kind, stream, batch.entries)
-                    if fires:
-                        self.fired += alerts_record(fires=fires)
+                    recorded = alerts_record(fires=fires) if fires else 0
+                    self.fired += recorded
                 except Exception:
                     # The rules' cooldown and dedup state saw this batch; the database did not.
                     # Rebuild it from the database before the batch is read again.
                     self.compile_rules()
                     raise
-                if self.failpoint == "after_record" and fires:
+                if self.failpoint == "after_record" and recorded:
                     os.kill(os.getpid(), signal.SIGKILL)
                 reader.ack(batch)
                 self.processed += len(batch.entries)
@@ -256,10 +256,12 @@ class DeliveryPump:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def engine_run(*, client: redis.Redis, stop: threading.Event, on_idle: Callable[[], None] | None = None) -> AlertEngine:
+def engine_run(
+    *, client: redis.Redis, stop: threading.Event, batch: int = BATCH, on_idle: Callable[[], None] | None = None
+) -> AlertEngine:
     """Run the engine and its delivery pump until `stop` is set (`manage.py run_alerts`)."""
     failpoint = getattr(settings, "ALERTS_FAILPOINT", "")
-    engine = AlertEngine(client=client, failpoint=failpoint)
+    engine = AlertEngine(client=client, failpoint=failpoint, batch=batch)
     reclaimed = deliveries_reclaim(claimer_alive=claimer_alive)
     if reclaimed:
         log.info("alerts.deliveries_reclaimed", count=reclaimed)
