@@ -34,6 +34,9 @@ ALLOWED = {
     # The streamer processes write through marketdata; replay reads a stored day and the
     # trimmer the retention windows through storage. No domain app above that, no door.
     "streamers": {"apps.core", "apps.marketdata", "apps.storage"},
+    # A domain app: the sources it evaluates (market data, GEX, Unusual Whales) and storage's
+    # exactly-once reader and lake; it registers nothing anyone below it imports.
+    "apps.alerts": {"apps.core", "apps.marketdata", "apps.storage", "apps.gex", "apps.uw"},
 }
 
 
