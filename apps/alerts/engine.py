@@ -54,6 +54,7 @@ DISCOVER_SECONDS = 5.0
 RULES_CHECK_SECONDS = 30.0
 DELIVERY_POLL_SECONDS = 0.2
 DEAD_LETTER_MAX = 10_000
+HEARTBEAT_SECONDS = 60
 
 
 def gex_lookup_live(ticker: str, category: str, at: datetime) -> Any:
@@ -285,6 +286,7 @@ def engine_run(
     try:
         while not stop.is_set():
             try:
+                client.set(keys.ALERTS_ENGINE_HEARTBEAT, str(int(time.time())), ex=HEARTBEAT_SECONDS)
                 read = engine.step()
             except (redis.RedisError, OSError) as error:
                 log.warning("alerts.engine_retry", error=str(error))

@@ -104,6 +104,8 @@ ALERTS_GROUP = "alerts"
 # Where the engine's consumer groups start on a stream they meet for the first time: the moment
 # the engine first ran (ms), so a new stream is read from its start and history is not re-fired.
 ALERTS_ENGINE_SINCE = "alerts:engine:since"
+# Set by the running engine on every pass, expiring after a minute: its liveness.
+ALERTS_ENGINE_HEARTBEAT = "alerts:engine:heartbeat"
 
 
 def alerts_lock(stream_key: str) -> str:
