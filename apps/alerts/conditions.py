@@ -30,6 +30,9 @@ _ALL = frozenset(Source)
 
 class _Condition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # Evaluation order inside a rule (all / any give the same answer in any order): cheap tests
+    # of one field first, tests that parse several fields or look things up last.
+    cost: ClassVar[int] = 1
 
     # Each subclass says which sources carry what it needs and how it tests one input.
     def applies_to(self) -> frozenset[Source]:
@@ -99,6 +102,8 @@ class SideIs(_Condition):
 
 
 class DteBetween(_Condition):
+    cost: ClassVar[int] = 2
+
     kind: Literal["dte"]
     min: int = Field(default=0, ge=0)
     max: int | None = Field(default=None, ge=0)
@@ -138,6 +143,8 @@ class Flag(_Condition):
 
 
 class OtmPercent(_Condition):
+    cost: ClassVar[int] = 2
+
     kind: Literal["otm_percent"]
     min: float | None = Field(default=None, description="percent out of the money; negative is in the money")
     max: float | None = None
@@ -167,6 +174,8 @@ class OtmPercent(_Condition):
 
 
 class VolumeOiRatio(_Condition):
+    cost: ClassVar[int] = 2
+
     kind: Literal["volume_oi_ratio"]
     min: float = Field(gt=0)
 
@@ -185,6 +194,8 @@ class VolumeOiRatio(_Condition):
 
 
 class GexCross(_Condition):
+    cost: ClassVar[int] = 3
+
     """The price crosses a GEX level: a trade's (or a closed bar's) price against the level of
     the snapshot in force when it printed; a GEX snapshot's spot against its own level."""
 
@@ -227,6 +238,8 @@ class FeedLeg(BaseModel):
 
 
 class FeedSpread(_Condition):
+    cost: ClassVar[int] = 3
+
     """The last prices of two legs (a symbol on a feed each) differ by at least `min`."""
 
     kind: Literal["feed_spread"]
@@ -257,6 +270,8 @@ class FeedSpread(_Condition):
 
 
 class GexLevelChange(_Condition):
+    cost: ClassVar[int] = 3
+
     """A level moved by at least `min_change` since the previous snapshot of the same ticker,
     package and category."""
 

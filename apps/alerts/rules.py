@@ -8,17 +8,20 @@ replayed or back-tested day fires exactly as it did live.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from apps.alerts.action_specs import Action
-from apps.alerts.conditions import CONDITION_KINDS, Condition, Predicate, TickerIn
+from apps.alerts.conditions import CONDITION_KINDS, Condition, Predicate, PremiumAtLeast, TickerIn
 from apps.alerts.inputs import AlertInput
 from apps.alerts.models import CooldownKey, Match, SessionFilter, Source
 from apps.alerts.sessions import session_allows
+from apps.alerts.sources import InputError
 from apps.alerts.tape import Tape
 from apps.core.exceptions import BadInputError
 
@@ -94,6 +97,8 @@ class CompiledRule:
     predicates: tuple[Predicate, ...]
     # The rule can only match these symbols (an `all` rule with a ticker_in): the book indexes it.
     tickers: frozenset[str] | None
+    # The rule can only match a premium at least this (an `all` rule with premium_at_least).
+    premium_floor: Decimal | None = None
     _last_fire: dict[str, int] = field(default_factory=dict)
     _seen: dict[str, int] = field(default_factory=dict)
 
@@ -101,11 +106,19 @@ class CompiledRule:
     def source(self) -> Source:
         return self.spec.source
 
+    def __post_init__(self) -> None:
+        self._session = self.spec.session if self.spec.session != SessionFilter.ANY else None
+        self._all = self.spec.match == Match.ALL
+
     def matches(self, item: AlertInput, tape: Tape) -> bool:
-        if not session_allows(self.spec.session, item.ts_ns):
+        if self._session is not None and not session_allows(self._session, item.ts_ns):
             return False
-        if self.spec.match == Match.ALL:
-            return all(predicate(item, tape) for predicate in self.predicates)
+        if self._all:
+            # A plain loop: all() over a generator costs a frame per rule on the hot path.
+            for predicate in self.predicates:  # noqa: SIM110
+                if not predicate(item, tape):
+                    return False
+            return True
         return any(predicate(item, tape) for predicate in self.predicates)
 
     def key_of(self, item: AlertInput) -> str:
@@ -142,18 +155,26 @@ class CompiledRule:
 
 def rule_compile(*, rule_id: int, version: int, name: str, data: dict[str, Any]) -> CompiledRule:
     spec = rule_spec_parse(data)
-    tickers = None
+    tickers, floor = None, None
     if spec.match == Match.ALL or len(spec.conditions) == 1:
         for condition in spec.conditions:
             if isinstance(condition, TickerIn):
                 tickers = frozenset(condition.tickers) if tickers is None else tickers & frozenset(condition.tickers)
+            elif isinstance(condition, PremiumAtLeast):
+                floor = condition.min if floor is None else max(floor, condition.min)
     return CompiledRule(
         rule_id=rule_id,
         version=version,
         name=name,
         spec=spec,
-        predicates=tuple(condition.predicate() for condition in spec.conditions),
+        predicates=tuple(
+            condition.predicate()
+            for condition in sorted(spec.conditions, key=lambda condition: condition.cost)
+            # The book's index already holds every input of an indexed rule to its tickers.
+            if not (spec.match == Match.ALL and tickers is not None and isinstance(condition, TickerIn))
+        ),
         tickers=tickers,
+        premium_floor=floor,
     )
 
 
@@ -164,37 +185,65 @@ class Fire:
     key: str
 
 
+class _Shelf:
+    """Rules of one index bucket: those without a premium floor, and those with one, sorted by
+    it, so an input only meets the rules its premium can satisfy."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.always = [rule for rule in rules if rule.premium_floor is None]
+        floored = sorted((rule for rule in rules if rule.premium_floor is not None), key=_floor)
+        self.floored = floored
+        self.floors = [_floor(rule) for rule in floored]
+
+    def candidates(self, premium: Decimal | None) -> list[CompiledRule]:
+        if not self.floored or premium is None:
+            return self.always
+        reach = bisect_right(self.floors, premium)
+        return self.always + self.floored[:reach] if reach else self.always
+
+
+def _floor(rule: CompiledRule) -> Decimal:
+    return rule.premium_floor if rule.premium_floor is not None else Decimal(0)
+
+
 class RuleBook:
-    """The compiled rules of one source, indexed by the tickers they can match, with its tape."""
+    """The compiled rules of one source, indexed by the tickers and the premium they can match,
+    with its tape. Which rules an input meets does not change what fires: each rule's state is
+    its own, and a rule skipped by the index could not have matched."""
 
     def __init__(self, *, source: Source, rules: Iterable[CompiledRule], tape: Tape) -> None:
         self.source = source
         self.tape = tape
         self.rules = [rule for rule in rules if rule.source == source]
-        self._any_ticker = [rule for rule in self.rules if rule.tickers is None]
-        self._by_ticker: dict[str, list[CompiledRule]] = {}
+        any_ticker = [rule for rule in self.rules if rule.tickers is None]
+        by_ticker: dict[str, list[CompiledRule]] = {}
         for rule in self.rules:
-            for ticker in rule.tickers or ():
-                self._by_ticker.setdefault(ticker, []).append(rule)
-        self._order = {id(rule): index for index, rule in enumerate(self.rules)}
-        for bucket in self._by_ticker.values():
-            bucket.sort(key=self._rank)
-
-    def _rank(self, rule: CompiledRule) -> int:
-        return self._order[id(rule)]
+            for ticker in sorted(rule.tickers or ()):
+                by_ticker.setdefault(ticker, []).append(rule)
+        self._any_ticker = _Shelf(any_ticker)
+        # A ticker's shelf holds its own rules and the rules of every ticker.
+        self._by_ticker = {ticker: _Shelf(rules + any_ticker) for ticker, rules in by_ticker.items()}
+        # Inputs a condition found malformed (a lazily read field), with the reason: the engine
+        # dead-letters them.
+        self.bad: list[tuple[AlertInput, InputError]] = []
 
     def evaluate(self, items: Iterable[AlertInput]) -> list[Fire]:
-        """The alerts `items` fire, in input order then rule order."""
+        """The alerts `items` fire, in input order."""
         found: list[Fire] = []
         any_ticker, by_ticker, tape = self._any_ticker, self._by_ticker, self.tape
         for item in items:
-            candidates = by_ticker.get(item.symbol)
-            if candidates:
-                rules = sorted(candidates + any_ticker, key=self._rank) if any_ticker else candidates
-            else:
-                rules = any_ticker
-            found.extend(
-                Fire(rule, item, rule.key_of(item)) for rule in rules if rule.matches(item, tape) and rule.admit(item)
-            )
+            shelf = by_ticker.get(item.symbol, any_ticker)
+            try:
+                # Each rule decides before any records the fire: a field found malformed
+                # half-way leaves no rule's cooldown or dedup state changed.
+                matched = [
+                    rule
+                    for rule in shelf.candidates(item.premium if shelf.floored else None)
+                    if rule.matches(item, tape)
+                ]
+            except InputError as error:
+                self.bad.append((item, error))
+                continue
+            found.extend(Fire(rule, item, rule.key_of(item)) for rule in matched if rule.admit(item))
             tape.observe(item)
         return found

@@ -9,6 +9,7 @@ same events, so the live engine and the backtest evaluate identical inputs.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -78,18 +79,35 @@ def _decimal(payload: dict[str, Any], name: str, *, required: bool = False) -> D
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InputError(f"{name} must be a decimal string or a number, not {type(value).__name__}")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise InputError(f"{name} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise InputError(f"{name} {value!r} is not a finite number")
+    return number
 
 
 def _float(payload: dict[str, Any], name: str) -> float | None:
-    value = _decimal(payload, name)
-    return None if value is None else float(value)
+    value = payload.get(name)
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InputError(f"{name} must be a decimal string or a number, not {type(value).__name__}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(f"{name} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise InputError(f"{name} {value!r} is not a finite number")
+    return number
 
 
 def _int(payload: dict[str, Any], name: str) -> int | None:
     value = payload.get(name)
+    if type(value) is int:  # the usual case, first: this runs for every rule that reads a count
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -102,6 +120,8 @@ def _int(payload: dict[str, Any], name: str) -> int | None:
 
 def _ms(payload: dict[str, Any], name: str) -> int:
     value = payload.get(name)
+    if type(value) is int:
+        return value * 1_000_000
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"{name} must be epoch milliseconds (a number)")
     return int(value) * 1_000_000
@@ -109,7 +129,7 @@ def _ms(payload: dict[str, Any], name: str) -> int:
 
 def _text(payload: dict[str, Any], name: str) -> str:
     value = payload.get(name)
-    if not isinstance(value, str) or not value:
+    if type(value) is not str or not value:
         raise InputError(f"{name} must be a non-empty string")
     return value
 
@@ -119,7 +139,10 @@ def _occ(symbol: str) -> tuple[date, str, float] | None:
     found = _OCC.match(symbol)
     if not found:
         return None
-    expiry = date(2000 + int(found["y"]), int(found["m"]), int(found["d"]))
+    try:
+        expiry = date(2000 + int(found["y"]), int(found["m"]), int(found["d"]))
+    except ValueError:
+        return None
     return expiry, "call" if found["cp"] == "C" else "put", int(found["strike"]) / 1000
 
 
@@ -141,47 +164,107 @@ def _payload(fields: dict[bytes, bytes] | None) -> dict[str, Any]:
 # -- UW -------------------------------------------------------------------------------------
 
 
-def uw_option_trade(stream: str, position: str, payload: dict[str, Any]) -> AlertInput:
-    contract = _text(payload, "option_symbol")
-    tags = payload.get("tags") or []
-    flags = payload.get("report_flags") or []
-    if not isinstance(tags, list) or not isinstance(flags, list):
-        raise InputError("tags and report_flags must be lists")
-    expiry_text = payload.get("expiry")
-    try:
-        expiry = date.fromisoformat(expiry_text) if isinstance(expiry_text, str) else None
-    except ValueError:
-        raise InputError(f"expiry {expiry_text!r} is not YYYY-MM-DD") from None
-    occ = _occ(contract)
-    option_type = payload.get("option_type") or (occ[1] if occ else None)
-    if option_type not in {"call", "put", None}:
-        raise InputError(f"option_type {option_type!r} is neither call nor put")
-    trade_code = str(payload.get("trade_code") or "")
-    volume, open_interest = _int(payload, "volume"), _int(payload, "open_interest")
-    return AlertInput(
-        stream=stream,
-        position=position,
-        ts_ns=_ms(payload, "executed_at"),
-        symbol=_text(payload, "underlying_symbol"),
-        contract=contract,
-        uid=str(payload.get("id") or position),
-        raw=payload,
-        price=_float(payload, "price"),
-        size=_int(payload, "size"),
-        side=next((_SIDE_TAGS[tag] for tag in tags if tag in _SIDE_TAGS), None),
-        premium=_decimal(payload, "premium"),
-        option_type=option_type,
-        expiry=expiry or (occ[0] if occ else None),
-        strike=_float(payload, "strike"),
-        underlying_price=_float(payload, "underlying_price"),
-        sweep="sweep" in tags or "sweep" in flags or trade_code in {"isoi", "ISOI"},
-        multileg=(_int(payload, "multi_vol") or 0) > 0 or trade_code.lower().startswith("ml"),
+class OptionTradeInput(AlertInput):
+    """A UW option trade read lazily: the fields every rule needs (time, underlying, contract, id)
+    at once, the others from the payload when a condition asks (most trades meet no rule that
+    reads their greeks, flags or expiry; at thousands of trades a second parsing every decimal of
+    every trade would be most of the engine's time). A malformed field raises InputError when read."""
+
+    __slots__ = ()
+
+    def __init__(self, *, stream: str, position: str, payload: dict[str, Any]) -> None:
+        self.stream = stream
+        self.position = position
+        self.ts_ns = _ms(payload, "executed_at")
+        self.symbol = _text(payload, "underlying_symbol")
+        self.series = self.symbol
+        self.contract = _text(payload, "option_symbol")
+        self.uid = str(payload.get("id") or position)
+        self.raw = payload
+        self.feed = None
+        self.net_call_premium = None
+        self.net_put_premium = None
+        self.gex = None
+
+    @property
+    def premium(self) -> Decimal | None:  # type: ignore[override]
+        return _decimal(self.raw, "premium")
+
+    @property
+    def price(self) -> float | None:  # type: ignore[override]
+        return _float(self.raw, "price")
+
+    @property
+    def size(self) -> int | None:  # type: ignore[override]
+        return _int(self.raw, "size")
+
+    @property
+    def strike(self) -> float | None:  # type: ignore[override]
+        return _float(self.raw, "strike")
+
+    @property
+    def underlying_price(self) -> float | None:  # type: ignore[override]
+        return _float(self.raw, "underlying_price")
+
+    @property
+    def volume(self) -> int | None:  # type: ignore[override]
+        return _int(self.raw, "volume")
+
+    @property
+    def open_interest(self) -> int | None:  # type: ignore[override]
+        return _int(self.raw, "open_interest")
+
+    def _list(self, name: str) -> list[Any]:
+        value = self.raw.get(name) or []
+        if not isinstance(value, list):
+            raise InputError(f"{name} must be a list")
+        return value
+
+    @property
+    def side(self) -> str | None:  # type: ignore[override]
+        return next((_SIDE_TAGS[tag] for tag in self._list("tags") if tag in _SIDE_TAGS), None)
+
+    @property
+    def option_type(self) -> str | None:  # type: ignore[override]
+        option_type = self.raw.get("option_type")
+        if option_type is None:
+            occ = _occ(self.contract or "")
+            return occ[1] if occ else None
+        if option_type not in {"call", "put"}:
+            raise InputError(f"option_type {option_type!r} is neither call nor put")
+        return str(option_type)
+
+    @property
+    def expiry(self) -> date | None:  # type: ignore[override]
+        text = self.raw.get("expiry")
+        if isinstance(text, str):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise InputError(f"expiry {text!r} is not YYYY-MM-DD") from None
+        occ = _occ(self.contract or "")
+        return occ[0] if occ else None
+
+    @property
+    def sweep(self) -> bool:  # type: ignore[override]
+        code = str(self.raw.get("trade_code") or "")
+        return "sweep" in self._list("tags") or "sweep" in self._list("report_flags") or code.lower() == "isoi"
+
+    @property
+    def multileg(self) -> bool:  # type: ignore[override]
+        code = str(self.raw.get("trade_code") or "")
+        return (_int(self.raw, "multi_vol") or 0) > 0 or code.lower().startswith("ml")
+
+    @property
+    def opening(self) -> bool | None:  # type: ignore[override]
         # UW does not mark a single trade opening; a day's volume above the open interest can
         # only come from opening trades.
-        opening=None if volume is None or open_interest is None else volume > open_interest,
-        volume=volume,
-        open_interest=open_interest,
-    )
+        volume, open_interest = self.volume, self.open_interest
+        return None if volume is None or open_interest is None else volume > open_interest
+
+
+def uw_option_trade(stream: str, position: str, payload: dict[str, Any]) -> AlertInput:
+    return OptionTradeInput(stream=stream, position=position, payload=payload)
 
 
 def uw_flow_alert(stream: str, position: str, payload: dict[str, Any]) -> AlertInput:
