@@ -1,7 +1,8 @@
 """Alert engine benchmark: 100 enabled rules against Unusual Whales option trades, one core.
 
 N option trades (captured shape, ../shared/reference/protocols.md §3.2, with tickers, premiums,
-sides, expiries and flags drawn from a seeded generator) are written to `uw:option_trade`; then
+sides, expiries and flags drawn from a seeded generator) are parsed and stored as the UW streamer
+stores them (`apps.uw.services.hot_store.uw_events_write` into `uw:option_trade:{UW}`); then
 the real engine (`AlertEngine.step`: exactly-once reader, decode, `RuleBook.evaluate`, recording
 the matches in the database, XACK) reads the whole stream. Reference, same run: the same engine
 and stream with no enabled rule, which reads and acknowledges without evaluating (the no-rule
@@ -35,6 +36,8 @@ from apps.alerts.models import AlertEvent, AlertRule  # noqa: E402
 from apps.alerts.services import rule_save  # noqa: E402
 from apps.core import keys  # noqa: E402
 from apps.core.codec import dumps  # noqa: E402
+from apps.uw.parsing import option_trade_parse  # noqa: E402
+from apps.uw.services.hot_store import uw_events_write  # noqa: E402
 
 TICKERS = [
     "SPX",
@@ -157,13 +160,12 @@ def rules_create() -> None:
 
 def run(client: redis.Redis, payloads: list[bytes]) -> float:
     """Messages per second of one engine reading the whole stream."""
-    client.delete(keys.UW_OPTION_TRADE, keys.ALERTS_ENGINE_SINCE)
+    client.flushdb()
     client.set(keys.ALERTS_ENGINE_SINCE, "0")
-    for start in range(0, len(payloads), 5000):
-        with client.pipeline(transaction=False) as pipe:
-            for payload in payloads[start : start + 5000]:
-                pipe.xadd(keys.UW_OPTION_TRADE, {"d": payload})
-            pipe.execute()
+    # As the UW streamer stores them: parsed into OptionTrade events, batches of 500.
+    events = [option_trade_parse(payload, ts_recv=time.time_ns()) for payload in payloads]
+    for start in range(0, len(events), 500):
+        uw_events_write(client=client, events=events[start : start + 500])
     AlertEvent.objects.all().delete()
     engine = AlertEngine(client=client)
     engine.refresh_rules(force=True)

@@ -107,6 +107,8 @@ class PipelineEnv(BaseSettings):
     GEXBOT_BASE_URL: str = "https://api.gex.bot/v2"
     UW_ENABLED: bool = False
     UW_API_TOKEN: SecretStr = SecretStr("")
+    UW_SOCKET_URL: str = "wss://api.unusualwhales.com/socket"
+    UW_API_URL: str = "https://api.unusualwhales.com"
     DISCORD_ENABLED: bool = False
     DISCORD_BOT_TOKEN: SecretStr = SecretStr("")
 
@@ -155,6 +157,25 @@ class PipelineEnv(BaseSettings):
     def _gexbot_base_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")) or value.endswith("/"):
             raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.gex.bot/v2")
+        return value
+
+    @field_validator("UW_SOCKET_URL")
+    @classmethod
+    def _uw_socket_url(cls, value: str) -> str:
+        # The token is added as ?token=...: a URL carrying a query or a token of its own is refused.
+        if not value.startswith(("wss://", "ws://")) or "?" in value or value.endswith("/"):
+            raise ValueError(
+                "must be a ws(s) URL without a query or trailing slash, e.g. wss://api.unusualwhales.com/socket"
+            )
+        return value
+
+    @field_validator("UW_API_URL")
+    @classmethod
+    def _uw_api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or "?" in value or value.endswith("/"):
+            raise ValueError(
+                "must be an http(s) URL without a query or trailing slash, e.g. https://api.unusualwhales.com"
+            )
         return value
 
     @field_validator("FLOWER_BASIC_AUTH")

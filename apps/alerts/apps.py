@@ -7,3 +7,6 @@ class AlertsConfig(AppConfig):
     name = "apps.alerts"
     label = "alerts"
     verbose_name = "Alerts"
+
+    def ready(self) -> None:
+        from apps.alerts import schedules  # noqa: F401 - registers

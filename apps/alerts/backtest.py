@@ -13,7 +13,8 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from apps.alerts.rules import RuleBook
 from apps.alerts.selectors import rule_compiled
 from apps.alerts.sources import BarBuilder, InputError, gex_input, trade_input, uw_inputs
 from apps.alerts.tape import Tape
-from apps.core.codec import dumps, loads
+from apps.core import keys
+from apps.core.codec import dumps
 from apps.core.exceptions import BadInputError
 from apps.gex.snapshots import snapshot_decode
 from apps.marketdata.events import Side, Trade
@@ -34,9 +36,9 @@ from apps.storage.stream_order import position_sql
 MAX_DAYS = 366
 SHOWN = 100
 UW_TABLES = {
-    Source.UW_OPTION_TRADES: ("uw_option_trades", "uw:option_trade"),
-    Source.UW_FLOW_ALERTS: ("uw_flow_alerts", "uw:flow_alert"),
-    Source.UW_MARKET_TIDE: ("uw_market_agg", "uw:market_agg"),
+    Source.UW_OPTION_TRADES: ("uw_option_trades", keys.UW_OPTION_TRADES),
+    Source.UW_FLOW_ALERTS: ("uw_flow_alerts", keys.UW_FLOW_ALERTS),
+    Source.UW_MARKET_TIDE: ("uw_market_agg", keys.UW_MARKET_AGGS),
 }
 Progress = Callable[[int, int], None]
 
@@ -107,15 +109,26 @@ def _gex_inputs(day: date, lake: Path | None) -> Iterator[AlertInput]:
 
 def _uw_inputs(source: Source, day: date, lake: Path | None, skipped: list[int]) -> Iterator[AlertInput]:
     table, stream = UW_TABLES[source]
-    rows = fetch(lake, f"select * from {table} where date = ?::date order by stream_id", [day])  # noqa: S608
-    names = [column[0] for column in fetch(lake, f"describe {table}", [])]
+    # The rows carry the events' fields (apps/uw/lake_tables.py); times as ns like the stream's.
+    select = f"select * replace (epoch_ns(ts_event) as ts_event) from {table}"  # noqa: S608 - a constant
+    names = [column[0] for column in fetch(lake, f"describe {select}", [])]
+    rows = fetch(lake, f"{select} where date = ?::date order by stream_id", [day])
     for values in rows:
-        row = dict(zip(names, values, strict=False))
-        payload = loads(row["data"]) if isinstance(row.get("data"), str) else row
+        # Decimals and dates as the stream's JSON has them (exact strings), so the input and
+        # what an alert records are the same as live.
+        payload = {name: _plain(value) for name, value in zip(names, values, strict=True)}
         try:
-            yield from uw_inputs(source, stream, [(str(row["stream_id"]), payload)])
+            yield from uw_inputs(source, stream, [(str(payload["stream_id"]), payload)])
         except InputError:
             skipped[0] += 1
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")  # the lake's 10 places, trailing zeros dropped
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
 
 
 def _table_of(source: Source) -> str:

@@ -2,9 +2,10 @@
 
 The hot-store layouts are the producers': market-data trades are blocks (`d`) of one symbol's
 trades (`apps/marketdata/blocks.py`), GEX snapshots one JSON snapshot per entry (`d`), and the
-Unusual Whales streams one event per entry, the vendor's payload as JSON in `d` (decimals kept as
-the strings UW sends). The same decoders serve the backtest, which reads the lake's rows of the
-same events, so the live engine and the backtest evaluate identical inputs.
+Unusual Whales streams one event per entry (`apps/uw/events.py` as JSON in `d`: UW's field names,
+decimals as exact strings, `ts_event` in ns). A raw UW payload (epoch-ms `executed_at`) reads the
+same. The backtest hands the UW lake tables' rows (the same fields, Decimal and date values) to
+the same decoders, so the live engine and the backtest evaluate identical inputs.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ class StreamKind:
 STREAM_KINDS = (
     StreamKind("md_trades", "md:trades:{*}", (Source.MD_TRADES, Source.MD_BARS), True),
     StreamKind("gex_snapshots", "gex:snapshots:{*}", (Source.GEX_SNAPSHOTS,), True),
-    StreamKind("uw_option_trades", keys.UW_OPTION_TRADE, (Source.UW_OPTION_TRADES,), False),
-    StreamKind("uw_flow_alerts", keys.UW_FLOW_ALERT, (Source.UW_FLOW_ALERTS,), False),
-    StreamKind("uw_market_tide", keys.UW_MARKET_AGG, (Source.UW_MARKET_TIDE,), False),
+    StreamKind("uw_option_trades", keys.UW_OPTION_TRADES, (Source.UW_OPTION_TRADES,), False),
+    StreamKind("uw_flow_alerts", keys.UW_FLOW_ALERTS, (Source.UW_FLOW_ALERTS,), False),
+    StreamKind("uw_market_tide", keys.UW_MARKET_AGGS, (Source.UW_MARKET_TIDE,), False),
 )
 KIND_OF_SOURCE = {source: kind for kind in STREAM_KINDS for source in kind.sources}
 
@@ -72,6 +73,10 @@ def symbol_of_key(key: str) -> str:
 
 def _decimal(payload: dict[str, Any], name: str, *, required: bool = False) -> Decimal | None:
     value = payload.get(name)
+    if type(value) is Decimal:
+        if not value.is_finite():
+            raise InputError(f"{name} {value!r} is not a finite number")
+        return value
     if value is None or value == "":
         if required:
             raise InputError(f"{name} is missing")
@@ -91,6 +96,8 @@ def _float(payload: dict[str, Any], name: str) -> float | None:
     value = payload.get(name)
     if type(value) is float:
         return value if math.isfinite(value) else None
+    if type(value) is Decimal:
+        value = str(value)
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -116,6 +123,14 @@ def _int(payload: dict[str, Any], name: str) -> int | None:
         return int(value)
     except ValueError:
         raise InputError(f"{name} {value!r} is not an integer") from None
+
+
+def _event_ns(payload: dict[str, Any], name: str) -> int:
+    """The event's time in ns: our events' `ts_event`, else UW's epoch milliseconds in `name`."""
+    ts_event = payload.get("ts_event")
+    if type(ts_event) is int:
+        return ts_event
+    return _ms(payload, name)
 
 
 def _ms(payload: dict[str, Any], name: str) -> int:
@@ -175,7 +190,7 @@ class OptionTradeInput(AlertInput):
     def __init__(self, *, stream: str, position: str, payload: dict[str, Any]) -> None:
         self.stream = stream
         self.position = position
-        self.ts_ns = _ms(payload, "executed_at")
+        self.ts_ns = _event_ns(payload, "executed_at")
         self.symbol = _text(payload, "underlying_symbol")
         self.series = self.symbol
         self.contract = _text(payload, "option_symbol")
@@ -237,6 +252,8 @@ class OptionTradeInput(AlertInput):
     @property
     def expiry(self) -> date | None:  # type: ignore[override]
         text = self.raw.get("expiry")
+        if type(text) is date:
+            return text
         if isinstance(text, str):
             try:
                 return date.fromisoformat(text)
@@ -277,7 +294,7 @@ def uw_flow_alert(stream: str, position: str, payload: dict[str, Any]) -> AlertI
     return AlertInput(
         stream=stream,
         position=position,
-        ts_ns=_ms(payload, "executed_at" if "executed_at" in payload else "end_time"),
+        ts_ns=_event_ns(payload, "executed_at" if "executed_at" in payload else "end_time"),
         symbol=_text(payload, "ticker"),
         contract=contract,
         uid=str(payload.get("id") or position),
@@ -300,7 +317,9 @@ def uw_flow_alert(stream: str, position: str, payload: dict[str, Any]) -> AlertI
 
 def uw_market_tide(stream: str, position: str, payload: dict[str, Any]) -> AlertInput:
     stamp = payload.get("timestamp")
-    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+    if type(payload.get("ts_event")) is int:
+        ts_ns = payload["ts_event"]
+    elif isinstance(stamp, int | float) and not isinstance(stamp, bool):
         ts_ns = int(stamp) * 1_000_000
     elif isinstance(stamp, str):
         try:
@@ -317,7 +336,7 @@ def uw_market_tide(stream: str, position: str, payload: dict[str, Any]) -> Alert
         position=position,
         ts_ns=ts_ns,
         symbol=str(payload.get("ticker") or "MARKET"),
-        uid=f"tide:{ts_ns}",
+        uid=str(payload.get("id") or f"tide:{ts_ns}"),
         raw=payload,
         net_call_premium=_decimal(payload, "net_call_premium", required=True),
         net_put_premium=_decimal(payload, "net_put_premium", required=True),

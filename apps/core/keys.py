@@ -93,10 +93,29 @@ def gex_breaker(name: str) -> str:
     return f"gex:breaker:{{{_name('breaker', name)}}}"
 
 
-# Unusual Whales
+# Unusual Whales. The three firehose streams are not per symbol: they share the hash tag `{UW}`
+# (one slot with their dedup sets, so one Lua call checks and appends), and the lake files them
+# under symbol=UW. The names without the tag are the stream kinds, kept from the design.
 UW_OPTION_TRADE = "uw:option_trade"
 UW_FLOW_ALERT = "uw:flow_alert"
 UW_MARKET_AGG = "uw:market_agg"
+UW_TAG = "UW"
+UW_OPTION_TRADES = f"{UW_OPTION_TRADE}:{{{UW_TAG}}}"
+UW_FLOW_ALERTS = f"{UW_FLOW_ALERT}:{{{UW_TAG}}}"
+UW_MARKET_AGGS = f"{UW_MARKET_AGG}:{{{UW_TAG}}}"
+UW_NEWS = f"uw:news:{{{UW_TAG}}}"
+
+
+def uw_seen(kind: str) -> str:
+    """Sorted set of the ids of one UW stream kind already stored (scored by when), so the same
+    id is appended once: `uw:seen:option_trade:{UW}`."""
+    return f"uw:seen:{_name('kind', kind)}:{{{UW_TAG}}}"
+
+
+def uw_price(ticker: str) -> str:
+    """Stream of UW's `price:<TICKER>` ticks (hot only, capped)."""
+    return f"uw:price:{{{_symbol(ticker)}}}"
+
 
 # Alerts
 ALERTS_FIRED = "alerts:fired"

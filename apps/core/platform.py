@@ -88,7 +88,10 @@ def platform_processes(
         # The alert engine: a long-lived consumer of the hot streams (its state, cooldowns and
         # the previous price of each series, lives between batches; a Celery task would not keep it).
         ProcessSpec("alerts", [python, "manage.py", "run_alerts"]),
-    ]
+    ] + (
+        # A real feed, switched on by its credentials in .env (UW_ENABLED and UW_API_TOKEN).
+        [ProcessSpec("uw", [python, "manage.py", "run_streamer", "uw"])] if env.UW_ENABLED else []
+    )
 
 
 def credentials_ensure(*, env: PipelineEnv, path: Path = CREDENTIALS_FILE) -> Credentials:

@@ -53,7 +53,9 @@ class Command(BaseCommand):
         port = venue.metrics_port if options["metrics_port"] is None else options["metrics_port"]
         symbols = tuple(part.strip() for part in (options["symbols"] or "").split(",") if part.strip())
         try:
-            client = venue.client_from_options(options)
+            venue_config = venue.config_from_options(options)
+            client = venue.client(venue_config)
+            sink = venue.sink(venue_config, settings.REDIS_URL) if venue.sink else None
             config = RunnerConfig(
                 name=venue.name,
                 batch_size=options["batch_size"],
@@ -61,10 +63,11 @@ class Command(BaseCommand):
                 metrics_host=settings.ENV.METRICS_HOST,
                 fixed_symbols=symbols or None,
                 record_path=options["record"],
+                subscription_setting=venue.subscription_setting,
             )
         except StreamerConfigError as error:
             raise CommandError(str(error)) from None
         try:
-            asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL).run())
+            asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL, sink=sink).run())
         except StreamerConfigError as error:  # found on start-up: the metrics port, say
             raise CommandError(str(error)) from None

@@ -116,3 +116,15 @@ def test_pubsub_and_the_websocket_stream_are_sent_once_however_often_retried() -
     assert pubsub.get_message(timeout=0.5) is None
     ((_, fields),) = client.xrange(keys.ALERTS_FIRED)
     assert loads(fields[b"d"])["id"] == event.pk
+
+
+def test_the_alerts_queue_task_sends_what_is_due(celery_worker: object) -> None:
+    """With no engine running, the beat-scheduled task on the `alerts` queue sends a test-fire."""
+    from apps.alerts.tasks import alerts_deliver
+
+    rule = _rule([{"kind": "websocket"}])
+    event = alert_test_fire(rule=rule)
+    assert alerts_deliver.apply_async(queue="alerts").get(timeout=60) == {"attempted": 1}
+    assert _deliveries(rule)[0].state == "done"
+    ((_, fields),) = get_redis().xrange(keys.ALERTS_FIRED)
+    assert loads(fields[b"d"])["id"] == event.pk

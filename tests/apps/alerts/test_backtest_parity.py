@@ -1,4 +1,6 @@
-"""The backtest over a lake day finds exactly the matches the live engine made on that day.
+"""The backtest over a lake day finds exactly the matches the live engine made on that day:
+market-data trades and 1-minute bars (against the GEX snapshot in force), GEX snapshots and UW
+option trades.
 
 The replay sandbox (`run_streamer replay`) has not landed on this branch, so the day is driven
 into the live engine by writing its events into the hot store as the streamers do (the
@@ -21,11 +23,16 @@ from apps.alerts.engine import AlertEngine
 from apps.alerts.models import AlertEvent, AlertRule
 from apps.alerts.services import rule_save
 from apps.core import keys
+from apps.core.codec import dumps
 from apps.core.redis import get_redis
 from apps.gex.services.snapshots import snapshot_record
 from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.events import Side, Trade
 from apps.storage.flush import streams_flush
+from apps.uw.events import OptionTrade
+from apps.uw.parsing import option_trade_parse
+from apps.uw.services.hot_store import uw_events_write
+from tests.apps.alerts.payloads import OPTION_TRADE
 from tests.factories import write
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.calendar]
@@ -64,6 +71,25 @@ def _snapshots() -> list[GEXSnapshot]:
     ]
 
 
+def _option_trades() -> list[OptionTrade]:
+    """400 SPX and SPY option trades through the day, as the UW streamer stores them."""
+    start = OPEN - timedelta(hours=2)
+    trades = []
+    for index in range(400):
+        at = start + timedelta(seconds=90 * index)
+        payload = {
+            **OPTION_TRADE,
+            "id": f"t{index}",
+            "underlying_symbol": "SPX" if index % 2 else "SPY",
+            "option_symbol": ("SPX" if index % 2 else "SPY") + "240920C00025000",
+            "premium": f"{(index * 7919) % 300_000}.00",
+            "tags": ["ask_side" if index % 3 else "bid_side"],
+            "executed_at": int(at.timestamp() * 1000),
+        }
+        trades.append(option_trade_parse(dumps(payload), ts_recv=int(at.timestamp() * 1e9)))
+    return trades
+
+
 def _rules() -> list[AlertRule]:
     specs = [
         {
@@ -85,6 +111,17 @@ def _rules() -> list[AlertRule]:
             "conditions": [{"kind": "gex_level_change", "level": "zero_gamma", "min_change": 1.5}],
         },
         {
+            "name": "SPX calls bought over $200k",
+            "source": "uw_option_trades",
+            "conditions": [
+                {"kind": "ticker_in", "tickers": ["SPX"]},
+                {"kind": "side", "side": "ask"},
+                {"kind": "premium_at_least", "min": "200000"},
+            ],
+            "session": "regular",
+            "dedup_seconds": 600,
+        },
+        {
             "name": "ES 1-minute bars above the call wall",
             "source": "md_bars",
             "conditions": [{"kind": "gex_cross", "level": "major_pos_vol", "direction": "up", "gex_ticker": "ESZ24"}],
@@ -102,6 +139,8 @@ def test_backtest_of_wednesday_2024_09_18_matches_the_live_engine(settings: Sett
     for snapshot in _snapshots():
         snapshot_record(snapshot=snapshot)
     write(_trades())
+    for start in range(0, 400, 50):
+        uw_events_write(client=client, events=_option_trades()[start : start + 50])
 
     engine = AlertEngine(client=client, batch=7)
     engine.refresh_rules(force=True)
@@ -114,8 +153,9 @@ def test_backtest_of_wednesday_2024_09_18_matches_the_live_engine(settings: Sett
     streams_flush(client=client, lake=settings.LAKE_DIR)
     for key in client.scan_iter(match="md:*"):
         client.delete(key)
-    for key in client.scan_iter(match="gex:*"):
-        client.delete(key)
+    for pattern in ("gex:*", "uw:*"):
+        for key in client.scan_iter(match=pattern):
+            client.delete(key)
 
     for rule in rules:
         report = backtest_run(rule=rule, start=DAY, end=DAY, lake=settings.LAKE_DIR)

@@ -17,6 +17,9 @@ from apps.alerts.services import rule_save
 from apps.core import keys
 from apps.core.codec import dumps, loads
 from apps.core.redis import get_redis
+from apps.uw.events import OptionTrade
+from apps.uw.parsing import option_trade_parse
+from apps.uw.services.hot_store import uw_events_write
 from tests.apps.alerts.payloads import OPTION_TRADE
 from tests.conftest import ProcessGroup
 
@@ -24,16 +27,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WAVES, PER_WAVE = 4, 60
 
 
+def _trade(trade_id: str, premium: str, offset: int = 0) -> OptionTrade:
+    payload = {**OPTION_TRADE, "id": trade_id, "premium": premium, "executed_at": 1726670167412 + offset}
+    return option_trade_parse(dumps(payload), ts_recv=1726670167412_000_000 + offset)
+
+
 def _write_wave(wave: int) -> int:
-    """PER_WAVE option trades, every third one over $1M; returns how many are."""
-    client = get_redis()
-    big = 0
-    for index in range(PER_WAVE):
-        premium = "2500000.00" if index % 3 == 0 else "1200.00"
-        big += index % 3 == 0
-        payload = {**OPTION_TRADE, "id": f"w{wave}-{index}", "premium": premium, "executed_at": 1726670167412 + index}
-        client.xadd(keys.UW_OPTION_TRADE, {"d": dumps(payload)})
-    return big
+    """PER_WAVE option trades as the UW streamer stores them, every third one over $1M; returns
+    how many are."""
+    trades = [
+        _trade(f"w{wave}-{index}", "2500000.00" if index % 3 == 0 else "1200.00", index) for index in range(PER_WAVE)
+    ]
+    for start in range(0, PER_WAVE, 10):  # the streamer's batches
+        uw_events_write(client=get_redis(), events=trades[start : start + 10])
+    return sum(index % 3 == 0 for index in range(PER_WAVE))
 
 
 def _wait(what: str, done: Callable[[], bool], processes: ProcessGroup, seconds: float = 60) -> None:
@@ -65,7 +72,7 @@ def test_sigkill_between_match_and_delivery_loses_and_doubles_nothing(
     )
     client = get_redis()
     # The engine's groups start where it first ran: start it once on an empty stream.
-    client.xadd(keys.UW_OPTION_TRADE, {"d": dumps({**OPTION_TRADE, "id": "before", "premium": "1.00"})})
+    uw_events_write(client=client, events=[_trade("before", "1.00")])
     expected = 0
     kills = 0
     for wave in range(WAVES):
@@ -88,7 +95,7 @@ def test_sigkill_between_match_and_delivery_loses_and_doubles_nothing(
         lambda: (
             AlertEvent.objects.count() == expected
             and not AlertDelivery.objects.exclude(state=AlertDelivery.State.DONE).exists()
-            and not client.xpending(keys.UW_OPTION_TRADE, keys.ALERTS_GROUP)["pending"]
+            and not client.xpending(keys.UW_OPTION_TRADES, keys.ALERTS_GROUP)["pending"]
         ),
         processes,
     )

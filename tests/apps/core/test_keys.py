@@ -31,6 +31,14 @@ def test_shared_keys_and_channels_are_pinned() -> None:
         "uw:flow_alert",
         "uw:market_agg",
     )
+    assert (keys.UW_OPTION_TRADES, keys.UW_FLOW_ALERTS, keys.UW_MARKET_AGGS, keys.UW_NEWS) == (
+        "uw:option_trade:{UW}",
+        "uw:flow_alert:{UW}",
+        "uw:market_agg:{UW}",
+        "uw:news:{UW}",
+    )
+    assert keys.uw_seen("flow_alert") == "uw:seen:flow_alert:{UW}"
+    assert keys.uw_price("SPY") == "uw:price:{SPY}"
     assert keys.ALERTS_FIRED == "alerts:fired"
     assert keys.MD_GAPS == "md:gaps"
     assert keys.MD_STORE_OUTAGES == "md:store_outages"
@@ -60,6 +68,16 @@ def test_keys_of_one_symbol_share_a_cluster_slot() -> None:
     ]
     assert len({key_slot(key.encode()) for key in symbol_keys}) == 1
     assert key_slot(keys.trades("ESZ25").encode()) != key_slot(keys.trades("NQZ25").encode())
+
+
+def test_a_uw_stream_and_its_dedup_set_share_a_cluster_slot() -> None:
+    """One Lua call checks the ids and appends the new events: both keys must be on one node."""
+    for stream, kind in (
+        (keys.UW_OPTION_TRADES, "option_trade"),
+        (keys.UW_FLOW_ALERTS, "flow_alert"),
+        (keys.UW_MARKET_AGGS, "market_agg"),
+    ):
+        assert key_slot(stream.encode()) == key_slot(keys.uw_seen(kind).encode())
 
 
 @pytest.mark.parametrize("symbol", ["esz25", "/ESZ25", "ES Z25", "", "{ES}"])
