@@ -18,6 +18,10 @@ from streamers.sinks import EventSink
 ConfigT = TypeVar("ConfigT")
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Venue(Generic[ConfigT]):
     name: str
@@ -37,6 +41,11 @@ class Venue(Generic[ConfigT]):
     # The runtime setting listing what it subscribes to, instead of marketdata.symbols (its
     # `--symbols` then lists such subscriptions).
     subscription_setting: str | None = None
+    # What it takes to run it, in one line for `run_streamer list` (switches, secrets, commands).
+    needs: str = "nothing"
+    # Whether this deployment runs it (its switch is on): the dashboard lists only those, and
+    # others while a process of theirs is alive. Read from settings; no connection is opened.
+    configured: Callable[[], bool] = _always
 
     def client_from_options(self, options: dict[str, Any]) -> FeedClient[Any]:
         return self.client(self.config_from_options(options))

@@ -23,6 +23,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
     ("get", "/api/quotes", {"symbol": "ESZ26"}),
     ("get", "/api/depth/book", {"symbol": "ESZ26", "feed": "test"}),
     ("get", "/api/depth/compare", {"symbol": "ESZ26", "feeds": "schwab,tastytrade"}),
+    ("get", "/api/depth/live", {"symbol": "ESZ26"}),
+    ("get", "/api/depth/history", {"symbol": "ESZ26"}),
+    ("get", "/api/profile", {"symbol": "ESZ26"}),
     ("get", "/api/bars", {"symbol": "ESZ26"}),
     ("get", "/api/gex/latest", {"ticker": "ES_SPX"}),
     ("get", "/api/gex/at", {"ticker": "ES_SPX", "at": "2026-11-24T15:00:00Z"}),
@@ -31,5 +34,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
     ("get", "/api/status/flush", {}),
     ("get", "/api/status/queues", {}),
     ("get", "/api/alerts/recent", {}),
+    ("get", "/api/replays", {}),
+    ("get", "/api/replays/nov20", {}),
     *CONTROL_ENDPOINTS,
 ]

@@ -84,3 +84,26 @@ def test_a_uw_stream_and_its_dedup_set_share_a_cluster_slot() -> None:
 def test_non_canonical_symbol_is_refused_with_its_name(symbol: str) -> None:
     with pytest.raises(ValueError, match="is not canonical"):
         keys.trades(symbol)
+
+
+def test_a_replay_sandbox_has_the_live_layout_under_its_own_hash_tag() -> None:
+    sandbox = keys.KeySpace.replay("nov20-es")
+    assert sandbox.trades("ESZ26") == "replay:{nov20-es}:md:trades:ESZ26"
+    assert sandbox.quotes("ESZ26") == "replay:{nov20-es}:md:quotes:ESZ26"
+    assert sandbox.depth("ESZ26") == "replay:{nov20-es}:md:depth:ESZ26"
+    assert sandbox.last("ESZ26") == "replay:{nov20-es}:md:last:ESZ26"
+    assert sandbox.gaps == "replay:{nov20-es}:md:gaps"
+    assert sandbox.streamer("replay") == "replay:{nov20-es}:streamer:replay"
+    assert sandbox.dead_letter("replay") == "replay:{nov20-es}:deadletter:replay"
+    assert sandbox.trades_channel("replay") == "replay:{nov20-es}:market_data:replay:trades"
+    assert keys.replay_state("nov20-es") == "replay:{nov20-es}"
+    assert keys.replay_keys_pattern("nov20-es") == "replay:{nov20-es}*"
+    assert keys.REPLAY_STATE_PATTERN == "replay:{*}"
+    # The live store is the layout above, unchanged.
+    assert keys.LIVE.trades("ESZ26") == keys.trades("ESZ26")
+    assert keys.LIVE.is_live
+    assert not sandbox.is_live
+    assert keys.KeySpace.replay("nov20-es") == sandbox
+    assert keys.KeySpace.replay("nov20-es") != keys.LIVE
+    slots = {key_slot(key.encode()) for key in (sandbox.trades("ESZ26"), sandbox.last("NQZ26"), sandbox.gaps)}
+    assert slots == {key_slot(keys.replay_state("nov20-es").encode())}, "one slot for the whole sandbox"
