@@ -75,8 +75,12 @@ class AlertEngine:
         batch: int = BATCH,
         gex_lookup: GexLookup = gex_lookup_live,
         failpoint: str = "",
+        keyspace: keys.KeySpace = keys.LIVE,
     ) -> None:
         self.client = client
+        # The live store, or a replay's sandbox (`run_alerts --replay ID`): a replay's alerts are
+        # recorded with their sandbox stream and sent nowhere.
+        self.keyspace = keyspace
         self.consumer = consumer
         self.batch = batch
         self.failpoint = failpoint
@@ -123,6 +127,8 @@ class AlertEngine:
     # -- streams ----------------------------------------------------------------------------
 
     def _group_start(self) -> str:
+        if not self.keyspace.is_live:
+            return "0"  # a sandbox holds only the replay: read it from its start
         if self._since is None:
             self.client.set(keys.ALERTS_ENGINE_SINCE, str(int(time.time() * 1000)), nx=True)
             self._since = f"{text(self.client.get(keys.ALERTS_ENGINE_SINCE))}-0"
@@ -136,10 +142,11 @@ class AlertEngine:
             return
         self._discovered = now
         for kind in STREAM_KINDS:
+            pattern = self.keyspace.scoped(kind.pattern)
             if kind.per_symbol:
-                found = [text(key) for key in self.client.scan_iter(match=kind.pattern, count=1000, _type="STREAM")]
+                found = [text(key) for key in self.client.scan_iter(match=pattern, count=1000, _type="STREAM")]
             else:
-                found = [kind.pattern] if self.client.exists(kind.pattern) else []
+                found = [pattern] if self.client.exists(pattern) else []
             for key in found:
                 if key in self.streams:
                     continue
@@ -225,7 +232,7 @@ class AlertEngine:
                     return 0
                 try:
                     fires = self.evaluate(kind, stream, batch.entries)
-                    recorded = alerts_record(fires=fires) if fires else 0
+                    recorded = alerts_record(fires=fires, deliver=self.keyspace.is_live) if fires else 0
                     self.fired += recorded
                 except Exception:
                     # The rules' cooldown and dedup state saw this batch; the database did not.
@@ -281,11 +288,16 @@ class DeliveryPump:
 
 
 def engine_run(
-    *, client: redis.Redis, stop: threading.Event, batch: int = BATCH, on_idle: Callable[[], None] | None = None
+    *,
+    client: redis.Redis,
+    stop: threading.Event,
+    batch: int = BATCH,
+    keyspace: keys.KeySpace = keys.LIVE,
+    on_idle: Callable[[], None] | None = None,
 ) -> AlertEngine:
     """Run the engine and its delivery pump until `stop` is set (`manage.py run_alerts`)."""
     failpoint = getattr(settings, "ALERTS_FAILPOINT", "")
-    engine = AlertEngine(client=client, failpoint=failpoint, batch=batch)
+    engine = AlertEngine(client=client, failpoint=failpoint, batch=batch, keyspace=keyspace)
     reclaimed = deliveries_reclaim(claimer_alive=claimer_alive)
     if reclaimed:
         log.info("alerts.deliveries_reclaimed", count=reclaimed)
@@ -304,12 +316,14 @@ def engine_run(
             stop.wait(DELIVERY_POLL_SECONDS)
 
     thread = threading.Thread(target=deliver, name="alert-deliveries", daemon=True)
-    thread.start()
+    if keyspace.is_live:  # a replay's engine sends nothing
+        thread.start()
     log.info("alerts.engine_started", streams=len(engine.streams))
     try:
         while not stop.is_set():
             try:
-                client.set(keys.ALERTS_ENGINE_HEARTBEAT, str(int(time.time())), ex=HEARTBEAT_SECONDS)
+                if keyspace.is_live:
+                    client.set(keys.ALERTS_ENGINE_HEARTBEAT, str(int(time.time())), ex=HEARTBEAT_SECONDS)
                 read = engine.step()
             except (redis.RedisError, OSError) as error:
                 log.warning("alerts.engine_retry", error=str(error))
@@ -321,7 +335,8 @@ def engine_run(
                 stop.wait(IDLE_SECONDS)
     finally:
         stop.set()
-        thread.join(timeout=10)
+        if thread.is_alive():
+            thread.join(timeout=10)
         pump.close()
         log.info("alerts.engine_stopped", processed=engine.processed, fired=engine.fired)
     return engine

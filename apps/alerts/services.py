@@ -89,10 +89,11 @@ def _deliveries_for(events: Sequence[AlertEvent], actions_of: dict[int, list[dic
 
 
 @transaction.atomic
-def alerts_record(*, fires: Sequence[Fire]) -> int:
-    """Record each match as an AlertEvent with one delivery per action of its rule, in one
-    transaction. A match already recorded (the same rule and input position: a batch evaluated
-    again after a crash) is not recorded twice. Returns how many alerts were new."""
+def alerts_record(*, fires: Sequence[Fire], deliver: bool = True) -> int:
+    """Record each match as an AlertEvent with one delivery per action of its rule (none when
+    `deliver` is False: a replay's alerts are recorded and sent nowhere), in one transaction. A
+    match already recorded (the same rule and input position: a batch evaluated again after a
+    crash) is not recorded twice. Returns how many alerts were new."""
     if not fires:
         return 0
     rows = [
@@ -122,7 +123,8 @@ def alerts_record(*, fires: Sequence[Fire]) -> int:
             "pk", "actions"
         )
     }
-    AlertDelivery.objects.bulk_create(_deliveries_for(created, actions_of))
+    if deliver:
+        AlertDelivery.objects.bulk_create(_deliveries_for(created, actions_of))
     return len(created)
 
 

@@ -61,7 +61,9 @@ KIND_OF_SOURCE = {source: kind for kind in STREAM_KINDS for source in kind.sourc
 
 
 def symbol_of_key(key: str) -> str:
-    """`md:trades:{ESZ25}` → `ESZ25`."""
+    """`md:trades:{ESZ25}` → `ESZ25`; in a replay's sandbox `replay:{r1}:md:trades:ESZ25` → `ESZ25`."""
+    if key.startswith(keys.REPLAY_PREFIX):
+        return key.rsplit(":", 1)[1]
     start, end = key.find("{"), key.rfind("}")
     if start < 0 or end <= start:
         raise InputError(f"stream {key!r} has no {{symbol}}")
