@@ -57,9 +57,6 @@ class _Condition(BaseModel):
     def predicate(self) -> Predicate:
         raise NotImplementedError
 
-    # Stateful conditions read the previous value of the input's series (kept by the tape).
-    stateful: ClassVar[bool] = False
-
 
 class PremiumAtLeast(_Condition):
     kind: Literal["premium_at_least"]
@@ -226,7 +223,6 @@ class GexCross(_Condition):
         description="the GEX ticker whose levels a trade is held against (ES_SPX, SPX, ...); default: its symbol",
     )
     category: str = Field(default="gex_full", pattern=r"^[a-z0-9_]{1,32}$")
-    stateful: ClassVar[bool] = True
 
     def applies_to(self) -> frozenset[Source]:
         return frozenset({Source.MD_TRADES, Source.MD_BARS, Source.GEX_SNAPSHOTS})
@@ -272,7 +268,6 @@ class FeedSpread(_Condition):
     a: FeedLeg
     b: FeedLeg
     min: StrictFloat = Field(gt=0, le=1e9)
-    stateful: ClassVar[bool] = True
 
     def applies_to(self) -> frozenset[Source]:
         return frozenset({Source.MD_TRADES})
@@ -304,7 +299,6 @@ class GexLevelChange(_Condition):
     kind: Literal["gex_level_change"]
     level: GexLevel = "zero_gamma"
     min_change: StrictFloat = Field(gt=0, le=1e9)
-    stateful: ClassVar[bool] = True
 
     def applies_to(self) -> frozenset[Source]:
         return frozenset({Source.GEX_SNAPSHOTS})
