@@ -96,6 +96,7 @@ class PipelineEnv(BaseSettings):
     RUNTIME_CONFIG_REFRESH_SECONDS: Seconds = 2.0
     TEST_REDIS_DB: Annotated[int, Field(ge=0, le=15)] = 15
     FLUSH_FAILPOINT: Literal["", "after_write", "after_rename", "after_ack"] = ""
+    ALERTS_FAILPOINT: Literal["", "after_record", "after_send"] = ""
 
     # Broker OAuth tokens are stored encrypted with this Fernet key (comma-separated: rotation)
     BROKER_TOKEN_KEY: SecretStr = SecretStr("")

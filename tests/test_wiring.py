@@ -45,6 +45,9 @@ ALLOWED = {
     # of apps.brokers. The UW venue writes its feed through the domains it carries: UW events
     # (apps.uw) and UW's gamma exposure as a GEX source (apps.gex). No door.
     "streamers": {"apps.core", "apps.marketdata", "apps.storage", "apps.brokers", "apps.uw", "apps.gex"},
+    # A domain app: the sources it evaluates (market data, GEX, Unusual Whales) and storage's
+    # exactly-once reader and lake; it registers nothing anyone below it imports.
+    "apps.alerts": {"apps.core", "apps.marketdata", "apps.storage", "apps.gex", "apps.uw"},
 }
 
 

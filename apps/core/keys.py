@@ -130,6 +130,23 @@ def uw_price(ticker: str) -> str:
 
 # Alerts
 ALERTS_FIRED = "alerts:fired"
+ALERTS_GROUP = "alerts"
+# Where the engine's consumer groups start on a stream they meet for the first time: the moment
+# the engine first ran (ms), so a new stream is read from its start and history is not re-fired.
+ALERTS_ENGINE_SINCE = "alerts:engine:since"
+# Set by the running engine on every pass, expiring after a minute: its liveness.
+ALERTS_ENGINE_HEARTBEAT = "alerts:engine:heartbeat"
+
+
+def alerts_lock(stream_key: str) -> str:
+    return f"alerts:lock:{stream_key}"
+
+
+def alerts_delivered(delivery_id: int) -> str:
+    """Set once a delivery to Redis (pub/sub, `alerts:fired`) was made: a retry never repeats it."""
+    if not isinstance(delivery_id, int) or delivery_id < 1:
+        raise ValueError(f"delivery_id {delivery_id!r} must be a positive integer")
+    return f"alerts:delivered:{delivery_id}"
 
 
 # Streamer processes and malformed input

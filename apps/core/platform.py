@@ -87,6 +87,9 @@ def platform_processes(
         ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
         # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
         ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
+        # The alert engine: a long-lived consumer of the hot streams (its state, cooldowns and
+        # the previous price of each series, lives between batches; a Celery task would not keep it).
+        ProcessSpec("alerts", [python, "manage.py", "run_alerts"]),
         *brokers,
     ] + (
         # A real feed, switched on by its credentials in .env (UW_ENABLED and UW_API_TOKEN).
