@@ -10,6 +10,7 @@ from typing import Any
 
 from streamers.replay.venue import VENUE as REPLAY
 from streamers.simulator.venue import VENUE as SIMULATOR
+from streamers.tastytrade.venue import VENUE as TASTYTRADE
 from streamers.venue import Venue
 
-VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY)}
+VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY, TASTYTRADE)}
