@@ -120,6 +120,11 @@ def streamer_control(name: str) -> str:
     return f"control:streamer:{_name('streamer', name)}"
 
 
+# Broker tokens: the lock that keeps two processes from refreshing one account's tokens at once.
+def broker_refresh_lock(provider: str, account: str) -> str:
+    return f"brokers:refresh_lock:{_name('provider', provider)}:{_name('account', account)}"
+
+
 # REST API
 def api_rate_limit(subject: str) -> str:
     """Requests of one API caller (`token-<id>` or `user-<id>`) in the current one-minute window."""
