@@ -47,8 +47,10 @@ def config_from_options(options: dict[str, Any]) -> TastytradeConfig:
 
 def client(config: TastytradeConfig) -> FeedClient[Any]:
     from streamers.tastytrade.client import TastytradeClient
+    from streamers.tastytrade.token_store import BrokerTokenSessionStore
 
-    return TastytradeClient(config)
+    BrokerTokenSessionStore.check_key()
+    return TastytradeClient(config, store=BrokerTokenSessionStore())
 
 
 VENUE = Venue(

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from apps.core.embedded_redis import free_port
 from apps.marketdata.selectors import trades_last
@@ -27,6 +28,7 @@ def streamer_env(process_env: dict[str, str], fake: FakeTastytrade, **overrides:
             "TASTYTRADE_API_URL": fake.base_url,
             "TASTYTRADE_CLIENT_SECRET": FAKE_CLIENT_SECRET,
             "TASTYTRADE_REFRESH_TOKEN": FAKE_REFRESH_TOKEN,
+            "BROKER_TOKEN_KEY": Fernet.generate_key().decode(),
         }
     )
     env.update(overrides)
@@ -60,10 +62,14 @@ def test_a_refused_refresh_token_exits_non_zero_with_one_line_and_no_retry(proce
     assert oauth_calls == 1
 
 
-def test_a_wrong_client_secret_and_a_missing_token_are_named(process_env: dict[str, str]) -> None:
+def test_a_wrong_client_secret_a_missing_token_and_a_missing_key_are_named(process_env: dict[str, str]) -> None:
     with FakeTastytrade() as fake:
         wrong_secret = run(["--metrics-port", "0"], streamer_env(process_env, fake, TASTYTRADE_CLIENT_SECRET="nope"))
         missing = run(["--metrics-port", "0"], streamer_env(process_env, fake, TASTYTRADE_REFRESH_TOKEN=""))
+        no_key = run(["--metrics-port", "0"], streamer_env(process_env, fake, BROKER_TOKEN_KEY=""))
+        assert fake.requests.count(("POST", "/oauth/token")) == 1, "only the wrong secret reached the server"
+    assert no_key.returncode != 0
+    assert no_key.stderr.strip().splitlines()[-1].startswith("CommandError: BROKER_TOKEN_KEY is not set")
     assert wrong_secret.returncode != 0
     assert "invalid_client" in wrong_secret.stderr.strip().splitlines()[-1]
     assert missing.returncode != 0
