@@ -176,11 +176,9 @@ class TastytradeClient:
             message = await self._next_control()
             if message.get("type") == "CHANNEL_OPENED" and message.get("channel") in wanted:
                 opened.add(message["channel"])
-        self.context.fields = {}
-        self.context.types_by_channel = {CHANNELS[event_type]: event_type for event_type in self.event_types}
+        self.configure_channels()
         for event_type in self.event_types:
             channel = CHANNELS[event_type]
-            self.context.fields[channel] = {event_type: FIELDS[event_type]}
             await self._send(
                 {
                     "type": "FEED_SETUP",
@@ -190,6 +188,14 @@ class TastytradeClient:
                     "acceptEventFields": {event_type: list(FIELDS[event_type])},
                 }
             )
+
+    def configure_channels(self) -> None:
+        """The parser's view of a fresh connection: each event type on its channel, with the
+        fields our FEED_SETUP asks for (until a FEED_CONFIG names others)."""
+        self.context.types_by_channel = {CHANNELS[event_type]: event_type for event_type in self.event_types}
+        self.context.fields = {
+            CHANNELS[event_type]: {event_type: FIELDS[event_type]} for event_type in self.event_types
+        }
 
     async def _keepalive(self) -> None:
         try:

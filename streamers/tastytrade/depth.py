@@ -20,15 +20,8 @@ FEED = "tastytrade"
 MAX_LEVELS = 20
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    symbol: str
-    flags: int
-    index: int
-    ts_event: int
-    price: float | None
-    size: float | None
-    side: Side
+# One Order event: symbol, eventFlags, index, time (ns), price, size (None for NaN), side.
+OrderRow = tuple[str, int, int, int, float | None, float | None, Side]
 
 
 @dataclass
@@ -50,18 +43,20 @@ class OrderBooks:
     def apply(self, rows: list[OrderRow], *, ts_recv: int) -> list[DepthSnapshot]:
         """Apply the rows in order; a snapshot of each book whose transaction completed."""
         touched: dict[str, None] = {}
-        for row in rows:
-            book = self.books.setdefault(row.symbol, _Book())
-            if row.flags & SNAPSHOT_BEGIN:
+        books = self.books
+        for symbol, flags, index, ts_event, price, size, side in rows:
+            book = books.get(symbol)
+            if book is None:
+                book = books[symbol] = _Book()
+            if flags & SNAPSHOT_BEGIN:
                 book.orders.clear()
-            removed = row.flags & REMOVE_EVENT or not row.size or row.price is None or row.side is Side.UNKNOWN
-            if removed:
-                book.orders.pop(row.index, None)
+            if flags & REMOVE_EVENT or not size or price is None or side is Side.UNKNOWN:
+                book.orders.pop(index, None)
             else:
-                book.orders[row.index] = (row.side, row.price or 0.0, row.size or 0.0)
-            book.pending = bool(row.flags & TX_PENDING)
-            book.ts_event = max(book.ts_event, row.ts_event)
-            touched[row.symbol] = None
+                book.orders[index] = (side, price, size)
+            book.pending = bool(flags & TX_PENDING)
+            book.ts_event = max(book.ts_event, ts_event)
+            touched[symbol] = None
         return [
             self._snapshot(symbol, self.books[symbol], ts_recv) for symbol in touched if not self.books[symbol].pending
         ]

@@ -20,7 +20,9 @@ What becomes what:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,7 @@ from streamers.tastytrade.depth import OrderBooks, OrderRow
 from streamers.tastytrade.dxlink import NAN_VALUES, REMOVE_EVENT
 
 FEED = "tastytrade"
+_isnan = math.isnan
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 # TimeAndSale `type`: the SDK models it as a string; dxFeed sends NEW / CORRECTION / CANCEL (0/1/2).
 NEW_PRINT = frozenset({"NEW", "0", 0})
@@ -61,7 +64,8 @@ def _number(value: Any, *, name: str, event_type: str, row: int) -> float | None
     )
 
 
-def _columns(fields: Sequence[str], event_type: str, wanted: Sequence[str]) -> list[int]:
+@functools.lru_cache(maxsize=256)
+def _columns(fields: tuple[str, ...], event_type: str, wanted: tuple[str, ...]) -> list[int]:
     try:
         return [fields.index(name) for name in wanted]
     except ValueError as error:
@@ -99,20 +103,121 @@ def feed_data_events(message: Mapping[str, Any], context: ParseContext, *, ts_re
                 f"data[{position + 1}]",
             )
         context.rows_by_type[event_type] = context.rows_by_type.get(event_type, 0) + len(values) // width
+        # Each kind has a fast path for well-formed rows; a row it cannot take (a wrong type, a
+        # NaN where a number must be) sends the whole run through the checking path, which skips
+        # what may be skipped and names the field of what is wrong.
         if event_type == "TimeAndSale" and context.trades_from == "TimeAndSale":
-            events += _time_and_sales(values, fields, context, ts_recv)
+            events += _checked(_fast_time_and_sales, _time_and_sales, values, fields, context, ts_recv)
         elif event_type == "Trade" and context.trades_from == "Trade":
             events += _last_sales(values, fields, context, ts_recv)
         elif event_type == "Quote":
-            events += _quotes(values, fields, context, ts_recv)
+            events += _checked(_fast_quotes, _quotes, values, fields, context, ts_recv)
         elif event_type == "Order":
-            events += context.books.apply(_orders(values, fields, context), ts_recv=ts_recv)
+            rows = _checked(_fast_orders, _orders, values, fields, context, ts_recv)
+            events += context.books.apply(rows, ts_recv=ts_recv)
         elif event_type not in NOT_WRITTEN and event_type != "TimeAndSale":
             raise MalformedMessageError(f"unknown_event_type:{event_type}"[:60], f"no parser for {event_type!r}")
     return events
 
 
-def _time_and_sales(values: list[Any], fields: Sequence[str], context: ParseContext, ts_recv: int) -> list[Trade]:
+def _checked(fast: Callable[..., list[Any]], checking: Callable[..., list[Any]], *args: Any) -> list[Any]:
+    try:
+        return fast(*args)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        return checking(*args)
+
+
+def _fast_time_and_sales(
+    values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int
+) -> list[Trade]:
+    sym, t, nano, index, price, size, aggressor, kind, flags = _columns(
+        fields,
+        "TimeAndSale",
+        ("eventSymbol", "time", "timeNanoPart", "index", "price", "size", "aggressorSide", "type", "eventFlags"),
+    )
+    symbol_of, sides, new_print = context.symbol_of, SIDES, NEW_PRINT
+    trades: list[Trade] = []
+    append = trades.append
+    for start in range(0, len(values), len(fields)):
+        px = float(values[start + price])
+        qty = float(values[start + size])
+        flag = values[start + flags]
+        if (
+            _isnan(px)
+            or _isnan(qty)
+            or values[start + kind] not in new_print
+            or (flag.__class__ is int and flag & REMOVE_EVENT)
+        ):
+            raise ValueError("not a plain new print")
+        append(
+            Trade(
+                symbol_of(values[start + sym]),
+                int(values[start + t]) * 1_000_000 + int(values[start + nano]),
+                ts_recv,
+                px,
+                int(qty),
+                sides.get(values[start + aggressor], Side.UNKNOWN),
+                FEED,
+                int(values[start + index]),
+            )
+        )
+    return trades
+
+
+def _fast_quotes(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[Quote]:
+    sym, event_time, bid_time, ask_time, bid, ask, bid_size, ask_size = _columns(
+        fields,
+        "Quote",
+        ("eventSymbol", "eventTime", "bidTime", "askTime", "bidPrice", "askPrice", "bidSize", "askSize"),
+    )
+    symbol_of = context.symbol_of
+    quotes: list[Quote] = []
+    append = quotes.append
+    for start in range(0, len(values), len(fields)):
+        bid_px, ask_px = float(values[start + bid]), float(values[start + ask])
+        bid_sz, ask_sz = float(values[start + bid_size]), float(values[start + ask_size])
+        if _isnan(bid_px) or _isnan(ask_px) or _isnan(bid_sz) or _isnan(ask_sz):
+            raise ValueError("a side without a price")
+        ms = max(int(values[start + bid_time]), int(values[start + ask_time]), int(values[start + event_time]))
+        append(
+            Quote(
+                symbol_of(values[start + sym]),
+                ms * 1_000_000 or ts_recv,
+                ts_recv,
+                bid_px,
+                int(bid_sz),
+                ask_px,
+                int(ask_sz),
+                FEED,
+            )
+        )
+    return quotes
+
+
+def _fast_orders(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[OrderRow]:
+    sym, flags, index, t, price, size, side = _columns(
+        fields, "Order", ("eventSymbol", "eventFlags", "index", "time", "price", "size", "side")
+    )
+    symbol_of, sides = context.symbol_of, SIDES
+    rows: list[OrderRow] = []
+    append = rows.append
+    for start in range(0, len(values), len(fields)):
+        px, qty = float(values[start + price]), float(values[start + size])
+        append(
+            (
+                symbol_of(values[start + sym]),
+                int(values[start + flags]),
+                int(values[start + index]),
+                int(values[start + t]) * 1_000_000,
+                None if _isnan(px) else px,
+                None if _isnan(qty) else qty,
+                sides.get(values[start + side], Side.UNKNOWN),
+            )
+        )
+    return rows
+
+
+def _time_and_sales(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[Trade]:
     sym, t, nano, index, price, size, aggressor, kind, flags = _columns(
         fields,
         "TimeAndSale",
@@ -143,7 +248,7 @@ def _time_and_sales(values: list[Any], fields: Sequence[str], context: ParseCont
     return trades
 
 
-def _last_sales(values: list[Any], fields: Sequence[str], context: ParseContext, ts_recv: int) -> list[Trade]:
+def _last_sales(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[Trade]:
     sym, t, nano, seq, price, size = _columns(
         fields, "Trade", ("eventSymbol", "time", "timeNanoPart", "sequence", "price", "size")
     )
@@ -163,7 +268,7 @@ def _last_sales(values: list[Any], fields: Sequence[str], context: ParseContext,
     return trades
 
 
-def _quotes(values: list[Any], fields: Sequence[str], context: ParseContext, ts_recv: int) -> list[Quote]:
+def _quotes(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[Quote]:
     sym, event_time, bid_time, ask_time, bid, ask, bid_size, ask_size = _columns(
         fields,
         "Quote",
@@ -192,7 +297,7 @@ def _quotes(values: list[Any], fields: Sequence[str], context: ParseContext, ts_
     return quotes
 
 
-def _orders(values: list[Any], fields: Sequence[str], context: ParseContext) -> list[OrderRow]:
+def _orders(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[OrderRow]:
     sym, flags, index, t, price, size, side = _columns(
         fields, "Order", ("eventSymbol", "eventFlags", "index", "time", "price", "size", "side")
     )
@@ -204,14 +309,14 @@ def _orders(values: list[Any], fields: Sequence[str], context: ParseContext) -> 
         if number is None:
             raise MalformedMessageError("bad_value:Order", "index is NaN", f"data.Order[{row}].index")
         rows.append(
-            OrderRow(
-                symbol=context.symbol_of(record[sym]),
-                flags=int(_number(record[flags], name="eventFlags", event_type="Order", row=row) or 0),
-                index=int(number),
-                ts_event=int(_number(record[t], name="time", event_type="Order", row=row) or 0) * 1_000_000,
-                price=_number(record[price], name="price", event_type="Order", row=row),
-                size=_number(record[size], name="size", event_type="Order", row=row),
-                side=SIDES.get(record[side], Side.UNKNOWN),
+            (
+                context.symbol_of(record[sym]),
+                int(_number(record[flags], name="eventFlags", event_type="Order", row=row) or 0),
+                int(number),
+                int(_number(record[t], name="time", event_type="Order", row=row) or 0) * 1_000_000,
+                _number(record[price], name="price", event_type="Order", row=row),
+                _number(record[size], name="size", event_type="Order", row=row),
+                SIDES.get(record[side], Side.UNKNOWN),
             )
         )
     return rows
