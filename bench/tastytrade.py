@@ -79,7 +79,7 @@ class FramesFeed:
     def __init__(self, raw_frames: list[str]) -> None:
         self.frames = iter(raw_frames)
         self.client = TastytradeClient(
-            TastytradeConfig(client_secret="bench", refresh_token="bench"),  # never used: no connection
+            TastytradeConfig(client_secret="bench", refresh_token="bench"),  # noqa: S106 - never sent: no connection
         )
         self.client.configure_channels()
 

@@ -85,6 +85,12 @@ def platform_processes(
         ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
         # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
         ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
+        # Broker feeds beside it once switched on (their credentials are then required at start-up).
+        *(
+            [ProcessSpec("tastytrade", [python, "manage.py", "run_streamer", "tastytrade"])]
+            if env.TASTYTRADE_ENABLED
+            else []
+        ),
     ]
 
 

@@ -127,3 +127,16 @@ def test_the_process_streams_and_its_metrics_show_connection_types_and_token_tim
     )
     assert 800 < access_left <= 900
     assert 'pipeline_streamer_latency_seconds_count{feed="tastytrade"} 1.0' in metrics
+
+
+def test_make_run_starts_the_tastytrade_streamer_once_it_is_switched_on() -> None:
+    from django.conf import settings
+
+    from apps.core.platform import platform_processes
+
+    def names(enabled: bool) -> list[str]:
+        env = settings.ENV.model_copy(update={"TASTYTRADE_ENABLED": enabled})
+        return [spec.name for spec in platform_processes(env=env, web_port=8000, flower_port=5555)]
+
+    assert "tastytrade" not in names(False)
+    assert names(True)[-2:] == ["simulator", "tastytrade"]
