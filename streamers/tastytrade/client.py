@@ -144,7 +144,8 @@ class TastytradeClient:
                 "type": "SETUP",
                 "channel": 0,
                 "keepaliveTimeout": KEEPALIVE_TIMEOUT,
-                "acceptKeepaliveTimeout": KEEPALIVE_TIMEOUT,
+                # The SDK accepts 60 s; we ask for less so the watchdog hears from a quiet feed.
+                "acceptKeepaliveTimeout": self.config.server_keepalive,
                 "version": DXLINK_VERSION,
             }
         )

@@ -25,6 +25,10 @@ class TastytradeConfig:
     trades_from: str = "TimeAndSale"
     # Seconds between our KEEPALIVEs (the server closes after 60 s without one).
     keepalive_interval: float = 30.0
+    # SETUP's acceptKeepaliveTimeout: the server sends a KEEPALIVE at least this often when the
+    # market is quiet. It must stay under the runner's heartbeat watchdog (the admin's
+    # marketdata.heartbeat_timeout_seconds, 15 s by default), or a quiet feed reconnects for nothing.
+    server_keepalive: int = 10
     # Items per FEED_SUBSCRIPTION message: one message with a whole option chain exceeds the
     # server's frame limit (close 1009; tastyware/tastytrade #137 saw it near 2,000 symbols).
     subscription_chunk: int = 500
@@ -59,5 +63,7 @@ class TastytradeConfig:
                 "--keepalive-interval must be above 0 and below 60 s (the server's timeout),"
                 f" not {self.keepalive_interval:g}"
             )
+        if not 1 <= self.server_keepalive <= 60:
+            raise StreamerConfigError(f"--server-keepalive must be 1-60 s, not {self.server_keepalive}")
         if not 0 <= self.aggregation_period <= 60:
             raise StreamerConfigError(f"--aggregation-period must be 0-60 s, not {self.aggregation_period:g}")

@@ -28,6 +28,12 @@ def add_arguments(parser: ArgumentParser) -> None:
         help="symbols per FEED_SUBSCRIPTION message (the server closes on an over-long one)",
     )
     parser.add_argument("--keepalive-interval", type=float, default=TastytradeConfig.keepalive_interval)
+    parser.add_argument(
+        "--server-keepalive",
+        type=int,
+        default=TastytradeConfig.server_keepalive,
+        help="seconds the server may stay silent (SETUP acceptKeepaliveTimeout); keep it under the heartbeat timeout",
+    )
 
 
 def config_from_options(options: dict[str, Any]) -> TastytradeConfig:
@@ -42,6 +48,7 @@ def config_from_options(options: dict[str, Any]) -> TastytradeConfig:
         trades_from=options.get("trades_from") or TastytradeConfig.trades_from,
         subscription_chunk=options.get("subscription_chunk") or TastytradeConfig.subscription_chunk,
         keepalive_interval=options.get("keepalive_interval") or TastytradeConfig.keepalive_interval,
+        server_keepalive=options.get("server_keepalive") or TastytradeConfig.server_keepalive,
     )
 
 

@@ -80,6 +80,9 @@ class Connection:
     subscriptions: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     last_keepalive: float = field(default_factory=time.monotonic)
+    last_sent: float = field(default_factory=time.monotonic)
+    # The client's SETUP acceptKeepaliveTimeout: the longest it accepts hearing nothing.
+    accept_keepalive: float = 60.0
     closed: bool = False
 
 
@@ -445,12 +448,16 @@ class FakeTastytrade:
 
     async def _send(self, connection: Connection, message: dict[str, Any]) -> None:
         if not connection.closed and not connection.ws.closed:
+            connection.last_sent = time.monotonic()
             await connection.ws.send_str(json.dumps(message, separators=(",", ":")))
 
     async def _on_message(self, connection: Connection, message: dict[str, Any]) -> None:
         kind = message.get("type")
         channel = message.get("channel", 0)
         if kind == "SETUP":
+            accept = message.get("acceptKeepaliveTimeout")
+            if isinstance(accept, int | float) and accept > 0:
+                connection.accept_keepalive = float(accept)
             await self._on_setup(connection)
         elif kind == "AUTH":
             await self._on_auth(connection, message)
@@ -530,24 +537,20 @@ class FakeTastytrade:
             current.add((item.get("type"), item.get("symbol")))
 
     async def _keepalives(self) -> None:
-        tick = min(1.0, self.server_keepalive, self.keepalive_timeout / 4)
-        last_sent = time.monotonic()
+        """Close a connection whose client sent no KEEPALIVE within `keepalive_timeout`; send
+        one to each that heard nothing for `server_keepalive` or half its acceptKeepaliveTimeout."""
+        tick = min(0.25, self.keepalive_timeout / 4)
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
-            send = now - last_sent >= self.server_keepalive
-            if send:
-                last_sent = now
             for connection in list(self.connections):
                 if connection.closed:
                     continue
                 if now - connection.last_keepalive > self.keepalive_timeout:
-                    await self._send(
-                        connection, {"type": "ERROR", "channel": 0, "error": "TIMEOUT", "message": "no keepalive"}
-                    )
+                    await self._error(connection, 0, "TIMEOUT", "no keepalive")
                     await connection.ws.close(code=1011, message=b"keepalive timeout")
                     connection.closed = True
-                elif send:
+                elif now - connection.last_sent >= min(self.server_keepalive, connection.accept_keepalive / 2):
                     await self._send(connection, {"type": "KEEPALIVE", "channel": 0})
 
     # -- publishing ----------------------------------------------------------------------------

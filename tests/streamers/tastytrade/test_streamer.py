@@ -103,7 +103,8 @@ def test_the_handshake_and_feed_setup_are_the_sdks_own_frames_plus_an_order_chan
         "type": "SETUP",
         "channel": 0,
         "keepaliveTimeout": 60,
-        "acceptKeepaliveTimeout": 60,
+        # The SDK's 60 s, shortened so the heartbeat watchdog (15 s) hears from a quiet feed.
+        "acceptKeepaliveTimeout": 10,
         "version": "0.1-DXF-JS/0.3.0",
     }
     assert auth == {"type": "AUTH", "channel": 0, "token": fake.quote_token}
@@ -249,6 +250,25 @@ def test_keepalives_hold_the_connection_open_past_the_servers_timeout() -> None:
         asyncio.run(scenario(fake))
         assert len(fake.connections) == 1
         assert sum(m["type"] == "KEEPALIVE" for m in fake.connections[0].received) >= 5
+
+
+def test_a_quiet_market_keeps_the_connection_the_server_keepalives_feed_the_watchdog() -> None:
+    runtime_setting_update(key="marketdata.heartbeat_timeout_seconds", value=1.5)
+
+    async def scenario(fake: FakeTastytrade) -> None:
+        runner = make_runner(fake, config={"server_keepalive": 1})
+
+        async def body() -> None:
+            await subscribed(fake, ("TimeAndSale", ES_DX))
+            await asyncio.sleep(4)  # no data at all: only the server's KEEPALIVEs arrive
+
+        await run_with(runner, body)
+        assert runner.reconnects == 0
+
+    # The fake's own cadence is 30 s: only the client's acceptKeepaliveTimeout makes it speak up.
+    with FakeTastytrade() as fake:
+        asyncio.run(scenario(fake))
+        assert len(fake.connections) == 1
 
 
 def test_a_server_restart_close_1012_reconnects_resubscribes_and_records_one_gap() -> None:
