@@ -116,7 +116,11 @@ def test_the_process_streams_and_its_metrics_show_connection_types_and_token_tim
         finally:
             process.terminate()
             process.wait(20)
+        secrets = [FAKE_CLIENT_SECRET, FAKE_REFRESH_TOKEN, fake.quote_token, *fake.access_tokens]
     assert process.returncode == 0
+    output = (tmp_path / "streamer.log").read_text()
+    assert "tastytrade.connected" in output
+    assert not [secret for secret in secrets if secret in output], "no token or secret reaches the log"
     assert 'pipeline_streamer_connected{feed="tastytrade"} 1.0' in metrics
     assert 'pipeline_streamer_vendor_events_total{feed="tastytrade",type="TimeAndSale"} 1.0' in metrics
     assert 'pipeline_streamer_messages_by_type_total{feed="tastytrade",type="FEED_DATA"} 1.0' in metrics
