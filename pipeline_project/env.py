@@ -103,6 +103,8 @@ class PipelineEnv(BaseSettings):
     SCHWAB_ENABLED: bool = False
     SCHWAB_APP_KEY: SecretStr = SecretStr("")
     SCHWAB_APP_SECRET: SecretStr = SecretStr("")
+    SCHWAB_API_URL: str = "https://api.schwabapi.com"
+    SCHWAB_CALLBACK_URL: str = "https://127.0.0.1:8182"
     TASTYTRADE_ENABLED: bool = False
     TASTYTRADE_CLIENT_SECRET: SecretStr = SecretStr("")
     TASTYTRADE_REFRESH_TOKEN: SecretStr = SecretStr("")
@@ -176,6 +178,13 @@ class PipelineEnv(BaseSettings):
     def _tastytrade_api_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")) or value.endswith("/"):
             raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.tastyworks.com")
+        return value
+
+    @field_validator("SCHWAB_API_URL", "SCHWAB_CALLBACK_URL")
+    @classmethod
+    def _schwab_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.schwabapi.com")
         return value
 
     @field_validator("GEXBOT_BASE_URL")
