@@ -111,3 +111,24 @@ def test_the_sdk_places_dry_run_and_live_orders_reads_their_status_and_the_fake_
     assert len(placed_orders) == 1, "the dry run is not a placed order"
     assert placed_orders[0]["price"] == "6000.25"
     assert placed_orders[0]["price-effect"] == "Debit"
+
+
+def test_the_sdk_sees_an_over_long_subscription_closed_with_1009_and_a_cancelled_channel_closed() -> None:
+    symbols = [f"T{number:04d}" for number in range(3000)]
+
+    async def too_long(fake: FakeTastytrade) -> None:
+        async with sdk_session(fake) as session, DXLinkStreamer(session) as streamer:
+            await streamer.subscribe(Quote, symbols)
+            await asyncio.sleep(5)
+
+    async def cancel(fake: FakeTastytrade) -> bool:
+        async with sdk_session(fake) as session, DXLinkStreamer(session) as streamer:
+            await streamer.subscribe(Quote, ["SPY"])
+            await streamer.unsubscribe_all(Quote)
+            await until(lambda: "Quote" not in streamer._subscription_state)
+            return fake.subscribed("Quote", "SPY")
+
+    with FakeTastytrade(max_message=32 * 1024) as fake:
+        with pytest.raises(TastytradeError, match="Subscription message too long"):
+            asyncio.run(too_long(fake))
+        assert asyncio.run(cancel(fake)) is False

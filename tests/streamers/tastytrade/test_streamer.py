@@ -314,6 +314,26 @@ def test_a_quote_token_dxlink_refuses_is_fetched_anew_and_the_feed_resumes() -> 
         assert len(refused) == 1, "the old token was tried once, then a new one fetched"
 
 
+def test_a_session_dxlink_revokes_mid_stream_reconnects_with_a_new_quote_token() -> None:
+    async def scenario(fake: FakeTastytrade) -> None:
+        runner = make_runner(fake)
+
+        async def body() -> None:
+            await subscribed(fake, ("TimeAndSale", ES_DX))
+            fake.quote_token = "dxlink-rotated"
+            await asyncio.to_thread(fake.send_raw, '{"type":"AUTH_STATE","channel":0,"state":"UNAUTHORIZED"}')
+            await until(lambda: len(fake.live()) == 1 and fake.live()[0].number == 2)
+            await subscribed(fake, ("TimeAndSale", ES_DX))
+
+        await run_with(runner, body)
+        assert runner.reconnects == 1
+
+    with FakeTastytrade() as fake:
+        asyncio.run(scenario(fake))
+        assert fake.quote_token_requests == 2
+        assert fake.connections[1].authorized
+
+
 def test_429_on_the_token_endpoint_is_retried_with_backoff_until_it_answers() -> None:
     async def scenario(fake: FakeTastytrade) -> None:
         runner = make_runner(fake)
