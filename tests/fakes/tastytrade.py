@@ -747,68 +747,48 @@ class MarketScript:
         """DXLink rows by event type for one arrival of the market model."""
         out: dict[str, list[dict[str, Any]]] = {"TimeAndSale": [], "Trade": [], "Quote": [], "Order": []}
         for message in self.market.step(now_ns):
-            dx = self.dx_symbols[message["sym"]]
-            ts = message["t"]
-            if message["type"] == "trade":
-                self.volume += message["sz"]
-                side = "BUY" if message["side"] == "B" else "SELL"
-                out["TimeAndSale"].append(
-                    time_and_sale(
-                        symbol=dx, ts_ns=ts, price=message["px"], size=message["sz"], side=side, index=message["seq"]
-                    )
-                )
-                out["Trade"].append(
-                    last_sale(
-                        symbol=dx,
-                        ts_ns=ts,
-                        price=message["px"],
-                        size=message["sz"],
-                        sequence=message["seq"],
-                        day_volume=self.volume,
-                    )
-                )
-            elif message["type"] == "quote":
-                out["Quote"].append(
-                    quote(
-                        symbol=dx,
-                        ts_ns=ts,
-                        bid=message["bid"],
-                        bid_size=message["bsz"],
-                        ask=message["ask"],
-                        ask_size=message["asz"],
-                    )
-                )
-            elif message["type"] == "level":
-                side = "BUY" if message["side"] == "B" else "SELL"
-                out["Order"].append(
-                    order(
-                        symbol=dx,
-                        ts_ns=ts,
-                        index=self._index(dx, side, message["px"]),
-                        side=side,
-                        price=message["px"],
-                        size=message["sz"],
-                    )
-                )
-            elif message["type"] == "book":
-                levels = [("BUY", px, sz) for px, sz in message["bids"]] + [
-                    ("SELL", px, sz) for px, sz in message["asks"]
-                ]
-                for position, (side, px, sz) in enumerate(levels):
-                    flags = 0x4 if position == 0 else 0  # SNAPSHOT_BEGIN
-                    flags |= 0x8 if position == len(levels) - 1 else 0x1  # SNAPSHOT_END, else TX_PENDING
-                    out["Order"].append(
-                        order(
-                            symbol=dx,
-                            ts_ns=ts,
-                            index=self._index(dx, side, px),
-                            side=side,
-                            price=px,
-                            size=sz,
-                            flags=flags,
-                        )
-                    )
+            for event_type, rows in self.rows_of(message).items():
+                out[event_type] += rows
         return out
+
+    def rows_of(self, message: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """The DXLink rows of one simulator message (a trade, a quote, a level or a whole book)."""
+        dx = self.dx_symbols[message["sym"]]
+        ts = message["t"]
+        if message["type"] == "trade":
+            self.volume += message["sz"]
+            side = "BUY" if message["side"] == "B" else "SELL"
+            px, sz = message["px"], message["sz"]
+            return {
+                "TimeAndSale": [time_and_sale(symbol=dx, ts_ns=ts, price=px, size=sz, side=side, index=message["seq"])],
+                "Trade": [
+                    last_sale(symbol=dx, ts_ns=ts, price=px, size=sz, sequence=message["seq"], day_volume=self.volume)
+                ],
+            }
+        if message["type"] == "quote":
+            row = quote(
+                symbol=dx,
+                ts_ns=ts,
+                bid=message["bid"],
+                bid_size=message["bsz"],
+                ask=message["ask"],
+                ask_size=message["asz"],
+            )
+            return {"Quote": [row]}
+        if message["type"] == "level":
+            side = "BUY" if message["side"] == "B" else "SELL"
+            index = self._index(dx, side, message["px"])
+            return {
+                "Order": [order(symbol=dx, ts_ns=ts, index=index, side=side, price=message["px"], size=message["sz"])]
+            }
+        levels = [("BUY", px, sz) for px, sz in message["bids"]] + [("SELL", px, sz) for px, sz in message["asks"]]
+        rows = []
+        for position, (side, px, sz) in enumerate(levels):
+            flags = 0x4 if position == 0 else 0  # SNAPSHOT_BEGIN
+            flags |= 0x8 if position == len(levels) - 1 else 0x1  # SNAPSHOT_END, else TX_PENDING
+            index = self._index(dx, side, px)
+            rows.append(order(symbol=dx, ts_ns=ts, index=index, side=side, price=px, size=sz, flags=flags))
+        return {"Order": rows}
 
 
 async def run_market(fake: FakeTastytrade, script: MarketScript, *, seconds: float | None = None) -> None:
