@@ -232,6 +232,10 @@ class TastytradeClient:
         `subscription_chunk` items per FEED_SUBSCRIPTION."""
         wanted = {dxlink_symbol(symbol): symbol for symbol in symbols}
         self._canonical.update(wanted)
+        if set(wanted) == self._subscribed:
+            # The same symbols again is the operator's "resubscribe": send every one anew (an add
+            # of a symbol already subscribed changes nothing at the server).
+            self._subscribed = set()
         added = sorted(set(wanted) - self._subscribed)
         removed = sorted(self._subscribed - set(wanted))
         for action, dx_symbols in (("remove", removed), ("add", added)):

@@ -107,7 +107,13 @@ class TastytradeSession:
             self._loaded = True
             return
         self._loaded = True
-        state = await asyncio.to_thread(self.store.load)
+        try:
+            state = await asyncio.to_thread(self.store.load)
+        except StreamerConfigError:
+            raise
+        except Exception as error:  # noqa: BLE001 - without the store the session only logs in anew
+            log.warning("tastytrade.session_not_restored", error=redact(f"{type(error).__name__}: {error}"))
+            return
         if not state or state.get("grant") != grant_fingerprint(self.config):
             return
         now = time.time()
@@ -133,7 +139,12 @@ class TastytradeSession:
             "session_expiration": self.sdk.session_expiration,
             "quote": None if self.quote is None else self.quote.__dict__.copy(),
         }
-        await asyncio.to_thread(self.store.save, state)
+        try:
+            await asyncio.to_thread(self.store.save, state)
+        except StreamerConfigError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a store outage must not stop the feed
+            log.warning("tastytrade.session_not_stored", error=redact(f"{type(error).__name__}: {error}"))
 
     # -- tokens --------------------------------------------------------------------------------
 

@@ -235,6 +235,31 @@ def test_symbols_and_on_off_follow_the_admin_without_a_restart() -> None:
         asyncio.run(scenario(fake))
 
 
+def test_an_operators_resubscribe_sends_every_subscription_again_on_the_open_connection() -> None:
+    from apps.marketdata.services.streamer_control import streamer_resubscribe_request
+
+    def adds() -> int:
+        return sum(
+            1
+            for m in fake.connections[0].received
+            if m["type"] == "FEED_SUBSCRIPTION" and m["channel"] == CHANNELS["TimeAndSale"] and m.get("add")
+        )
+
+    async def scenario() -> None:
+        runner = make_runner(fake)
+
+        async def body() -> None:
+            await subscribed(fake, ("TimeAndSale", ES_DX))
+            await asyncio.to_thread(streamer_resubscribe_request, name="tastytrade", requested_by="test")
+            await until(lambda: runner.resubscribes == 1 and adds() == 2)
+
+        await run_with(runner, body)
+
+    with FakeTastytrade() as fake:
+        asyncio.run(scenario())
+        assert len(fake.connections) == 1
+
+
 def test_keepalives_hold_the_connection_open_past_the_servers_timeout() -> None:
     async def scenario(fake: FakeTastytrade) -> None:
         runner = make_runner(fake, config={"keepalive_interval": 0.3})
