@@ -127,61 +127,68 @@ def _checked(fast: Callable[..., list[Any]], checking: Callable[..., list[Any]],
         return checking(*args)
 
 
+def _symbols_of(raw_symbols: list[Any], context: ParseContext) -> dict[Any, str]:
+    """Each distinct DXLink symbol of a run mapped once (a run holds few)."""
+    return {raw: context.symbol_of(raw) for raw in set(raw_symbols)}
+
+
 def _fast_time_and_sales(
     values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int
 ) -> list[Trade]:
-    sym, t, nano, index, price, size, aggressor, kind, flags = _columns(
-        fields,
-        "TimeAndSale",
-        ("eventSymbol", "time", "timeNanoPart", "index", "price", "size", "aggressorSide", "type", "eventFlags"),
-    )
-    symbol_of, sides, new_print = context.symbol_of, SIDES, NEW_PRINT
+    width = len(fields)
+    columns = [
+        values[column::width]
+        for column in _columns(
+            fields,
+            "TimeAndSale",
+            ("eventSymbol", "time", "timeNanoPart", "index", "price", "size", "aggressorSide", "type", "eventFlags"),
+        )
+    ]
+    symbol_of = _symbols_of(columns[0], context).__getitem__
+    sides, new_print, unknown = SIDES, NEW_PRINT, Side.UNKNOWN
     trades: list[Trade] = []
     append = trades.append
-    for start in range(0, len(values), len(fields)):
-        px = float(values[start + price])
-        qty = float(values[start + size])
-        flag = values[start + flags]
-        if (
-            _isnan(px)
-            or _isnan(qty)
-            or values[start + kind] not in new_print
-            or (flag.__class__ is int and flag & REMOVE_EVENT)
-        ):
+    for raw_symbol, ms, nano, index, raw_price, raw_size, aggressor, kind, flag in zip(*columns, strict=True):
+        px = float(raw_price)
+        qty = float(raw_size)
+        if _isnan(px) or _isnan(qty) or kind not in new_print or (flag.__class__ is int and flag & REMOVE_EVENT):
             raise ValueError("not a plain new print")
         append(
             Trade(
-                symbol_of(values[start + sym]),
-                int(values[start + t]) * 1_000_000 + int(values[start + nano]),
+                symbol_of(raw_symbol),
+                int(ms) * 1_000_000 + int(nano),
                 ts_recv,
                 px,
                 int(qty),
-                sides.get(values[start + aggressor], Side.UNKNOWN),
+                sides.get(aggressor, unknown),
                 FEED,
-                int(values[start + index]),
+                int(index),
             )
         )
     return trades
 
 
 def _fast_quotes(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[Quote]:
-    sym, event_time, bid_time, ask_time, bid, ask, bid_size, ask_size = _columns(
-        fields,
-        "Quote",
-        ("eventSymbol", "eventTime", "bidTime", "askTime", "bidPrice", "askPrice", "bidSize", "askSize"),
-    )
-    symbol_of = context.symbol_of
+    width = len(fields)
+    columns = [
+        values[column::width]
+        for column in _columns(
+            fields,
+            "Quote",
+            ("eventSymbol", "eventTime", "bidTime", "askTime", "bidPrice", "askPrice", "bidSize", "askSize"),
+        )
+    ]
+    symbol_of = _symbols_of(columns[0], context).__getitem__
     quotes: list[Quote] = []
     append = quotes.append
-    for start in range(0, len(values), len(fields)):
-        bid_px, ask_px = float(values[start + bid]), float(values[start + ask])
-        bid_sz, ask_sz = float(values[start + bid_size]), float(values[start + ask_size])
+    for raw_symbol, event_time, bid_time, ask_time, bid, ask, bid_size, ask_size in zip(*columns, strict=True):
+        bid_px, ask_px, bid_sz, ask_sz = float(bid), float(ask), float(bid_size), float(ask_size)
         if _isnan(bid_px) or _isnan(ask_px) or _isnan(bid_sz) or _isnan(ask_sz):
             raise ValueError("a side without a price")
-        ms = max(int(values[start + bid_time]), int(values[start + ask_time]), int(values[start + event_time]))
+        ms = max(int(bid_time), int(ask_time), int(event_time))
         append(
             Quote(
-                symbol_of(values[start + sym]),
+                symbol_of(raw_symbol),
                 ms * 1_000_000 or ts_recv,
                 ts_recv,
                 bid_px,
@@ -195,23 +202,26 @@ def _fast_quotes(values: list[Any], fields: tuple[str, ...], context: ParseConte
 
 
 def _fast_orders(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[OrderRow]:
-    sym, flags, index, t, price, size, side = _columns(
-        fields, "Order", ("eventSymbol", "eventFlags", "index", "time", "price", "size", "side")
-    )
-    symbol_of, sides = context.symbol_of, SIDES
+    width = len(fields)
+    columns = [
+        values[column::width]
+        for column in _columns(fields, "Order", ("eventSymbol", "eventFlags", "index", "time", "price", "size", "side"))
+    ]
+    symbol_of = _symbols_of(columns[0], context).__getitem__
+    sides, unknown = SIDES, Side.UNKNOWN
     rows: list[OrderRow] = []
     append = rows.append
-    for start in range(0, len(values), len(fields)):
-        px, qty = float(values[start + price]), float(values[start + size])
+    for raw_symbol, flags, index, ms, raw_price, raw_size, side in zip(*columns, strict=True):
+        px, qty = float(raw_price), float(raw_size)
         append(
             (
-                symbol_of(values[start + sym]),
-                int(values[start + flags]),
-                int(values[start + index]),
-                int(values[start + t]) * 1_000_000,
+                symbol_of(raw_symbol),
+                int(flags),
+                int(index),
+                int(ms) * 1_000_000,
                 None if _isnan(px) else px,
                 None if _isnan(qty) else qty,
-                sides.get(values[start + side], Side.UNKNOWN),
+                sides.get(side, unknown),
             )
         )
     return rows
