@@ -31,6 +31,8 @@ class Venue(Generic[ConfigT]):
     # Builds the feed client; may check the outside world (a lake day exists) and raise
     # StreamerConfigError. It opens no connection: the runner connects.
     client: Callable[[ConfigT], FeedClient[Any]]
+    # A runtime setting with the venue's own symbol list (empty: marketdata.symbols).
+    symbols_setting: str | None = None
 
     def client_from_options(self, options: dict[str, Any]) -> FeedClient[Any]:
         return self.client(self.config_from_options(options))

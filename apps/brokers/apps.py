@@ -11,6 +11,7 @@ class BrokersConfig(AppConfig):
     verbose_name = "Broker tokens"
 
     def ready(self) -> None:
+        from apps.brokers import runtime_settings  # noqa: F401 - registers
         from apps.brokers.health import register_token_checks
 
         register_token_checks()

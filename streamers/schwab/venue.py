@@ -58,4 +58,5 @@ VENUE = Venue(
     add_arguments=add_arguments,
     config_from_options=config_from_options,
     client=client,
+    symbols_setting="brokers.schwab_symbols",
 )

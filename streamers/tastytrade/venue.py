@@ -64,6 +64,7 @@ VENUE = Venue(
     name="tastytrade",
     help="tastytrade's DXLink feed: time and sales, quotes, summaries, greeks and depth (TASTYTRADE_* credentials)",
     metrics_port=9104,
+    symbols_setting="brokers.tastytrade_symbols",
     config=TastytradeConfig,
     add_arguments=add_arguments,
     config_from_options=config_from_options,

@@ -46,7 +46,8 @@ from aiohttp import WSMsgType, web
 
 APP_KEY = "fake-app-key"
 APP_SECRET = "fake-app-secret"
-AUTH_CODE = "fake-code%40"
+# Schwab's codes end in "@", sent URL-encoded (%40) in the redirect.
+AUTH_CODE = "fake-code@"
 CUSTOMER_ID = "fake-customer"
 ACCESS_SECONDS = 1800
 REFRESH_SECONDS = 7 * 24 * 3600
@@ -346,6 +347,12 @@ class FakeSchwab:
                 session.transport.close()
             self._forget(session)
 
+    async def send_raw(self, text: str) -> None:
+        """Send a frame as it is (a malformed one, for the dead-letter tests)."""
+        for session in list(self.sessions):
+            if not session.ws.closed:
+                await session.ws.send_str(text)
+
     async def take_session(self) -> None:
         """Another connection of the same customer logged in: the current one gets code 12."""
         for session in list(self.sessions):
@@ -609,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(
             f"fake Schwab serving {fake.api_url} (streamer {fake.ws_url})\n"
             f"  SCHWAB_ENABLED=true SCHWAB_API_URL={fake.api_url} SCHWAB_APP_KEY={APP_KEY} SCHWAB_APP_SECRET={APP_SECRET}\n"
-            f"  python manage.py schwab_login --redirected-url 'https://127.0.0.1:8182/?code={AUTH_CODE}'\n"
+            f"  python manage.py schwab_login --redirected-url 'https://127.0.0.1:8182/?{urlencode({'code': AUTH_CODE})}'\n"
         )
         sys.stdout.flush()
         stop.wait()

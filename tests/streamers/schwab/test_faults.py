@@ -14,7 +14,7 @@ from apps.brokers.selectors import token_get
 from apps.brokers.services import token_save
 from apps.core.clock import utc_now
 from apps.core.services import runtime_setting_update
-from apps.marketdata.selectors import gaps_list
+from apps.marketdata.selectors import dead_letters_list, gaps_list
 from streamers.feed import ConnectionLostError
 from streamers.runner import StreamerRunner
 from streamers.schwab.client import SchwabLoginError, SessionTakenError
@@ -231,3 +231,55 @@ def test_wrong_app_credentials_exit_non_zero_with_one_line_and_no_retry(
         ], output
         assert "not-the-secret" not in output
         assert len(fake.token_requests) == 1
+
+
+def test_malformed_frames_are_dead_lettered_and_the_feed_goes_on(token_key: str) -> None:
+    async def scenario(fake: FakeSchwab) -> None:
+        await asyncio.to_thread(login, fake)
+        runner = StreamerRunner(schwab_client(fake), runner_config(), redis_url=settings.REDIS_URL)
+
+        async def body() -> None:
+            await until(lambda: len(fake.sent_trades) >= 3)
+            await fake.send_raw(
+                '{"data":[{"service":"LEVELONE_FUTURES","timestamp":1,"content":[{"key":"/ESZ26","8":"x"}]}]}'
+            )
+            await fake.send_raw('{"data":[{"service":"TIMESALE_FUTURES","timestamp":1,"content":[]}]}')
+            await until(lambda: runner.dead_letters == 2)
+            sent = len(fake.sent_trades)
+            await until(lambda: len(fake.sent_trades) > sent + 3 and runner.events_written > 0)
+
+        await run_with(runner, body)
+        letters = await asyncio.to_thread(dead_letters_list, source="schwab")
+        reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
+        assert reasons == ["bad_row", "unknown_service"]
+        assert runner.reconnects == 0
+
+    run(scenario)
+
+
+def test_the_symbol_list_and_on_off_apply_without_a_restart(token_key: str) -> None:
+    """brokers.schwab_symbols (else marketdata.symbols) and marketdata.disabled_streamers, edited
+    while the streamer runs."""
+
+    def subscribed(fake: FakeSchwab) -> set[str]:
+        return {key for session in fake.sessions for key in session.subs.get("LEVELONE_FUTURES", {})}
+
+    async def scenario(fake: FakeSchwab) -> None:
+        await asyncio.to_thread(login, fake)
+        await asyncio.to_thread(runtime_setting_update, key="brokers.schwab_symbols", value=["ESZ26"])
+        config = runner_config(fixed_symbols=None, symbols_setting="brokers.schwab_symbols")
+        runner = StreamerRunner(schwab_client(fake), config, redis_url=settings.REDIS_URL)
+
+        async def body() -> None:
+            await until(lambda: subscribed(fake) == {"/ESZ26"})
+            await asyncio.to_thread(runtime_setting_update, key="brokers.schwab_symbols", value=["ESZ26", "NQZ26"])
+            await until(lambda: subscribed(fake) == {"/ESZ26", "/NQZ26"})
+            assert fake.logins == 1  # the same connection, subscribed again
+            await asyncio.to_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=["schwab"])
+            await until(lambda: not fake.sessions and runner.state == "disabled")
+            await asyncio.to_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=[])
+            await until(lambda: fake.logins == 2 and subscribed(fake) == {"/ESZ26", "/NQZ26"})
+
+        await run_with(runner, body)
+
+    run(scenario)

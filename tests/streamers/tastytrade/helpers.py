@@ -40,6 +40,7 @@ def runner_config(**overrides: Any) -> RunnerConfig:
         "status_interval": 0.2,
         "backoff_initial": 0.05,
         "backoff_max": 0.5,
+        "symbols_setting": "brokers.tastytrade_symbols",
     }
     values.update(overrides)
     return RunnerConfig(**values)

@@ -223,6 +223,10 @@ def test_symbols_and_on_off_follow_the_admin_without_a_restart() -> None:
             await asyncio.to_thread(runtime_setting_update, key="marketdata.symbols", value=[NQ])
             await subscribed(fake, ("TimeAndSale", NQ_DX), ("Order", NQ_DX))
             await until(lambda: not fake.subscribed("TimeAndSale", ES_DX))
+            # The feed's own list, when set, wins over the shared one.
+            await asyncio.to_thread(runtime_setting_update, key="brokers.tastytrade_symbols", value=["SPY", "ES"])
+            await subscribed(fake, ("TimeAndSale", "SPY"), ("TimeAndSale", ES_DX))
+            await until(lambda: not fake.subscribed("TimeAndSale", NQ_DX))
             assert len(fake.connections) == 1, "the new symbols went over the open connection"
             await asyncio.to_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=["tastytrade"])
             await until(lambda: runner.state == "disabled" and not fake.live())
