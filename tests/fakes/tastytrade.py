@@ -28,7 +28,7 @@ that each event sent before a drop reached Redis exactly once.
         ... TastytradeConfig(api_url=fake.base_url, client_secret=FAKE_CLIENT_SECRET,
                              refresh_token=FAKE_REFRESH_TOKEN) ...
 
-For a demo: `python -m tests.fakes.tastytrade --port 8766` serves a seeded simulated market (the
+For a demo: `python -m tests.fakes.tastytrade --port 8767` serves a seeded simulated market (the
 simulator's model) until interrupted; point TASTYTRADE_API_URL at it.
 """
 
@@ -810,7 +810,7 @@ async def run_market(fake: FakeTastytrade, script: MarketScript, *, seconds: flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="A fake tastytrade API + DXLink server with a simulated market")
-    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rate", type=float, default=20.0, help="mean trades per second per symbol")
     parser.add_argument("--symbols", default="ES,NQ", help="continuous roots or contracts to simulate")
