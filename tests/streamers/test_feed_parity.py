@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +15,11 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from pydantic import SecretStr
 
-from apps.marketdata.selectors import book_at, trades_last
+from apps.core import keys
+from apps.core.redis import get_redis
+from apps.marketdata.blocks import DepthOp, decode_depth
+from apps.marketdata.events import Side
+from apps.marketdata.selectors import trades_last
 from streamers.config import RunnerConfig
 from streamers.runner import StreamerRunner
 from streamers.simulator.market import SimulatedMarket
@@ -60,7 +63,29 @@ def script(start_ms: int) -> list[list[dict[str, Any]]]:
         ]
     ]
     steps += [market.step((start_ms + step * STEP_MS) * 1_000_000) for step in range(1, STEPS + 1)]
+    # A closing trade and book: both feeds' latest book is then the market's last one.
+    closing = market.step((start_ms + (STEPS + 1) * STEP_MS) * 1_000_000)
+    closing_ns = closing[0]["t"]
+    steps.append([*closing, {"type": "book", "sym": SYMBOL, "t": closing_ns, **book.levels()}])
     return steps
+
+
+def snapshots(feed: str) -> dict[int, tuple[list[tuple[float, int]], list[tuple[float, int]]]]:
+    """Each of `feed`'s books in the hot store by exchange millisecond (the last one of that
+    millisecond), read in write order. (`book_at` looks entries up by stream ID; with two feeds
+    writing one stream at different lags, an entry's ID can be later than its events.)"""
+    books: dict[int, tuple[list[tuple[float, int]], list[tuple[float, int]]]] = {}
+    current: tuple[int, list[tuple[float, int]], list[tuple[float, int]]] | None = None
+    for _, raw in get_redis().xrange(keys.depth(SYMBOL)):
+        for row in decode_depth(raw[b"d"]):
+            if row.feed != feed:
+                continue
+            if row.op is DepthOp.CLEAR:
+                current = (row.ts_event // 1_000_000, [], [])
+                books[current[0]] = (current[1], current[2])
+            elif current is not None:
+                (current[1] if row.side is Side.BUY else current[2]).append((row.price, row.size))
+    return books
 
 
 class SchwabWire:
@@ -114,8 +139,11 @@ def test_one_scripted_market_through_both_fakes_gives_the_same_trades_and_books(
     steps = script(start_ms)
     # Instants where the book message is the step's last change of depth: there the DXLink book
     # (changed level by level) and Schwab's (sent whole) must be the same book.
+    closing_ms = steps[-1][-1]["t"] // 1_000_000
     comparable_books = []
-    for messages in steps:
+    # The last step only closes the script: its trade is the last one waited for, so everything
+    # before it has been read by both streamers when they stop.
+    for messages in steps[:-1]:
         depth = [m for m in messages if m["type"] in ("level", "book")]
         if depth and depth[-1]["type"] == "book":
             comparable_books.append(depth[-1]["t"] // 1_000_000)
@@ -141,6 +169,9 @@ def test_one_scripted_market_through_both_fakes_gives_the_same_trades_and_books(
                     for s in schwab.sessions
                 )
             )
+            # Both runners past their subscribe (the fakes record a subscription before the client
+            # has its answer), so the opening book cannot arrive before a client reads data.
+            await until(lambda: schwab_runner.state == "connected" and tasty_runner.state == "connected")
             for messages in steps:
                 for message in messages:
                     for event_type, rows in dx.rows_of(message).items():
@@ -156,6 +187,8 @@ def test_one_scripted_market_through_both_fakes_gives_the_same_trades_and_books(
                     == expected_trades
                     and len([t for t in trades_last(symbol=SYMBOL, count=10_000) if t.trade.feed == "tastytrade"])
                     == expected_trades
+                    and closing_ms in snapshots("schwab")
+                    and closing_ms in snapshots("tastytrade")
                 )
             )
 
@@ -181,16 +214,16 @@ def test_one_scripted_market_through_both_fakes_gives_the_same_trades_and_books(
 
     assert trades("schwab") == trades("tastytrade")
     assert {side for _, _, side, _ in trades("tastytrade")} == {1, 2}, "buys and sells, both sides derived alike"
+    schwab_books, tasty_books = snapshots("schwab"), snapshots("tastytrade")
     for at_ms in comparable_books:
-        at = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
-        schwab_book = book_at(symbol=SYMBOL, at=at, feed="schwab")
-        tasty_book = book_at(symbol=SYMBOL, at=at, feed="tastytrade")
-        assert schwab_book is not None
-        assert tasty_book is not None
-        assert schwab_book.levels() == tasty_book.levels(), at_ms
+        assert at_ms in schwab_books, f"no Schwab book at {at_ms}"
+        assert at_ms in tasty_books, f"no tastytrade book at {at_ms}"
+        schwab_bids, schwab_asks = schwab_books[at_ms]
+        tasty_bids, tasty_asks = tasty_books[at_ms]
+        assert sorted(schwab_bids, reverse=True) == sorted(tasty_bids, reverse=True), at_ms
+        assert sorted(schwab_asks) == sorted(tasty_asks), at_ms
     caller = make_caller("parity", staff=False)
-    last = datetime.fromtimestamp(comparable_books[-1] / 1000, tz=UTC).isoformat()
-    compared = caller.get("/api/depth/compare", symbol=SYMBOL, feeds="schwab,tastytrade", at=last).json()
+    compared = caller.get("/api/depth/compare", symbol=SYMBOL, feeds="schwab,tastytrade").json()
     assert compared["books"]["schwab"]["bids"] == compared["books"]["tastytrade"]["bids"]
     assert compared["books"]["schwab"]["asks"] == compared["books"]["tastytrade"]["asks"]
     assert len(compared["books"]["tastytrade"]["bids"]) == 10
