@@ -1,8 +1,7 @@
 """Writes to the token store: save after a login, refresh under a lock every process shares.
 
-A refresh token may be spent once only by the broker's rules in spirit (Schwab answers a second
-refresh with the same token, but two processes racing would each store a different access token,
-and a broker that rotates refresh tokens would invalidate one of them). So a refresh happens
+Two processes refreshing at once would each spend the refresh token and store a different access
+token (and a broker that rotates refresh tokens would invalidate one of them). So a refresh runs
 under a Redis lock per provider and account, and the token is read again once the lock is held:
 a process that waited finds the token another one just refreshed and uses it.
 """
@@ -192,6 +191,16 @@ def token_expiry_report(*, provider: str, account: str = "default") -> TokenStat
                 run=status.login_command,
             )
     return status
+
+
+def token_refresh_refused(*, provider: str, account: str = "default") -> None:
+    """The broker refused the refresh token before its recorded end (Schwab's "may expire sooner"):
+    record it as ended now, so health and `manage.py tokens` say a login is needed."""
+    ended = BrokerToken.objects.filter(provider=checked_provider(provider), account=account).update(
+        refresh_expires_at=utc_now()
+    )
+    if ended:
+        log.warning("broker_token.refresh_refused", provider=provider, account=account, run=login_command(provider))
 
 
 def token_delete(*, provider: str, account: str = "default") -> bool:

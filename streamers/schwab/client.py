@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-import redis.asyncio
 import structlog
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -33,17 +31,17 @@ from websockets.asyncio.client import connect as ws_connect
 
 from apps.brokers.crypto import TokenKeyError
 from apps.brokers.providers import login_command
-from apps.brokers.services import token_expiry_report, token_refresh_with_lock
+from apps.brokers.services import token_expiry_report, token_refresh_refused, token_refresh_with_lock
 from apps.brokers.tokens import RefreshTokenExpiredError, TokenMissingError, TokenRefreshBusyError
 from apps.core.clock import utc_now
 from apps.marketdata.events import Event
-from apps.marketdata.services.vendor_bars import VendorBarRecord, VendorBarWrite, vendor_bars_write
 from apps.marketdata.symbols import SymbolError, Venue, canonical, parse_contract, to_venue
 from streamers.config import StreamerConfigError
 from streamers.feed import ConnectionLostError
 from streamers.schwab import metrics, oauth
+from streamers.schwab.bars import VendorBars
 from streamers.schwab.config import SchwabConfig
-from streamers.schwab.parsing import SchwabParser, VendorBar
+from streamers.schwab.parsing import SchwabParser
 from streamers.schwab.rest import SchwabRest, SchwabRestError, StreamerInfo
 
 log = structlog.get_logger(__name__)
@@ -55,7 +53,6 @@ CHART_FIELDS = "0,1,2,3,4,5,6,7,8"
 SEVERED = {9, 20, 30}
 COMMAND_FAILED = {22, 23, 24, 25}
 NOT_RETRIED = {11, 19, 21}
-BACKFILL_ATTEMPTS = 3
 
 
 class SchwabLoginError(StreamerConfigError):
@@ -104,12 +101,9 @@ class SchwabClient:
         self._request_id = 0
         self._subscribed: dict[str, list[str]] = {}
         self._futures_keys: dict[str, str] = {}
-        self._redis: redis.asyncio.Redis | None = None
-        self._bars: list[VendorBar] = []
+        self.bars = VendorBars(redis_url=redis_url, feed=self.name, rest=self.rest)
         # The last data seen, and when the previous session ended: the back-fill's range.
         self.last_data_ms: int | None = None
-        self.backfills = 0
-        self.backfilled_bars = 0
         self.failed_commands: list[tuple[str, int, str]] = []
 
     # -- tokens ----------------------------------------------------------------------------
@@ -124,7 +118,11 @@ class SchwabClient:
             token = token_refresh_with_lock(
                 provider="schwab", account=self.config.account, refresh=self._refresh, rejected_access_token=rejected
             )
-        except (TokenMissingError, RefreshTokenExpiredError, TokenKeyError, oauth.SchwabAuthError) as error:
+        except oauth.SchwabAuthError as error:
+            if error.login_needed:
+                token_refresh_refused(provider="schwab", account=self.config.account)
+            raise SchwabLoginError(str(error)) from None
+        except (TokenMissingError, RefreshTokenExpiredError, TokenKeyError) as error:
             raise SchwabLoginError(str(error)) from None
         except TokenRefreshBusyError as error:
             raise ConnectionLostError(str(error)) from None
@@ -166,8 +164,6 @@ class SchwabClient:
     async def connect(self) -> None:
         self.parser.reset_baselines()
         self._queue = asyncio.Queue()
-        if self._redis is None:
-            self._redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
         try:
             token = await asyncio.to_thread(self._access_token, None)
             self._info = await asyncio.to_thread(self.rest.streamer_info)
@@ -186,6 +182,8 @@ class SchwabClient:
                 log.warning("schwab.login_denied_refreshing", msg=str(response.get("msg", ""))[:200])
                 token = await asyncio.to_thread(self._access_token, token)
                 continue
+            if code == 12:
+                raise self._session_taken(str(response.get("msg", ""))[:200])
             if code == 3:
                 raise SchwabLoginError(
                     f"Schwab refused the streamer login twice (code 3: {str(response.get('msg', ''))[:120]});"
@@ -193,10 +191,11 @@ class SchwabClient:
                 )
             raise ConnectionLostError(f"LOGIN failed with code {code}: {str(response.get('msg', ''))[:200]}")
         self._tasks.append(asyncio.create_task(self._keep_token(), name="schwab-token"))
-        self._tasks.append(asyncio.create_task(self._write_bars_periodically(), name="schwab-bars"))
+        self._tasks.append(asyncio.create_task(self.bars.write_periodically(), name="schwab-bars"))
         await asyncio.to_thread(self._token_report)
         if self.last_data_ms is not None:
-            self._tasks.append(asyncio.create_task(self._backfill(since_ms=self.last_data_ms), name="schwab-backfill"))
+            backfill = self.bars.backfill(since_ms=self.last_data_ms, futures=dict(self._futures_keys))
+            self._tasks.append(asyncio.create_task(backfill, name="schwab-backfill"))
 
     def _login_parameters(self, token: str) -> dict[str, str]:
         if self._info is None:
@@ -211,22 +210,27 @@ class SchwabClient:
         if self._info is None:
             raise ConnectionLostError("no streamer info yet")
         try:
-            self._ws = await ws_connect(self._info.socket_url, open_timeout=10, max_size=16 * 2**20, ping_interval=20)
+            self._ws = await ws_connect(
+                self._info.socket_url, open_timeout=10, close_timeout=2, max_size=16 * 2**20, ping_interval=20
+            )
         except (OSError, websockets.WebSocketException, TimeoutError) as error:
             raise ConnectionLostError(f"cannot connect to the Schwab streamer: {error}") from None
         self._tasks.append(asyncio.create_task(self._read(self._ws), name="schwab-reader"))
 
     async def _close_socket(self) -> None:
+        # Close while the reader still drains the socket: with nobody reading, the frames still
+        # arriving fill the buffer, the server's close frame is never read and the close waits out
+        # its timeout.
+        if self._ws is not None:
+            ws, self._ws = self._ws, None
+            with contextlib.suppress(Exception):
+                await ws.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            with contextlib.suppress(Exception):
-                await ws.close()
         if self._pending is not None and not self._pending.future.done():
             self._pending.future.set_exception(ConnectionLostError("the Schwab connection closed"))
 
@@ -326,9 +330,11 @@ class SchwabClient:
                     metrics.FRAMES.labels("data").inc()
                 await self._queue.put(raw)
         except websockets.WebSocketException as error:
-            await self._queue.put(ConnectionLostError(f"the Schwab streamer connection dropped: {error}"))
+            if ws is self._ws:  # a socket we closed ourselves is no news for the runner
+                await self._queue.put(ConnectionLostError(f"the Schwab streamer connection dropped: {error}"))
             return
-        await self._queue.put(ConnectionLostError("the Schwab streamer closed the connection"))
+        if ws is self._ws:
+            await self._queue.put(ConnectionLostError("the Schwab streamer closed the connection"))
 
     def _responses(self, raw: bytes | str) -> None:
         metrics.FRAMES.labels("response").inc()
@@ -392,69 +398,11 @@ class SchwabClient:
             self.last_data_ms = ts_recv // 1_000_000
         bars = self.parser.take_bars()
         if bars:
-            self._bars.extend(bars)
+            self.bars.add(bars)
             self.last_data_ms = ts_recv // 1_000_000
         return events
 
-    # -- bars ------------------------------------------------------------------------------
-
-    async def _write_bars(self, bars: Sequence[VendorBar]) -> None:
-        if self._redis is None:
-            raise redis.ConnectionError("not connected")
-        await vendor_bars_write(
-            client=self._redis,
-            feed=self.name,
-            bars=[
-                VendorBarWrite(
-                    bar.symbol, VendorBarRecord(bar.start_ms, bar.open, bar.high, bar.low, bar.close, bar.volume)
-                )
-                for bar in bars
-            ],
-        )
-
-    async def _write_bars_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(0.2)
-            if self._bars:
-                bars, self._bars = self._bars, []
-                try:
-                    await self._write_bars(bars)
-                except redis.RedisError as error:
-                    self._bars = bars + self._bars
-                    log.warning("schwab.bars_write_failed", error=str(error))
-
-    async def _backfill(self, *, since_ms: int) -> None:
-        """After a reconnect: the minute bars of the disconnection, from price history."""
-        start_ms = since_ms - since_ms % 60_000
-        end_ms = int(time.time() * 1000)
-        for key, symbol in list(self._futures_keys.items()):
-            for attempt in range(1, BACKFILL_ATTEMPTS + 1):
-                try:
-                    bars = await asyncio.to_thread(
-                        self.rest.minute_bars, key=key, symbol=symbol, start_ms=start_ms, end_ms=end_ms
-                    )
-                    await self._write_bars(bars)
-                except oauth.SchwabRateLimitedError as error:
-                    await asyncio.sleep(min(error.retry_after, 30.0))
-                    continue
-                except (SchwabRestError, ConnectionError, redis.RedisError) as error:
-                    log.warning("schwab.backfill_failed", symbol=symbol, attempt=attempt, error=str(error))
-                    await asyncio.sleep(attempt)
-                    continue
-                self.backfilled_bars += len(bars)
-                metrics.BACKFILLED_BARS.inc(len(bars))
-                log.info("schwab.backfilled", symbol=symbol, bars=len(bars), start_ms=start_ms, end_ms=end_ms)
-                break
-        self.backfills += 1
-
     async def close(self) -> None:
         await self._close_socket()
-        if self._bars and self._redis is not None:
-            bars, self._bars = self._bars, []
-            with contextlib.suppress(redis.RedisError):
-                await self._write_bars(bars)
+        await self.bars.close()
         self._subscribed = {}
-        if self._redis is not None:
-            client, self._redis = self._redis, None
-            with contextlib.suppress(Exception):
-                await client.aclose()

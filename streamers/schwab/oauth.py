@@ -27,7 +27,12 @@ REFUSALS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_r
 
 
 class SchwabAuthError(Exception):
-    """Schwab refused the app's credentials or a grant; the message says what to fix. Never retried."""
+    """Schwab refused the app's credentials or a grant; the message says what to fix. Never retried.
+    `login_needed`: the grant itself (a refresh token, a code) was refused, not the app."""
+
+    def __init__(self, message: str, *, login_needed: bool = False) -> None:
+        super().__init__(message)
+        self.login_needed = login_needed
 
 
 class SchwabRateLimitedError(ConnectionError):
@@ -100,7 +105,9 @@ def _token_request(app: SchwabApp, form: dict[str, str], *, what: str) -> dict[s
                 f"Schwab refused the app credentials ({reason}: {description}):"
                 " check SCHWAB_APP_KEY and SCHWAB_APP_SECRET"
             )
-        raise SchwabAuthError(f"Schwab refused the {what} ({reason}: {description}); run: {login_command('schwab')}")
+        raise SchwabAuthError(
+            f"Schwab refused the {what} ({reason}: {description}); run: {login_command('schwab')}", login_needed=True
+        )
     if not isinstance(body.get("access_token"), str) or not isinstance(body.get("expires_in"), int | float):
         raise ConnectionError(f"Schwab's answer to the {what} has no access_token/expires_in")
     return body

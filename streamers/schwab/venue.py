@@ -50,6 +50,12 @@ def client(config: SchwabConfig) -> FeedClient[Any]:
     return SchwabClient(config=config, redis_url=settings.REDIS_URL)
 
 
+def _enabled() -> bool:
+    from django.conf import settings
+
+    return bool(settings.ENV.SCHWAB_ENABLED)
+
+
 VENUE = Venue(
     name="schwab",
     help="Schwab Trader API streamer: futures and equity level one (trades derived), books, minute bars",
@@ -58,5 +64,10 @@ VENUE = Venue(
     add_arguments=add_arguments,
     config_from_options=config_from_options,
     client=client,
+    needs=(
+        "SCHWAB_ENABLED=true, SCHWAB_APP_KEY, SCHWAB_APP_SECRET, BROKER_TOKEN_KEY, and a login:"
+        " python manage.py schwab_login (it lasts 7 days)"
+    ),
+    configured=_enabled,
     symbols_setting="brokers.schwab_symbols",
 )

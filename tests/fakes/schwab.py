@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import random
 import secrets
@@ -396,10 +397,15 @@ class FakeSchwab:
         await self._send(session, {"response": [response]})
 
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
+        # autoclose off: on the client's close frame the market must stop writing to this socket
+        # before the reply, or the close handshake waits behind the data (the client times out).
+        ws = web.WebSocketResponse(autoping=True, autoclose=False)
         await ws.prepare(request)
         session = Session(ws=ws, transport=request.transport)
         async for message in ws:
+            if message.type == WSMsgType.CLOSE:
+                session.closed = True
+                break
             if message.type != WSMsgType.TEXT:
                 continue
             try:
@@ -413,7 +419,15 @@ class FakeSchwab:
                 if not await self._command(session, command):
                     await self._close(session)
                     return ws
+        # The client closed (or the socket ended): stop the market writing here, answer the close
+        # frame at once and end the TCP connection.
+        session.closed = True
         self._forget(session)
+        if not ws.closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), timeout=0.5)
+        if session.transport is not None:
+            session.transport.close()
         return ws
 
     async def _command(  # noqa: PLR0911, PLR0912 - the guide's command table, one branch per rule

@@ -17,7 +17,12 @@ router = Router(tags=["gex"])
 
 
 def _snapshot(snapshot: GEXSnapshot) -> dict[str, Any]:
-    return msgspec.to_builtins(snapshot)
+    body: dict[str, Any] = msgspec.to_builtins(snapshot)
+    body["strikes"] = [
+        {"strike": row.strike, "gex_vol": row.gex_vol, "gex_oi": row.gex_oi, "priors": list(row.priors)}
+        for row in snapshot.strikes
+    ]
+    return body
 
 
 @router.get("/gex/latest", response={200: GEXSnapshotOut, **NOT_FOUND}, summary="The newest GEX snapshot")

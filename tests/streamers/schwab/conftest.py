@@ -11,7 +11,9 @@ from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 from pydantic import SecretStr
 
+from apps.brokers.selectors import token_get
 from apps.brokers.services import token_save
+from apps.brokers.tokens import TokenSet
 from apps.core.clock import utc_now
 from streamers.config import RunnerConfig
 from streamers.runner import StreamerRunner
@@ -31,17 +33,46 @@ def token_key(settings: Any) -> str:
 
 def login(fake: FakeSchwab, *, refresh_days: float = 7, access_seconds: float = 1800) -> dict[str, Any]:
     """What `schwab_login` stores, with tokens the fake issued."""
+    from django.db import connection
+
     tokens = fake.issue_tokens(refresh_seconds=refresh_days * 86400)
     now = utc_now()
-    token_save(
-        provider="schwab",
-        access_token=tokens["access_token"],
-        access_expires_at=now + timedelta(seconds=access_seconds),
-        refresh_token=tokens["refresh_token"],
-        refresh_expires_at=now + timedelta(days=refresh_days),
-        refresh_issued_at=now,
-    )
+    try:
+        token_save(
+            provider="schwab",
+            access_token=tokens["access_token"],
+            access_expires_at=now + timedelta(seconds=access_seconds),
+            refresh_token=tokens["refresh_token"],
+            refresh_expires_at=now + timedelta(days=refresh_days),
+            refresh_issued_at=now,
+        )
+    finally:
+        connection.close()  # run on worker threads: their connections must not outlive the test
     return tokens
+
+
+async def in_db_thread(function: Callable[..., Any], **kwargs: Any) -> Any:
+    """`function(**kwargs)` on a worker thread that closes its database connection after."""
+
+    def call() -> Any:
+        from django.db import connection
+
+        try:
+            return function(**kwargs)
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(call)
+
+
+def stored_token() -> TokenSet:
+    """The stored Schwab token, read on a worker thread that then closes its connection."""
+    from django.db import connection
+
+    try:
+        return token_get(provider="schwab")
+    finally:
+        connection.close()
 
 
 def schwab_client(fake: FakeSchwab, **overrides: Any) -> SchwabClient:

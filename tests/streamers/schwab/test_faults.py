@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 
-from apps.brokers.selectors import token_get
+from apps.brokers.selectors import token_status_list
 from apps.brokers.services import token_save
 from apps.core.clock import utc_now
 from apps.core.services import runtime_setting_update
@@ -20,7 +20,15 @@ from streamers.runner import StreamerRunner
 from streamers.schwab.client import SchwabLoginError, SessionTakenError
 from tests.conftest import ProcessGroup
 from tests.fakes.schwab import APP_KEY, FakeSchwab, FakeSchwabThread
-from tests.streamers.schwab.conftest import login, run_with, runner_config, schwab_client, until
+from tests.streamers.schwab.conftest import (
+    in_db_thread,
+    login,
+    run_with,
+    runner_config,
+    schwab_client,
+    stored_token,
+    until,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -46,7 +54,7 @@ def test_a_refused_login_is_retried_once_with_a_refreshed_token(token_key: str) 
         refreshes = [request for request in fake.token_requests if request["grant_type"] == "refresh_token"]
         assert [request["refresh_token"] for request in refreshes] == [tokens["refresh_token"]]
         assert fake.logins == 1
-        stored = await asyncio.to_thread(token_get, provider="schwab")
+        stored = await asyncio.to_thread(stored_token)
         assert stored.access_token != tokens["access_token"]
 
     run(scenario)
@@ -83,7 +91,7 @@ def test_code_12_another_connection_took_the_session_stops_without_a_fight(token
 def test_heartbeats_keep_a_quiet_feed_alive_and_silence_reconnects(token_key: str) -> None:
     async def scenario(fake: FakeSchwab) -> None:
         await asyncio.to_thread(login, fake)
-        await asyncio.to_thread(runtime_setting_update, key="marketdata.heartbeat_timeout_seconds", value=1.0)
+        await in_db_thread(runtime_setting_update, key="marketdata.heartbeat_timeout_seconds", value=1.0)
         runner = StreamerRunner(schwab_client(fake), runner_config(), redis_url=settings.REDIS_URL)
 
         async def body() -> None:
@@ -156,7 +164,7 @@ def test_an_access_token_about_to_end_is_refreshed_by_itself(token_key: str) -> 
         tokens = await asyncio.to_thread(login, fake, access_seconds=240)  # inside the 5-minute leeway
         runner = StreamerRunner(schwab_client(fake), runner_config(), redis_url=settings.REDIS_URL)
         await run_with(runner, lambda: until(lambda: runner.connected))
-        stored = await asyncio.to_thread(token_get, provider="schwab")
+        stored = await asyncio.to_thread(stored_token)
         assert stored.access_token != tokens["access_token"]
         assert stored.access_expires_at - utc_now() > timedelta(minutes=25)
         assert stored.refresh_expires_at is not None
@@ -188,10 +196,10 @@ def test_a_drop_records_the_gap_and_back_fills_the_minute_bars_from_price_histor
         async def body() -> None:
             await until(lambda: len(fake.sent_trades) >= 10)
             await fake.drop()
-            await until(lambda: runner.gaps >= 1 and client.backfills >= 1)
+            await until(lambda: runner.gaps >= 1 and client.bars.backfills >= 1)
 
         await run_with(runner, body)
-        assert client.backfilled_bars >= 1
+        assert client.bars.backfilled_bars >= 1
         gaps = await asyncio.to_thread(gaps_list, feed="schwab")
         assert len(gaps) == 1
         assert fake.logins == 2
@@ -266,20 +274,72 @@ def test_the_symbol_list_and_on_off_apply_without_a_restart(token_key: str) -> N
 
     async def scenario(fake: FakeSchwab) -> None:
         await asyncio.to_thread(login, fake)
-        await asyncio.to_thread(runtime_setting_update, key="brokers.schwab_symbols", value=["ESZ26"])
+        await in_db_thread(runtime_setting_update, key="brokers.schwab_symbols", value=["ESZ26"])
         config = runner_config(fixed_symbols=None, symbols_setting="brokers.schwab_symbols")
         runner = StreamerRunner(schwab_client(fake), config, redis_url=settings.REDIS_URL)
 
         async def body() -> None:
             await until(lambda: subscribed(fake) == {"/ESZ26"})
-            await asyncio.to_thread(runtime_setting_update, key="brokers.schwab_symbols", value=["ESZ26", "NQZ26"])
+            await in_db_thread(runtime_setting_update, key="brokers.schwab_symbols", value=["ESZ26", "NQZ26"])
             await until(lambda: subscribed(fake) == {"/ESZ26", "/NQZ26"})
             assert fake.logins == 1  # the same connection, subscribed again
-            await asyncio.to_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=["schwab"])
+            await in_db_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=["schwab"])
             await until(lambda: not fake.sessions and runner.state == "disabled")
-            await asyncio.to_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=[])
+            await in_db_thread(runtime_setting_update, key="marketdata.disabled_streamers", value=[])
             await until(lambda: fake.logins == 2 and subscribed(fake) == {"/ESZ26", "/NQZ26"})
 
         await run_with(runner, body)
+
+    run(scenario)
+
+
+def test_the_access_token_is_refreshed_while_streaming_before_it_ends(token_key: str) -> None:
+    async def scenario(fake: FakeSchwab) -> None:
+        # 5 min 3 s left: fresh at the connect, inside the 5-minute leeway three seconds later.
+        tokens = await asyncio.to_thread(login, fake, access_seconds=303)
+        runner = StreamerRunner(
+            schwab_client(fake, token_check_interval=0.2), runner_config(), redis_url=settings.REDIS_URL
+        )
+
+        async def refreshed() -> bool:
+            stored = await asyncio.to_thread(stored_token)
+            return stored.access_token != tokens["access_token"]
+
+        async def body() -> None:
+            await until(lambda: runner.connected)
+            for _ in range(600):
+                if await refreshed():
+                    break
+                await asyncio.sleep(0.05)
+            assert await refreshed()
+            assert runner.connected
+            assert fake.logins == 1  # the stream went on; the new token serves REST and reconnects
+
+        await run_with(runner, body)
+
+    run(scenario)
+
+
+def test_a_refresh_token_schwab_refuses_early_stops_the_streamer_and_is_recorded_as_ended(token_key: str) -> None:
+    """Schwab's refresh token "may expire sooner": the refusal names the login command, and the
+    store records the login as ended (health and `manage.py tokens` then say so)."""
+
+    async def scenario(fake: FakeSchwab) -> None:
+        await asyncio.to_thread(login, fake, access_seconds=60)  # needs a refresh at once
+        fake.expire_refresh_tokens()
+        runner = StreamerRunner(schwab_client(fake), runner_config(), redis_url=settings.REDIS_URL)
+        with pytest.raises(SchwabLoginError, match=r"refresh token invalid.*run: python manage\.py schwab_login"):
+            await asyncio.wait_for(runner.run(), timeout=30)
+
+        def states() -> list[str]:
+            from django.db import connection
+
+            try:
+                return [status.state for status in token_status_list(provider="schwab")]
+            finally:
+                connection.close()  # a worker thread's connection would outlive the test database
+
+        assert await asyncio.to_thread(states) == ["refresh_expired"]
+        assert fake.logins == 0
 
     run(scenario)

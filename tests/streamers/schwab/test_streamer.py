@@ -38,6 +38,8 @@ def test_trades_quotes_and_bars_flow_from_the_fake_into_redis(token_key: str) ->
         try:
             await asyncio.to_thread(login, fake)
             runner = StreamerRunner(schwab_client(fake), runner_config(), redis_url=settings.REDIS_URL)
+            notifications = get_redis().pubsub()
+            notifications.subscribe("market_data:schwab:trades")  # the seed's channel, as today's feeds
 
             async def body() -> None:
                 await until(lambda: len(fake.sent_trades) >= 50)
@@ -52,6 +54,9 @@ def test_trades_quotes_and_bars_flow_from_the_fake_into_redis(token_key: str) ->
             stored = stored_trades()
             assert Counter(stored) == Counter(fake.sent_trades)
             assert quote_latest(symbol="ESZ26") is not None
+            published = [notifications.get_message(timeout=1) for _ in range(3)]
+            assert any(message and message["type"] == "message" for message in published)
+            notifications.close()
             bars = vendor_bars_range(client=get_redis(), feed="schwab", symbol="ESZ26", start_ms=0, end_ms=2**62)
             assert bars
             assert bars[-1].volume > 0
