@@ -110,6 +110,7 @@ class PipelineEnv(BaseSettings):
     TASTYTRADE_ENABLED: bool = False
     TASTYTRADE_CLIENT_SECRET: SecretStr = SecretStr("")
     TASTYTRADE_REFRESH_TOKEN: SecretStr = SecretStr("")
+    TASTYTRADE_API_URL: str = "https://api.tastyworks.com"
     GEXBOT_ENABLED: bool = False
     GEXBOT_API_KEY: SecretStr = SecretStr("")
     GEXBOT_BASE_URL: str = "https://api.gex.bot/v2"
@@ -174,6 +175,13 @@ class PipelineEnv(BaseSettings):
         if not value.startswith(("sqlite:", "postgres://", "postgresql://")):
             raise ValueError("must be a sqlite:/// or postgres:// URL")
         dj_database_url.parse(value)
+        return value
+
+    @field_validator("TASTYTRADE_API_URL")
+    @classmethod
+    def _tastytrade_api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.tastyworks.com")
         return value
 
     @field_validator("SCHWAB_API_URL", "SCHWAB_CALLBACK_URL")

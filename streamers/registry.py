@@ -11,7 +11,8 @@ from typing import Any
 from streamers.replay.venue import VENUE as REPLAY
 from streamers.schwab.venue import VENUE as SCHWAB
 from streamers.simulator.venue import VENUE as SIMULATOR
+from streamers.tastytrade.venue import VENUE as TASTYTRADE
 from streamers.uw.venue import VENUE as UW
 from streamers.venue import Venue
 
-VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY, UW, SCHWAB)}
+VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY, UW, SCHWAB, TASTYTRADE)}

@@ -19,3 +19,14 @@ SCHWAB_SYMBOLS = register(
         ),
     )
 )
+TASTYTRADE_SYMBOLS = register(
+    RuntimeSettingSpec(
+        key="brokers.tastytrade_symbols",
+        type=list[Annotated[str, Field(pattern=r"^/?[A-Za-z][A-Za-z0-9./:_-]{0,20}$")]],
+        default=[],
+        help=(
+            "Symbols the tastytrade streamer subscribes to (futures such as ES or ESZ26, equities such as SPY);"
+            " empty means marketdata.symbols. Switch the feed off with marketdata.disabled_streamers."
+        ),
+    )
+)

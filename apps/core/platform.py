@@ -46,6 +46,8 @@ def platform_processes(
     celery = [python, "-m", "celery", "-A", "pipeline_project"]
     # The broker feeds join when switched on (their secrets are then required at start-up).
     brokers = [ProcessSpec("schwab", [python, "manage.py", "run_streamer", "schwab"])] if env.SCHWAB_ENABLED else []
+    if env.TASTYTRADE_ENABLED:
+        brokers.append(ProcessSpec("tastytrade", [python, "manage.py", "run_streamer", "tastytrade"]))
     return [
         ProcessSpec(
             "web",
