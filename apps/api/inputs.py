@@ -13,7 +13,6 @@ from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import loads
 from apps.core.exceptions import BadInputError, NotFoundError
-from apps.core.redis import get_redis
 from apps.marketdata.replays import replay_require
 from apps.marketdata.subscriptions import symbols_configured
 from apps.marketdata.symbols import canonical
@@ -35,11 +34,7 @@ def symbol_resolve(
         keys.trades(symbol)  # the key builder has the last word on what a canonical symbol is
     except ValueError as error:
         raise BadInputError(field, str(error)) from None
-    if not keyspace.is_live and get_redis().exists(
-        keyspace.trades(symbol), keyspace.quotes(symbol), keyspace.depth(symbol)
-    ):
-        return symbol
-    if not symbol_known(symbol=symbol):
+    if not symbol_known(symbol=symbol, keyspace=keyspace):
         followed = ", ".join(alias or contract for alias, contract in symbols_configured())
         raise NotFoundError(
             f"no data for symbol {symbol!r}: it is not a futures contract the platform knows, and no feed or "

@@ -13,6 +13,7 @@ from ninja import Schema
 from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool
 
 from apps.api.struct_schemas import struct_schema
+from apps.core import keys
 from apps.core.sessions import SessionKind
 from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
 from apps.gex.snapshots import GEXSnapshot
@@ -360,7 +361,7 @@ TICKER = Field(
 REPLAY = Field(
     None,
     max_length=48,
-    pattern=r"^[a-z0-9][a-z0-9-]{0,47}$",
+    pattern=keys.REPLAY_ID_PATTERN,
     description="A replay's id (run_streamer replay prints it): answer from that replay's sandbox, with the"
     " events' original times; range defaults end at the replay's clock. Absent: the live data.",
 )

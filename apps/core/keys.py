@@ -217,7 +217,9 @@ UW_OPTION_TRADE_CHANNEL = "uw:option_trade:stream"
 # slot, deleted with one SCAN) and no live pattern (`md:trades:{*}`, `streamer:*`, the lake
 # tables' streams) can match it. `KeySpace` is how readers and writers name either store.
 REPLAY_PREFIX = "replay:"
-_REPLAY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+# A replay id: 1 to 48 of a-z, 0-9 and "-", not starting with "-" (the REST schemas use it too).
+REPLAY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,47}$"
+_REPLAY_ID = re.compile(REPLAY_ID_PATTERN)
 
 
 class ReplayIdError(ValueError):

@@ -8,7 +8,7 @@ on an early-close day the regular session ends at 13:00 and the post-market with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -143,3 +143,13 @@ def trading_sessions(*, kind: SessionKind, start: datetime, end: datetime) -> li
     for year in range(to_exchange(start).year, min(to_exchange(end).year + 2, LAST_CALENDAR_YEAR + 1)):
         found.extend(item for item in year_of(year) if item.close > start and item.open <= end)
     return found
+
+
+def globex_session_start(*, at: datetime) -> datetime:
+    """When the CME Globex session that `at` falls in (or the last one before it) opened, in UTC:
+    the newest ETH open at or before `at` (18:00 New York the evening before each trade date; none
+    before a holiday). Past LAST_CALENDAR_YEAR there are no sessions: a day before `at`."""
+    at = ensure_utc(at)
+    days = trading_sessions(kind=SessionKind.ETH, start=at - timedelta(days=14), end=at)
+    opened = [day.open for day in days if day.open <= at]
+    return opened[-1].astimezone(UTC) if opened else at - timedelta(days=1)

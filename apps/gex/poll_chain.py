@@ -21,6 +21,7 @@ from datetime import datetime
 import redis
 
 from apps.core import keys
+from apps.core.clock import utc_now
 from apps.core.runtime_config import runtime_value
 from apps.gex.polling import PollGroup, group_labels, poll_interval
 from apps.gex.sources import GEXDataSource
@@ -76,3 +77,10 @@ def poll_chain_extend(*, group: PollGroup, token: str, delay: float, client: red
 def poll_chain_owns(*, group: PollGroup, token: str, client: redis.Redis) -> bool:
     stored = client.get(keys.gex_poll_chain(group.value))
     return stored is not None and (stored.decode() if isinstance(stored, bytes) else str(stored)) == token
+
+
+def poll_chain_next(*, group: PollGroup, token: str, source: GEXDataSource, client: redis.Redis) -> float | None:
+    """After a run of the chain `token`: seconds until its next run, its lease extended to then
+    (plus the grace); None when another chain has taken over or this one expired (it stops)."""
+    delay = poll_next_delay(group=group, source=source, moment=utc_now(), client=client)
+    return delay if poll_chain_extend(group=group, token=token, delay=delay, client=client) else None

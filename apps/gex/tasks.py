@@ -64,9 +64,8 @@ def gex_history_import(self: Any, job_id: int, unit: list[Any] | None = None) ->
 # `chain` token (sent by hand) it polls once.
 @shared_task(name="apps.gex.tasks.gex_poll", ignore_result=True, acks_late=False)
 def gex_poll(group: str = "default", chain: str | None = None) -> dict[str, Any]:
-    from apps.core.clock import utc_now
     from apps.core.redis import get_redis
-    from apps.gex.poll_chain import GRACE_SECONDS, poll_chain_extend, poll_chain_owns, poll_next_delay
+    from apps.gex.poll_chain import GRACE_SECONDS, poll_chain_next, poll_chain_owns
     from apps.gex.polling import PollGroup, fallback_source, poll_once, primary_source, sierra_files_write
 
     poll_group, client, source = PollGroup(group), get_redis(), primary_source()
@@ -76,13 +75,10 @@ def gex_poll(group: str = "default", chain: str | None = None) -> dict[str, Any]
         group=poll_group, source=source, fallback=fallback_source(), client=client, on_snapshot=sierra_files_write
     )
     summary: dict[str, Any] = {"group": report.group, "interval": report.session_interval, "polled": report.outcomes}
-    if chain is not None:
-        delay = poll_next_delay(group=poll_group, source=source, moment=utc_now(), client=client)
-        if poll_chain_extend(group=poll_group, token=chain, delay=delay, client=client):
-            gex_poll.apply_async(
-                kwargs={"group": group, "chain": chain}, countdown=delay, expires=delay + GRACE_SECONDS
-            )
-            summary["next_in"] = round(delay, 3)
+    delay = poll_chain_next(group=poll_group, token=chain, source=source, client=client) if chain is not None else None
+    if delay is not None:
+        gex_poll.apply_async(kwargs={"group": group, "chain": chain}, countdown=delay, expires=delay + GRACE_SECONDS)
+        summary["next_in"] = round(delay, 3)
     return summary
 
 

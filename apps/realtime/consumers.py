@@ -27,6 +27,16 @@ UNAUTHENTICATED_REASON = (
 )
 
 
+def _fitted(quoted: str, tail: str) -> str:
+    """`quoted + tail` cut to a close frame's 123 bytes: the quoted input gives way, the tail stays
+    (an id escaped by repr can be four times its length, and a longer reason fails the close)."""
+    room = 123 - len(tail.encode())
+    head = quoted.encode()
+    if len(head) > room:
+        head = head[: room - 3].decode(errors="ignore").encode() + b"..."
+    return head.decode() + tail
+
+
 class TopicConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, topic: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,9 +69,10 @@ class TopicConsumer(AsyncWebsocketConsumer):
         try:
             return await sync_to_async(keyspace_for)(replay_id=replay)
         except BadInputError:
-            await self.close(code=CLOSE_BAD_REPLAY, reason=f"replay: {str(replay)[:48]!r} is not a replay id")
+            reason = _fitted(f"replay: {str(replay)[:48]!r}", " is not a replay id")
+            await self.close(code=CLOSE_BAD_REPLAY, reason=reason)
         except NotFoundError:
-            reason = f"no replay {replay!r}: it never ran, expired or was deleted"
+            reason = _fitted(f"no replay {replay!r}", ": it never ran, expired or was deleted")
             await self.close(code=CLOSE_UNKNOWN_REPLAY, reason=reason)
         return None
 

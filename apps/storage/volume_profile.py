@@ -9,20 +9,12 @@ receives live (/ws/trades after `through`) with the same arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from apps.core import keys
-from apps.core.sessions import SessionKind, trading_sessions
 from apps.marketdata.events import Side
 from apps.storage.trade_queries import trades_in_range
-
-NEW_YORK = ZoneInfo("America/New_York")
-# CME Globex equity-index futures: a session opens at 18:00 New York on Sunday to Thursday and
-# runs to 17:00 the next day.
-SESSION_OPEN = time(18, 0)
-OPEN_WEEKDAYS = {6, 0, 1, 2, 3}  # Sunday..Thursday (Monday is 0)
 
 
 @dataclass(frozen=True)
@@ -40,28 +32,6 @@ class VolumeProfile:
     trades: int
     vwap: float | None
     through: str | None  # the last trade counted, as /ws/trades numbers it; None for imported rows or none
-
-
-def globex_session_start(*, at: datetime) -> datetime:
-    """When the CME Globex session that `at` falls in (or the last one before it) opened: the
-    newest open at or before `at` (in UTC) by the exchange calendar (apps/core/sessions.py: 18:00
-    New York the evening before each trade date; none before a holiday)."""
-    days = trading_sessions(kind=SessionKind.ETH, start=at - timedelta(days=14), end=at)
-    opened = [day.open for day in days if day.open <= at]
-    if not opened:  # past the calendar's last year: the plain rule
-        return _weekly_session_start(at=at)
-    return opened[-1].astimezone(UTC)
-
-
-def _weekly_session_start(*, at: datetime) -> datetime:
-    local = at.astimezone(NEW_YORK)
-    day = local.date()
-    for back in range(8):
-        candidate_day = day - timedelta(days=back)
-        opened = datetime.combine(candidate_day, SESSION_OPEN, tzinfo=NEW_YORK)
-        if candidate_day.weekday() in OPEN_WEEKDAYS and opened <= local:
-            return opened.astimezone(UTC)
-    raise AssertionError("every week has a session open")  # pragma: no cover - eight days always hold one
 
 
 def volume_profile(

@@ -10,8 +10,9 @@ from apps.core.runtime_settings import RuntimeSettingSpec, register
 
 # The socket's channels (protocols.md §3.1); a per-ticker channel names an upper-case ticker.
 CHANNEL_PATTERN = (
+    # A ticker starts with a letter or digit, as every symbol of a Redis key does (keys._SYMBOL).
     r"^(option_trades|flow-alerts|news|market_tide"
-    r"|option_trades:[A-Z0-9._]{1,16}|(price|gex|gex_strike|gex_strike_expiry):[A-Z0-9._]{1,16})$"
+    r"|option_trades:[A-Z0-9][A-Z0-9._]{0,15}|(price|gex|gex_strike|gex_strike_expiry):[A-Z0-9][A-Z0-9._]{0,15})$"
 )
 Channel = Annotated[str, Field(pattern=CHANNEL_PATTERN)]
 

@@ -16,6 +16,8 @@ import { ChartOverlays, levelsOnChart } from "./chart_overlays.js";
 import { gexFor } from "./gex_tickers.js";
 import { fmtZoneClock, fmtZoneDateTime, fmtZoneDay, tickMark, zoneAbbreviation } from "./exchange_time.js";
 import { now as clockNow } from "./replay.js";
+// The price axis steps in real ticks (tick_size.js, shared with the depth panel).
+import { rootOf, tickSize } from "./tick_size.js";
 import { showSocketState, TopicSocket } from "./topic_socket.js";
 
 const INTERVAL_MS = { "1s": 1000, "5s": 5000, "1m": 60000, "5m": 300000, "1h": 3600000 };
@@ -23,15 +25,7 @@ const INTERVAL_MS = { "1s": 1000, "5s": 5000, "1m": 60000, "5m": 300000, "1h": 3
 // two weeks of trading days). Bars of 1h and less cut at the hour are the API's ETH bars: Globex
 // days open on the hour (18:00 New York).
 const WINDOW_MS = { "1s": 15 * 60000, "5s": 75 * 60000, "1m": 15 * 3600000, "5m": 3 * 86400000, "1h": 15 * 86400000 };
-const rootOf = (symbol) => (symbol.match(/^([A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$/) || [])[1] || symbol;
 const MAX_BARS = 5000;
-// Tick sizes of the CME index futures the platform knows (apps/marketdata/symbols.py ROOTS), so
-// the price axis steps in real ticks; anything else gets cents.
-const TICK_SIZES = { ES: 0.25, MES: 0.25, NQ: 0.25, MNQ: 0.25, RTY: 0.1, M2K: 0.1, YM: 1, MYM: 1 };
-const tickSize = (symbol) => {
-  const root = (symbol.match(/^([A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$/) || [])[1];
-  return TICK_SIZES[root] ?? 0.01;
-};
 
 /** Build the chart in #price-chart, load the symbols and start following the first one. */
 export function startPriceChart() {

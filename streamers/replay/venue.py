@@ -186,5 +186,7 @@ VENUE = Venue(
     config_from_options=config_from_options,
     client=client,
     needs="a lake day (--date, as flushed or imported) or a recorded JSON-lines file (--file); runs on demand",
-    configured=lambda: False,  # on demand: listed while a replay runs
+    # On demand. The live panel lists it only while an --into-live recovery runs: a sandboxed
+    # replay keeps its status in its sandbox (manage.py replay list, /api/replays show it).
+    configured=lambda: False,
 )

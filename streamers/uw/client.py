@@ -35,7 +35,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
-from apps.core.redaction import redact
+from apps.core.redaction import redact, url_without_password
 from apps.core.redis import get_redis
 from apps.uw.rest import UWRestClient, UWRestError
 from apps.uw.selectors import flow_alert_newest_time_ms
@@ -86,6 +86,11 @@ class UWClient:
         self.connections = 0
         self.backfills = 0
 
+    @property
+    def _where(self) -> str:
+        """UW_SOCKET_URL as errors quote it: a password of its user-info masked."""
+        return url_without_password(self.config.socket_url)
+
     def _safe(self, error: BaseException | str) -> str:
         text = str(error).replace(self.config.token, "***")
         return redact(text)
@@ -103,12 +108,12 @@ class UWClient:
             if status in (401, 403):
                 # Not an outage: retrying cannot help, so the streamer stops and says what to fix.
                 raise StreamerConfigError(
-                    f"UW_API_TOKEN was refused by UW_SOCKET_URL ({self.config.socket_url}): HTTP {status};"
+                    f"UW_API_TOKEN was refused by UW_SOCKET_URL ({self._where}): HTTP {status};"
                     " check the token (UW's socket needs the Advanced plan)"
                 ) from None
-            raise ConnectionLostError(f"UW_SOCKET_URL ({self.config.socket_url}) answered HTTP {status}") from None
+            raise ConnectionLostError(f"UW_SOCKET_URL ({self._where}) answered HTTP {status}") from None
         except (OSError, TimeoutError, websockets.WebSocketException) as error:
-            where = f"UW_SOCKET_URL ({self.config.socket_url})"
+            where = f"UW_SOCKET_URL ({self._where})"
             raise ConnectionLostError(
                 f"cannot connect to {where}: {type(error).__name__}: {self._safe(error)}"
             ) from None

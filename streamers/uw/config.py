@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from apps.core.redaction import url_without_password
 from streamers.config import StreamerConfigError
 
 Protocol = Literal["uw", "phoenix"]
@@ -34,9 +35,11 @@ class UWConfig:
         if not self.token:
             raise StreamerConfigError("UW_API_TOKEN is empty: set it (and UW_ENABLED=true) to run the UW streamer")
         if urlsplit(self.socket_url).scheme not in ("ws", "wss"):
-            raise StreamerConfigError(f"UW_SOCKET_URL must be a WebSocket URL (wss://...), not {self.socket_url!r}")
+            raise StreamerConfigError(
+                f"UW_SOCKET_URL must be a WebSocket URL (wss://...), not {url_without_password(self.socket_url)!r}"
+            )
         if urlsplit(self.api_url).scheme not in ("http", "https"):
-            raise StreamerConfigError(f"UW_API_URL must be an http(s) URL, not {self.api_url!r}")
+            raise StreamerConfigError(f"UW_API_URL must be an http(s) URL, not {url_without_password(self.api_url)!r}")
         if self.protocol not in ("uw", "phoenix"):
             raise StreamerConfigError(f"--protocol must be uw or phoenix, not {self.protocol!r}")
         for option, value in (

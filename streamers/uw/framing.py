@@ -14,6 +14,7 @@ logs once per kind and dead-letters it, and the stream goes on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from apps.uw.parsing import (
     option_trade_parse,
     price_parse,
 )
+from apps.uw.runtime_settings import CHANNEL_PATTERN
 from streamers.feed import MalformedMessageError
 
 # What the client returns after a pong when the socket was silent: no events, but a message, so
@@ -150,9 +152,14 @@ def _gex(snapshot: GEXSnapshot) -> UWGexSnapshot:
     return UWGexSnapshot(snapshot, snapshot.timestamp * 1_000_000_000)
 
 
+# The channels a join may name (`uw.channels`): a frame's channel is checked against the same
+# pattern, since its ticker becomes part of a Redis key (`uw:price:{T}`, `gex:snapshots:{T}`).
+_CHANNEL = re.compile(CHANNEL_PATTERN)
+
+
 def _data(channel: str, raw: msgspec.Raw, *, ts_recv: int) -> list[UWMessage]:
     name, _, ticker = channel.partition(":")
     parser = _CHANNELS.get((name, bool(ticker)))
-    if parser is None:
+    if parser is None or not _CHANNEL.match(channel):
         raise MalformedMessageError("unknown_channel", f"no channel {channel[:60]!r} is known", "$[0]")
     return [parser(raw, ticker, ts_recv)]

@@ -50,6 +50,9 @@ def test_an_index_s_levels_are_moved_by_the_basis_onto_the_futures_chart(
     django_user_model: Any,
 ) -> None:
     django_user_model.objects.create_user(username="indexer", password=PASSWORD, is_staff=True)
+    # The real clock, not a set one: the web process and its streams run in other processes
+    # (time-machine cannot reach them) and the hot store trims by real time; nothing here
+    # depends on which day it is (any lead contract, a snapshot stamped now).
     lead = canonical("ES", at=utc_now())
     page_errors: list[str] = []
     assert sync_playwright is not None

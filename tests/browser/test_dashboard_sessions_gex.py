@@ -91,6 +91,9 @@ def test_exchange_time_sessions_gex_lines_and_the_scrubber(
     django_user_model: Any,
 ) -> None:
     django_user_model.objects.create_user(username="futures", password=PASSWORD, is_staff=True)
+    # The real clock, not a set one: the web process and the simulator run in other processes
+    # (time-machine cannot reach them) and the hot store trims by real time. What is checked does
+    # not assume a day: the breaks are compared with the exchange calendar over the bars shown.
     now = utc_now()
     lead = canonical("ES", at=now)
     spot = trades_last(symbol=lead, count=1)[0].trade.price

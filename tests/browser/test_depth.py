@@ -111,6 +111,9 @@ def test_a_book_changing_1000_times_a_second_ends_exact_on_the_ladder_and_paints
     django_user_model: Any,
 ) -> None:
     django_user_model.objects.create_user(username="trader", password=PASSWORD, is_staff=True)
+    # The real clock, not a set one: the web process and the book writer run in other processes
+    # (time-machine cannot reach them) and the hot store trims by real time; the session figures
+    # are compared over the range the page was given, so no day is assumed.
     lead = canonical("ES", at=utc_now())
     final_path = tmp_path / "final.json"
     page_errors: list[str] = []

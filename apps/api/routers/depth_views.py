@@ -21,9 +21,10 @@ from apps.api.inputs import instant_check, scope_of, symbol_resolve, time_range
 from apps.api.render import from_ms
 from apps.api.schemas import NOT_FOUND
 from apps.core.exceptions import NotFoundError
+from apps.core.sessions import globex_session_start
 from apps.marketdata.depth_reads import book_live
 from apps.storage.book_history import book_history
-from apps.storage.volume_profile import globex_session_start, volume_profile
+from apps.storage.volume_profile import volume_profile
 
 router = Router(tags=["depth"])
 

@@ -8,13 +8,14 @@ from django.http import HttpRequest
 from ninja import Path, Router
 
 from apps.api.schemas import ERRORS, NOT_FOUND, ReplayOut
+from apps.core import keys
 from apps.marketdata.replays import ReplayState, replay_require, replays_list
 
 router = Router(tags=["replays"])
 ReplayId = Annotated[
     str,
     Path(
-        pattern=r"^[a-z0-9][a-z0-9-]{0,47}$",
+        pattern=keys.REPLAY_ID_PATTERN,
         description="The replay's id, as run_streamer replay printed it (1 to 48 of a-z, 0-9, '-')",
     ),
 ]

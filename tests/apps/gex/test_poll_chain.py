@@ -19,6 +19,7 @@ from apps.gex.gexbot import GEXBotAPISource
 from apps.gex.poll_chain import (
     IDLE_SECONDS,
     poll_chain_extend,
+    poll_chain_next,
     poll_chain_owns,
     poll_chain_start,
     poll_next_delay,
@@ -100,6 +101,20 @@ def test_one_chain_per_group_and_a_superseded_chain_cannot_extend_itself() -> No
     assert not poll_chain_extend(group=PollGroup.DEFAULT, token=first, delay=5, client=client)
     assert not poll_chain_owns(group=PollGroup.DEFAULT, token=first, client=client)
     assert poll_chain_owns(group=PollGroup.DEFAULT, token=second, client=client)
+
+
+@pytest.mark.calendar
+@pytest.mark.usefixtures("two_polls")
+def test_after_a_run_on_a_saturday_the_chain_goes_on_idle_unless_another_took_over(gexbot: GEXBotAPISource) -> None:
+    """Saturday 28 November 2026 (closed): the next run is IDLE_SECONDS away and the lease lasts
+    until then plus the grace; a superseded chain gets no next run."""
+    client = get_redis()
+    token = poll_chain_start(group=PollGroup.DEFAULT, client=client)
+    assert token is not None
+    with time_machine.travel(SATURDAY, tick=False):
+        assert poll_chain_next(group=PollGroup.DEFAULT, token=token, source=gexbot, client=client) == IDLE_SECONDS
+        assert poll_chain_next(group=PollGroup.DEFAULT, token="other", source=gexbot, client=client) is None
+    assert (IDLE_SECONDS + 25) * 1000 < client.pttl(keys.gex_poll_chain("default")) <= (IDLE_SECONDS + 30) * 1000
 
 
 @pytest.mark.slow

@@ -84,3 +84,8 @@ def test_a_bad_or_unknown_replay_id_closes_the_socket_with_the_reason(
     assert (code, reason) == (4422, "replay: 'Bad}id' is not a replay id")
     code, reason = asyncio.run(_closed_with(ws_server.url("/ws/depth?replay=nov21"), session_cookie))
     assert (code, reason) == (4404, "no replay 'nov21': it never ran, expired or was deleted")
+    # An id escaped to four times its length still fits a close frame's reason (123 bytes).
+    code, reason = asyncio.run(_closed_with(ws_server.url("/ws/trades?replay=" + "%01" * 60), session_cookie))
+    assert code == 4422
+    assert reason.startswith("replay: '\\x01\\x01")
+    assert len(reason.encode()) <= 123

@@ -10,9 +10,10 @@ import pytest
 from pytest_django import Settings
 
 from apps.core.redis import get_redis
+from apps.core.sessions import globex_session_start
 from apps.marketdata.events import Side
 from apps.storage.flush import streams_flush
-from apps.storage.volume_profile import ProfileLevel, globex_session_start, volume_profile
+from apps.storage.volume_profile import ProfileLevel, volume_profile
 from tests.factories import T0, trade, write
 
 

@@ -87,6 +87,12 @@ def test_uw_gex_is_a_second_gex_source_and_strike_rows_make_one_snapshot() -> No
         (frame("a", "b", "c"), "malformed_frame"),
         (frame(7, {}), "malformed_frame"),
         (frame("off_lit_trades", {"price": "1"}), "unknown_channel"),
+        # A ticker in the server's channel name becomes part of a Redis key: refused here, as bad
+        # input, rather than failing the batch's write (`uw:price:{T}`, `gex:snapshots:{T}`).
+        (frame("price:spy", {"close": "562.82", "time": 1726670327692, "vol": 1}), "unknown_channel"),
+        (frame("price:S P Y", {"close": "562.82", "time": 1726670327692, "vol": 1}), "unknown_channel"),
+        (frame("price:.SPY", {"close": "562.82", "time": 1726670327692, "vol": 1}), "unknown_channel"),
+        (frame("gex:SPX}x", {**gex_payload(ticker="SPX}x")}), "unknown_channel"),
         (frame("option_trades", {**option_trade(n=1), "size": "1"}), "wrong_type"),
         (frame("flow-alerts", {k: v for k, v in flow_alert(n=1).items() if k != "ticker"}), "missing_field"),
         (frame("gex:SPX", {**gex_payload(), "ticker": "SPY"}), "bad_gex"),

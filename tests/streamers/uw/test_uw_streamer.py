@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 
 from apps.core import keys
+from apps.core.embedded_redis import free_port
 from apps.core.redis import get_redis
 from apps.core.services import runtime_setting_update
 from apps.gex.snapshots import snapshot_decode
@@ -26,7 +27,7 @@ from apps.storage.connection import lake_connection
 from apps.storage.flush import streams_flush
 from apps.uw.selectors import flow_alerts_after, option_trades_after
 from streamers.config import RunnerConfig, StreamerConfigError
-from streamers.feed import FeedClient
+from streamers.feed import ConnectionLostError, FeedClient
 from streamers.runner import StreamerRunner
 from streamers.uw.client import UWClient
 from streamers.uw.config import UWConfig
@@ -365,3 +366,15 @@ def test_a_refused_token_stops_the_streamer_naming_the_variable_and_is_never_log
     assert not [r for r in ours if secret in r.getMessage()]
     status = get_redis().hgetall(keys.streamer("uw"))
     assert all(secret.encode() not in value for value in status.values())
+
+
+def test_a_socket_url_with_a_password_is_quoted_without_it() -> None:
+    """Errors name UW_SOCKET_URL; a URL given with user-info (never needed: the token goes in the
+    query) shows its password masked, and the token not at all."""
+    url = f"ws://ops:url-pass-6612@127.0.0.1:{free_port()}/socket"
+    config = UWConfig(socket_url=url, api_url="http://127.0.0.1:9", token=FAKE_TOKEN)
+    with pytest.raises(ConnectionLostError) as lost:
+        asyncio.run(UWClient(config).connect())
+    assert "UW_SOCKET_URL (ws://ops:***@127.0.0.1:" in str(lost.value)
+    assert "url-pass-6612" not in str(lost.value)
+    assert FAKE_TOKEN not in str(lost.value)
