@@ -84,6 +84,7 @@ class PipelineEnv(BaseSettings):
     FLOWER_BASIC_AUTH: SecretStr = SecretStr("")
     METRICS_HOST: str = "127.0.0.1"
     METRICS_TOKEN: SecretStr = SecretStr("")
+    WORKER_HEARTBEAT_SECONDS: Seconds = 10.0
 
     # Storage, logging, runtime configuration
     LAKE_DIR: Path = Path("var/lake")

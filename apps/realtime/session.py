@@ -21,7 +21,8 @@ import redis
 import structlog
 
 from apps.core.positions import StreamPosition
-from apps.realtime import metrics, protocol
+from apps.monitoring import metrics
+from apps.realtime import protocol
 from apps.realtime.lake_history import ResumeTooFarError, lake_history, lake_holds, resumes_from_lake
 from apps.realtime.outbox import Outbox
 from apps.realtime.protocol import MAX_SYMBOLS, ProtocolError, Subscribe, Unsubscribe, message_parse
@@ -67,13 +68,13 @@ class ClientSession:
         self._closer: asyncio.Task[None] | None = None
         self.closing = False
         self._ended = False
-        self._messages = metrics.MESSAGES_SENT.labels(topic.name)
-        self._events = metrics.EVENTS_SENT.labels(topic.name)
-        self._latency = metrics.SEND_LATENCY.labels(topic.name)
-        self._subscribed = metrics.SUBSCRIPTIONS.labels(topic.name)
+        self._messages = metrics.WS_MESSAGES_SENT.labels(topic.name)
+        self._events = metrics.WS_EVENTS_SENT.labels(topic.name)
+        self._latency = metrics.WS_SEND_LATENCY.labels(topic.name)
+        self._subscribed = metrics.WS_SUBSCRIPTIONS.labels(topic.name)
 
     def start(self) -> None:
-        metrics.CLIENTS.labels(self.topic.name).inc()
+        metrics.WS_CLIENTS.labels(self.topic.name).inc()
         self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send:{self.topic.name}")
 
     async def end(self) -> None:
@@ -87,7 +88,7 @@ class ClientSession:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
-        metrics.CLIENTS.labels(self.topic.name).dec()
+        metrics.WS_CLIENTS.labels(self.topic.name).dec()
 
     async def handle(self, text: str | None) -> None:
         """One client message: act on it, or answer with an error frame."""
@@ -100,7 +101,7 @@ class ClientSession:
             else:
                 await self._unsubscribe(message)
         except ProtocolError as error:
-            metrics.PROTOCOL_ERRORS.labels(self.topic.name).inc()
+            metrics.WS_PROTOCOL_ERRORS.labels(self.topic.name).inc()
             await self.outbox.put(protocol.error(error.message))
 
     def deliver(self, frame: Frame) -> None:
@@ -208,7 +209,7 @@ class ClientSession:
         # Half the queue stays free for live frames of this connection's other symbols.
         await self.outbox.put(frame, keep_free=self.outbox.limit // 2)
         subscription.last = max(subscription.last, frame.entry)
-        metrics.REPLAYED.labels(self.topic.name).inc(frame.events)
+        metrics.WS_REPLAYED.labels(self.topic.name).inc(frame.events)
 
     async def _replay_hot(self, subscription: Subscription, position: StreamPosition, *, check_kept: bool) -> None:
         reads = hot_history(
@@ -277,7 +278,7 @@ class ClientSession:
         if self.closing:
             return
         self._detach()
-        metrics.SLOW_DISCONNECTS.labels(self.topic.name).inc()
+        metrics.WS_SLOW_DISCONNECTS.labels(self.topic.name).inc()
         log.warning("realtime.slow_consumer", topic=self.topic.name, queued=len(self.outbox))
         self._closer = self._spawn(self._close_slow())
 

@@ -27,7 +27,7 @@ from apps.gex.snapshots import GEXSnapshot, snapshot_decode
 from apps.marketdata.blocks import decode_depth, decode_trades
 from apps.marketdata.events import Side, Trade
 from apps.marketdata.symbols import canonical
-from apps.realtime import metrics
+from apps.monitoring import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -153,7 +153,7 @@ class Topic:
             try:
                 piece = self.piece(symbol, entry_id, fields, after=after)
             except Exception as error:  # noqa: BLE001 - whatever a corrupt entry raises
-                metrics.RELAY_ERRORS.labels(self.name).inc()
+                metrics.WS_RELAY_ERRORS.labels(self.name).inc()
                 log.error("realtime.entry_undecodable", topic=self.name, symbol=symbol, id=entry_id, error=repr(error))
                 continue
             if piece is not None:
