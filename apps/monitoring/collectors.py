@@ -49,6 +49,20 @@ class ScrapedCollector(Collector):
     def describe(self) -> Iterator[Metric]:
         return iter([series.described() for series in self.series])
 
+    def collect(self) -> Iterator[Metric]:
+        # A collector that raised would fail the whole scrape: its series go empty instead.
+        try:
+            families = list(self.gather())
+        except Exception as error:  # noqa: BLE001 - whatever a source raises
+            log.error(
+                "monitoring.collector_failed", collector=type(self).__name__, error=f"{type(error).__name__}: {error}"
+            )
+            families = [series.described() for series in self.series]
+        return iter(families)
+
+    def gather(self) -> Iterator[Metric]:
+        raise NotImplementedError
+
 
 def _id_ms(entry_id: Any) -> int:
     return int(text(entry_id).split("-", 1)[0])
@@ -77,7 +91,7 @@ class HotStoreCollector(ScrapedCollector):
         metrics.REDIS_MEMORY_MAX,
     )
 
-    def collect(self) -> Iterator[Metric]:
+    def gather(self) -> Iterator[Metric]:
         length = metrics.HOT_STREAM_LENGTH.family()
         size = metrics.HOT_STREAM_BYTES.family()
         lag = metrics.HOT_STREAM_OLDEST_UNACKED_AGE.family()
@@ -119,7 +133,7 @@ class FlushCollector(ScrapedCollector):
         metrics.LAKE_FLUSH_LAST_SUCCESS,
     )
 
-    def collect(self) -> Iterator[Metric]:
+    def gather(self) -> Iterator[Metric]:
         failing = metrics.LAKE_FLUSH_FAILING.family()
         failures = metrics.LAKE_FLUSH_FAILURES.family()
         last_failure = metrics.LAKE_FLUSH_LAST_FAILURE.family()
@@ -159,7 +173,7 @@ class LakeCollector(ScrapedCollector):
             self._rows[key] = rows
         return rows
 
-    def collect(self) -> Iterator[Metric]:
+    def gather(self) -> Iterator[Metric]:
         size, files, rows = metrics.LAKE_BYTES.family(), metrics.LAKE_FILES.family(), metrics.LAKE_ROWS.family()
         free = metrics.LAKE_DISK_FREE_RATIO.family()
         lake = Path(settings.LAKE_DIR)
@@ -206,7 +220,7 @@ class CeleryCollector(ScrapedCollector):
         metrics.BEAT_HEARTBEAT_AGE,
     )
 
-    def collect(self) -> Iterator[Metric]:
+    def gather(self) -> Iterator[Metric]:
         tasks = metrics.CELERY_TASKS.family()
         runtime = metrics.CELERY_TASK_RUNTIME.histogram()
         depth, workers = metrics.CELERY_QUEUE_DEPTH.family(), metrics.CELERY_WORKERS_UP.family()
@@ -249,7 +263,7 @@ class FeedCollector(ScrapedCollector):
         metrics.GEX_SNAPSHOT_AGE,
     )
 
-    def collect(self) -> Iterator[Metric]:
+    def gather(self) -> Iterator[Metric]:
         age, in_session = metrics.STREAMER_LAST_MESSAGE_AGE.family(), metrics.STREAMER_IN_SESSION.family()
         breaker, snapshot = metrics.GEX_BREAKER_OPEN.family(), metrics.GEX_SNAPSHOT_AGE.family()
         now = utc_now()
@@ -277,7 +291,7 @@ class HealthCollector(ScrapedCollector):
 
     series = (metrics.HEALTH_CHECK_STATUS, metrics.HEALTH_CHECK_SECONDS)
 
-    def collect(self) -> Iterator[Metric]:
+    def gather(self) -> Iterator[Metric]:
         status, seconds = metrics.HEALTH_CHECK_STATUS.family(), metrics.HEALTH_CHECK_SECONDS.family()
         for result in checks_run(health_checks()):
             status.add_metric([result.name], float(result.status.level))

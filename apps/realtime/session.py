@@ -71,6 +71,7 @@ class ClientSession:
         self._messages = metrics.WS_MESSAGES_SENT.labels(topic.name)
         self._events = metrics.WS_EVENTS_SENT.labels(topic.name)
         self._latency = metrics.WS_SEND_LATENCY.labels(topic.name)
+        self._end_to_end = metrics.WS_EXCHANGE_TO_SEND.labels(topic.name)
         self._subscribed = metrics.WS_SUBSCRIPTIONS.labels(topic.name)
 
     def start(self) -> None:
@@ -309,7 +310,11 @@ class ClientSession:
                 self._events.inc(frame.events)
             if frame.live:
                 # From the frame's oldest entry: the slowest of the events it carries.
-                self._latency.observe(max(0.0, time.time() - frame.first[0] / 1000))
+                now = time.time()
+                self._latency.observe(max(0.0, now - frame.first[0] / 1000))
+                if frame.exchange_ns:
+                    # End to end: the exchange's clock to this send, every hop included.
+                    self._end_to_end.observe(max(0.0, now - frame.exchange_ns / 1e9))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)
