@@ -11,14 +11,24 @@ when its record expires.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import redis
 import structlog
-from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from django.conf import settings
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 from apps.core.redis import get_redis
 from apps.monitoring import metrics, store
@@ -80,6 +90,41 @@ def _heartbeat_loop(hostname: str, queues: list[str]) -> None:
         except redis.RedisError as error:
             log.warning("monitoring.worker_heartbeat_failed", worker=hostname, error=f"{type(error).__name__}: {error}")
         _stop.wait(period)
+
+
+class WorkerMetricsError(RuntimeError):
+    """The worker's /metrics cannot be served as configured; the message names the variable."""
+
+
+@worker_init.connect
+def _serve_worker_metrics(**kwargs: Any) -> None:
+    """WORKER_METRICS_PORT: the worker's main process serves what its pool processes count,
+    gathered from PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode)."""
+    port = settings.ENV.WORKER_METRICS_PORT
+    if not port:
+        return
+    directory = settings.ENV.PROMETHEUS_MULTIPROC_DIR
+    if not directory or not os.path.isdir(directory):
+        raise WorkerMetricsError(
+            f"WORKER_METRICS_PORT={port} needs PROMETHEUS_MULTIPROC_DIR, an existing directory (got {directory!r})"
+        )
+    # What a previous run left would be added to this one's counters.
+    for leftover in Path(directory).glob("*.db"):
+        leftover.unlink()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)
+    try:
+        start_http_server(port, addr=settings.ENV.METRICS_HOST, registry=registry)
+    except OSError as error:
+        raise WorkerMetricsError(
+            f"WORKER_METRICS_PORT: cannot serve on {settings.ENV.METRICS_HOST}:{port}: {error}"
+        ) from None
+
+
+@worker_process_shutdown.connect
+def _pool_process_gone(pid: int | None = None, **kwargs: Any) -> None:
+    if settings.ENV.WORKER_METRICS_PORT and settings.ENV.PROMETHEUS_MULTIPROC_DIR:
+        multiprocess.mark_process_dead(pid or os.getpid(), path=settings.ENV.PROMETHEUS_MULTIPROC_DIR)
 
 
 @worker_ready.connect

@@ -30,6 +30,7 @@ from apps.core.queue_depths import queue_depths
 from apps.core.queues import Queue
 from apps.core.redis import get_redis
 from apps.core.runtime_config import runtime_value
+from apps.core.sessions import Session, session_at
 from apps.marketdata.streamer_names import streamer_names
 from apps.monitoring import metrics, store
 from apps.monitoring.checks import GEXBOT_BREAKER, breaker_state_stored, market_open
@@ -84,6 +85,7 @@ def oldest_unacked_ms(*, client: redis.Redis, key: str, group: dict[Any, Any]) -
 class HotStoreCollector(ScrapedCollector):
     series = (
         metrics.HOT_STREAM_LENGTH,
+        metrics.HOT_STREAM_LAST_ENTRY_AGE,
         metrics.HOT_STREAM_BYTES,
         metrics.HOT_STREAM_OLDEST_UNACKED_AGE,
         metrics.DEAD_LETTERS,
@@ -92,7 +94,7 @@ class HotStoreCollector(ScrapedCollector):
     )
 
     def gather(self) -> Iterator[Metric]:
-        length = metrics.HOT_STREAM_LENGTH.family()
+        length, last = metrics.HOT_STREAM_LENGTH.family(), metrics.HOT_STREAM_LAST_ENTRY_AGE.family()
         size = metrics.HOT_STREAM_BYTES.family()
         lag = metrics.HOT_STREAM_OLDEST_UNACKED_AGE.family()
         dead = metrics.DEAD_LETTERS.family()
@@ -107,6 +109,9 @@ class HotStoreCollector(ScrapedCollector):
                     if symbol is None:
                         continue
                     length.add_metric([table.name, symbol], float(client.xlen(key)))
+                    newest: Any = client.xrevrange(key, count=1)
+                    if newest:
+                        last.add_metric([table.name, symbol], max(0.0, (now_ms - _id_ms(newest[0][0])) / 1000))
                     size.add_metric([table.name, symbol], float(client.memory_usage(key) or 0))
                     groups: Any = client.xinfo_groups(key)
                     for group in groups:
@@ -120,7 +125,7 @@ class HotStoreCollector(ScrapedCollector):
             cap.add_metric([], float(memory.get("maxmemory", 0)))
         except redis.RedisError as error:
             log.warning("monitoring.hot_store_unread", error=f"{type(error).__name__}: {error}")
-        yield from (length, size, lag, dead, used, cap)
+        yield from (length, last, size, lag, dead, used, cap)
 
 
 class FlushCollector(ScrapedCollector):
@@ -258,6 +263,7 @@ class FeedCollector(ScrapedCollector):
 
     series = (
         metrics.STREAMER_LAST_MESSAGE_AGE,
+        metrics.MARKET_REGULAR_HOURS,
         metrics.STREAMER_IN_SESSION,
         metrics.GEX_BREAKER_OPEN,
         metrics.GEX_SNAPSHOT_AGE,
@@ -265,8 +271,10 @@ class FeedCollector(ScrapedCollector):
 
     def gather(self) -> Iterator[Metric]:
         age, in_session = metrics.STREAMER_LAST_MESSAGE_AGE.family(), metrics.STREAMER_IN_SESSION.family()
+        regular = metrics.MARKET_REGULAR_HOURS.family()
         breaker, snapshot = metrics.GEX_BREAKER_OPEN.family(), metrics.GEX_SNAPSHOT_AGE.family()
         now = utc_now()
+        regular.add_metric([], float(session_at(now) == Session.REGULAR))
         try:
             client = get_redis()
             for feed in streamer_names():
@@ -283,7 +291,7 @@ class FeedCollector(ScrapedCollector):
                     snapshot.add_metric([ticker], max(0.0, now.timestamp() - _id_ms(newest[0][0]) / 1000))
         except redis.RedisError as error:
             log.warning("monitoring.feeds_unread", error=f"{type(error).__name__}: {error}")
-        yield from (age, in_session, breaker, snapshot)
+        yield from (age, in_session, regular, breaker, snapshot)
 
 
 class HealthCollector(ScrapedCollector):
@@ -303,18 +311,23 @@ _registered: list[Collector] = []
 _register_lock = threading.Lock()
 
 
+def collectors() -> list[ScrapedCollector]:
+    """A fresh instance of every collector of this module."""
+    return [
+        FlushCollector(),
+        HotStoreCollector(),
+        LakeCollector(),
+        CeleryCollector(),
+        FeedCollector(),
+        HealthCollector(),
+    ]
+
+
 def collectors_register() -> None:
     """Add the collectors to this process's default registry, once (the web's /metrics serves them)."""
     with _register_lock:
         if _registered:
             return
-        for collector in (
-            FlushCollector(),
-            HotStoreCollector(),
-            LakeCollector(),
-            CeleryCollector(),
-            FeedCollector(),
-            HealthCollector(),
-        ):
+        for collector in collectors():
             REGISTRY.register(collector)
             _registered.append(collector)

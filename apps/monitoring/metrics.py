@@ -45,6 +45,9 @@ LABELS: dict[str, str] = {
     "task": "a registered Celery task name ('other' for anything else)",
     "state": "a Celery task state (succeeded, failed, retried)",
     "check": "a health check name of the registry in apps/monitoring/registry.py",
+    "credential": "a broker credential kind (access, refresh)",
+    "decision": "a trading decision of the trading app's closed list",
+    "action": "an alert action kind (discord, webhook, ...) of the alerts app",
     "breaker": "a circuit breaker name of the code",
 }
 
@@ -118,6 +121,9 @@ STREAMER_LAST_MESSAGE_AGE = Scraped(
     "Seconds since the streamer last wrote an event (from its status hash)",
     ("feed",),
 )
+MARKET_REGULAR_HOURS = Scraped(
+    "pipeline_market_regular_hours", "1 during the regular session of the exchange calendar (apps/core/sessions.py)", ()
+)
 STREAMER_IN_SESSION = Scraped(
     "pipeline_streamer_in_session",
     "1 while the feed's market is open by the calendar (a silent feed is stale only then)",
@@ -179,6 +185,9 @@ GEX_SNAPSHOT_AGE = Scraped(
 # ---------------------------------------------------------------------------------------------
 # Hot store (scraped from Redis by the web process).
 HOT_STREAM_LENGTH = Scraped("pipeline_hot_stream_length", "Entries in a hot stream", ("table", "symbol"))
+HOT_STREAM_LAST_ENTRY_AGE = Scraped(
+    "pipeline_hot_stream_last_entry_age_seconds", "Seconds since the newest entry of a hot stream", ("table", "symbol")
+)
 HOT_STREAM_BYTES = Scraped(
     "pipeline_hot_stream_memory_bytes", "Redis memory a hot stream uses (MEMORY USAGE)", ("table", "symbol")
 )
@@ -226,6 +235,19 @@ CELERY_WORKERS_UP = Scraped(
 )
 BEAT_HEARTBEAT_AGE = Scraped(
     "pipeline_beat_heartbeat_age_seconds", "Seconds since a beat-scheduled heartbeat task last ran in a worker", ()
+)
+
+# ---------------------------------------------------------------------------------------------
+# Brokers, trading and alerts: the apps of issues 14-16 set these (deploy/prometheus/rules.yml
+# alerts on them); until an app that sets one runs, its series stays empty.
+BROKER_TOKEN_EXPIRY = Gauge(
+    "pipeline_broker_token_expiry_timestamp_seconds", "When a broker token expires (Unix time)", ["feed", "credential"]
+)
+TRADING_KILL_SWITCH = Gauge("pipeline_trading_kill_switch", "1 while the trading kill switch is on", [])
+TRADING_ATTEMPTS = Counter("pipeline_trading_attempts_total", "Order attempts by decision", ["decision"])
+ALERT_MATCHES = Counter("pipeline_alert_matches_total", "Alert rule matches", [])
+ALERT_DELIVERIES = Counter(
+    "pipeline_alert_deliveries_total", "Alert deliveries by action and outcome", ["action", "outcome"]
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ import ast
 from collections import Counter as Tally
 from pathlib import Path
 
+import pytest
 from prometheus_client import REGISTRY
 
 from apps.monitoring import metrics
+from apps.monitoring.collectors import collectors
 
 ROOT = Path(__file__).resolve().parents[3]
 CATALOGUE = ROOT / "apps" / "monitoring" / "metrics.py"
@@ -84,3 +86,15 @@ def test_the_catalogue_imports_nothing_of_ours() -> None:
     modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert {name for name in modules if name.split(".")[0] in {"apps", "streamers", "bot", "pipeline_project"}} == set()
+
+
+@pytest.mark.django_db
+def test_each_collector_yields_exactly_the_catalogue_series_it_describes_and_every_one_has_a_collector() -> None:
+    """A scraped series of the catalogue that no collector fills would be a name with nothing
+    behind it; a collector yielding a family it does not describe would be defined outside."""
+    described: list[str] = []
+    for collector in collectors():
+        names = [family.name for family in collector.describe()]
+        assert sorted(family.name for family in collector.collect()) == sorted(names), type(collector).__name__
+        described += names
+    assert sorted(described) == sorted(series.name for series in metrics.scraped())
