@@ -91,6 +91,7 @@ class PipelineEnv(BaseSettings):
     # Storage, logging, runtime configuration
     LAKE_DIR: Path = Path("var/lake")
     SIERRA_CHART_DIR: Path = Path("var/sierra")
+    SIERRA_FILE_MODE: str = "0644"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["console", "json"] = "console"
     RUNTIME_CONFIG_REFRESH_SECONDS: Seconds = 2.0
@@ -159,6 +160,19 @@ class PipelineEnv(BaseSettings):
             raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.gex.bot/v2")
         return value
 
+    @field_validator("SIERRA_FILE_MODE")
+    @classmethod
+    def _sierra_file_mode(cls, value: str) -> str:
+        try:
+            mode = int(value, 8)
+        except ValueError:
+            raise ValueError(f"must be octal permission bits such as 0644, not {value!r}") from None
+        if not 0 <= mode <= 0o777:
+            raise ValueError(f"must be octal permission bits from 000 to 777, not {value!r}")
+        if not mode & 0o400:
+            raise ValueError(f"{value!r} would leave the files unreadable to their owner (0644 is the usual choice)")
+        return value
+
     @field_validator("FLOWER_BASIC_AUTH")
     @classmethod
     def _basic_auth(cls, value: SecretStr) -> SecretStr:
@@ -182,6 +196,10 @@ class PipelineEnv(BaseSettings):
     @property
     def sierra_chart_dir(self) -> Path:
         return self.SIERRA_CHART_DIR if self.SIERRA_CHART_DIR.is_absolute() else BASE_DIR / self.SIERRA_CHART_DIR
+
+    @property
+    def sierra_file_mode(self) -> int:
+        return int(self.SIERRA_FILE_MODE, 8)
 
 
 def check_gexbot_api_key(api_key: str) -> str:

@@ -11,5 +11,5 @@ class StreamersConfig(AppConfig):
         from apps.marketdata.streamer_names import streamer_name_register
         from streamers.registry import VENUES
 
-        for name in VENUES:
-            streamer_name_register(name=name)
+        for name, venue in VENUES.items():
+            streamer_name_register(name=name, configured=venue.configured)

@@ -17,6 +17,10 @@ from streamers.feed import FeedClient
 ConfigT = TypeVar("ConfigT")
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Venue(Generic[ConfigT]):
     name: str
@@ -31,6 +35,11 @@ class Venue(Generic[ConfigT]):
     # Builds the feed client; may check the outside world (a lake day exists) and raise
     # StreamerConfigError. It opens no connection: the runner connects.
     client: Callable[[ConfigT], FeedClient[Any]]
+    # What it takes to run it, in one line for `run_streamer list` (switches, secrets, commands).
+    needs: str = "nothing"
+    # Whether this deployment runs it (its switch is on): the dashboard lists only those, and
+    # others while a process of theirs is alive. Read from settings; no connection is opened.
+    configured: Callable[[], bool] = _always
 
     def client_from_options(self, options: dict[str, Any]) -> FeedClient[Any]:
         return self.client(self.config_from_options(options))

@@ -74,3 +74,21 @@ def test_every_make_target_in_the_readme_exists() -> None:
     named = set(re.findall(r"`make (\w+)`", README)) | set(re.findall(r"^make (\w+)", README, flags=re.M))
     assert named
     assert named <= targets, named - targets
+
+
+def test_the_runtime_settings_table_is_every_registered_setting_with_its_default() -> None:
+    import json
+
+    from apps.core.runtime_settings import all_specs
+
+    table = README.split("<!-- runtime-settings -->", 1)[1].split("<!-- /runtime-settings -->", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1].strip("`")
+    specs = {spec.key: spec for spec in all_specs()}
+    assert sorted(rows) == sorted(specs), "the README's table must list exactly the registered settings"
+    for key, default in rows.items():
+        spec = specs[key]
+        assert json.loads(default) == spec.to_json(spec.default), f"{key}: README says {default}"

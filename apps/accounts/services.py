@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 from django.contrib.auth.models import AbstractBaseUser, User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.accounts.models import APIToken, ControlAction
 from apps.core.clock import utc_now
@@ -40,6 +40,23 @@ def token_create(*, user: User, name: str) -> tuple[APIToken, str]:
     token = APIToken.objects.create(user=user, name=name.strip(), prefix=secret[:8], key_hash=token_hash(secret))
     log.info("api_token.created", token_id=token.pk, user_id=user.pk, prefix=token.prefix)
     return token, secret
+
+
+def api_user_create(*, username: str) -> User:
+    """A plain user to own read-only tokens: no admin login (not staff), no usable password, so
+    it can only act through its tokens, never on the control endpoints."""
+    username = username.strip()
+    try:
+        User.username_validator(username)
+    except ValidationError as error:
+        raise BadInputError("user", f"{username!r} is not a valid username: {' '.join(error.messages)}") from None
+    if User.objects.filter(username=username).exists():
+        raise BadInputError("user", f"a user named {username!r} exists already")
+    user = User.objects.create_user(username=username, is_staff=False)
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    log.info("api_user.created", user_id=user.pk)
+    return user
 
 
 def token_revoke(*, token: APIToken) -> APIToken:

@@ -11,8 +11,10 @@ from django.http import HttpRequest
 from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import loads
-from apps.core.exceptions import BadInputError
+from apps.core.exceptions import BadInputError, NotFoundError
+from apps.marketdata.subscriptions import symbols_configured
 from apps.marketdata.symbols import canonical
+from apps.storage.symbols_known import symbol_known
 
 MAX_RANGE = timedelta(days=31)
 # Stream ids and partitions start at the Unix epoch; nothing is older.
@@ -20,12 +22,19 @@ EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 
 
 def symbol_resolve(raw: str, *, at: datetime | None = None, field: str = "symbol") -> str:
-    """The canonical contract for a symbol or continuous alias (`ES` → the lead contract at `at`)."""
+    """The canonical contract for a symbol or continuous alias (`ES` → the lead contract at `at`):
+    422 for a malformed one, 404 for one the platform has never heard of."""
     try:
         symbol = canonical(raw, at=at or utc_now())
         keys.trades(symbol)  # the key builder has the last word on what a canonical symbol is
     except ValueError as error:
         raise BadInputError(field, str(error)) from None
+    if not symbol_known(symbol=symbol):
+        followed = ", ".join(alias or contract for alias, contract in symbols_configured())
+        raise NotFoundError(
+            f"no data for symbol {symbol!r}: it is not a futures contract the platform knows, and no feed or "
+            f"import has stored it (the streamers follow {followed}; see /api/symbols)"
+        )
     return symbol
 
 

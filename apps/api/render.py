@@ -92,11 +92,12 @@ def streamer(state: StreamerState) -> dict[str, Any]:
     store_down_since = _number(status.get("store_down_since_ms"))
     return {
         "name": state.name,
-        "state": status.get("state") or ("disabled" if not state.enabled else "not_running"),
+        "state": state.state,
         "enabled": state.enabled,
-        "connected_since": from_ms(connected_since * 1000) if connected_since else None,
+        # A stopped or vanished process has no rate and no connection now, whatever it last wrote.
+        "connected_since": from_ms(connected_since * 1000) if connected_since and state.live else None,
         "last_message": from_ms(last_message) if last_message else None,
-        "rate": _number(status.get("messages_per_second")),
+        "rate": _number(status.get("messages_per_second")) if state.live else 0.0,
         "reconnects": int(_number(status.get("reconnects")) or 0),
         "gaps": int(_number(status.get("gaps")) or 0),
         "store_outages": int(_number(status.get("store_outages")) or 0),

@@ -6,6 +6,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
+from django_celery_beat.models import ClockedSchedule, PeriodicTask, SolarSchedule
 
 from apps.core.models import RuntimeSetting
 from apps.core.runtime_settings import RuntimeSettingError, spec_for
@@ -67,3 +69,21 @@ class RuntimeSettingAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: RuntimeSetting, form: Any, change: bool) -> None:
         runtime_setting_update(key=obj.key, value=form.cleaned_data["value"], actor=request.user)  # type: ignore[arg-type]
+
+
+# Beat's schedules: a trader schedules by interval or by time of day (crontab). Solar (sunrise and
+# sunset at a latitude) and clocked (one moment) schedules are never used here, so they are not
+# offered: their pages are gone and the periodic task form has no fields for them.
+admin.site.unregister(SolarSchedule)
+admin.site.unregister(ClockedSchedule)
+admin.site.unregister(PeriodicTask)
+
+_USED_SCHEDULE_FIELDS = ("interval", "crontab", "crontab_translation", "start_time", "last_run_at", "one_off")
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
+    fieldsets = tuple(
+        (title, {**options, "fields": _USED_SCHEDULE_FIELDS}) if "interval" in options["fields"] else (title, options)
+        for title, options in BeatPeriodicTaskAdmin.fieldsets
+    )

@@ -87,6 +87,11 @@ GEX_POLL_LAST = "gex:poll:last"
 GEX_POLL_SKIPPED = "gex:poll:skipped"
 
 
+def gex_poll_chain(group: str) -> str:
+    """The token of the one live poll chain of a poller group (apps/gex/poll_chain.py)."""
+    return f"gex:poll:chain:{_name('group', group)}"
+
+
 def gex_breaker(name: str) -> str:
     """Namespace of a GEX source's circuit breaker, shared by every worker; pybreaker appends
     `:pybreaker:state|fail_counter|success_counter|opened_at`. The hash tag keeps the four in one slot."""

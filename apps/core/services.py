@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 import structlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from apps.core import keys
 from apps.core.models import RuntimeSetting
 from apps.core.redis import get_redis
 from apps.core.runtime_settings import all_specs, spec_for
-from apps.core.schedules import ScheduleSpec, all_schedules
+from apps.core.schedules import Crontab, ScheduleSpec, all_schedules, retired_schedules
 
 log = structlog.get_logger(__name__)
 
@@ -80,9 +81,28 @@ def admin_user_ensure(*, username: str, email: str, password: str) -> str | None
     return generated
 
 
-def _interval(spec: ScheduleSpec) -> IntervalSchedule:
-    interval, _ = IntervalSchedule.objects.get_or_create(every=spec.every_seconds, period=IntervalSchedule.SECONDS)
+def _interval(every_seconds: int) -> IntervalSchedule:
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every_seconds, period=IntervalSchedule.SECONDS)
     return interval
+
+
+def _crontab(spec: Crontab) -> CrontabSchedule:
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute=spec.minute,
+        hour=spec.hour,
+        day_of_week=spec.day_of_week,
+        day_of_month="*",
+        month_of_year="*",
+        timezone=ZoneInfo(spec.timezone),
+    )
+    return crontab
+
+
+def _schedule_of(spec: ScheduleSpec) -> dict[str, Any]:
+    if spec.crontab is not None:
+        return {"crontab": _crontab(spec.crontab), "interval": None}
+    # ScheduleSpec has one of the two: no crontab means an interval.
+    return {"interval": _interval(spec.every_seconds or 0), "crontab": None}
 
 
 @transaction.atomic
@@ -93,6 +113,10 @@ def periodic_tasks_seed() -> dict[str, list[str]]:
     only the task path, queue and expiry (code facts, not preferences) are brought up to date.
     """
     created, updated = [], []
+    retired = sorted(retired_schedules() - {spec.name for spec in all_schedules()})
+    deleted, _ = PeriodicTask.objects.filter(name__in=retired).delete()
+    if deleted:
+        log.info("periodic_tasks.retired", names=retired)
     for spec in all_schedules():
         task = PeriodicTask.objects.filter(name=spec.name).first()
         code_facts = {
@@ -103,10 +127,19 @@ def periodic_tasks_seed() -> dict[str, list[str]]:
             "kwargs": json.dumps(spec.kwargs),
         }
         if task is None:
-            PeriodicTask.objects.create(name=spec.name, interval=_interval(spec), **code_facts)
+            PeriodicTask.objects.create(name=spec.name, **_schedule_of(spec), **code_facts)
             created.append(spec.name)
             continue
-        changed = {name: value for name, value in code_facts.items() if getattr(task, name) != value}
+        changed: dict[str, Any] = {name: value for name, value in code_facts.items() if getattr(task, name) != value}
+        unedited_old_default = (
+            spec.replaces_every_seconds is not None
+            and task.crontab is None
+            and task.interval is not None
+            and task.interval.every == spec.replaces_every_seconds
+            and task.interval.period == IntervalSchedule.SECONDS
+        )
+        if unedited_old_default:
+            changed.update(_schedule_of(spec))
         if changed:
             for name, value in changed.items():
                 setattr(task, name, value)

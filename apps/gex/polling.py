@@ -1,8 +1,9 @@
 """GEX polling: which tickers and categories are due now, at what session-aware interval, from
 which source — and the per-ticker, per-metric rate limit that holds across every worker.
 
-Beat sends `apps.gex.tasks.gex_poll` every second for each poller group (the default group and
-the NQ group, which keeps its own intervals as the seed did); each run polls only what is due.
+Each poller group (the default group and the NQ group, which keeps its own intervals as the seed
+did) has one chain of `apps.gex.tasks.gex_poll` runs, each sent for when the next ticker and
+category fall due (apps/gex/poll_chain.py); a run polls only what is due.
 Intervals follow the NYSE calendar (apps/core/sessions.py): regular hours fast, extended hours
 slow, closed days and nights off. The simulated source follows the simulator's market instead,
 which the demo keeps open, so it always polls at the regular interval.
@@ -134,6 +135,18 @@ def _due(client: redis.Redis, field_name: str, interval: float, now: float) -> b
     return last is None or now - float(last) >= interval
 
 
+def group_labels(*, group: PollGroup, source: GEXDataSource, client: redis.Redis) -> list[str]:
+    """`TICKER:package:category` of every poll `group` makes with `source` (in any session)."""
+    package = runtime_value("gex.package") if source.name != "simulated" else "local"
+    available = available_tickers(source=source, client=client)
+    return [
+        f"{ticker}:{package}:{category}"
+        for ticker in _group_tickers(group, runtime_value("gex.tickers"))
+        if available is None or ticker in available
+        for category in runtime_value("gex.categories")
+    ]
+
+
 def poll_once(
     *,
     group: PollGroup,
@@ -225,10 +238,15 @@ def sierra_files_write(snapshot: GEXSnapshot) -> None:
     """Keep the Sierra Chart level and history files of the snapshot's ticker current."""
     if not runtime_value("gex.sierra_files"):
         return
-    from apps.gex.sierra import sierra_snapshot_write
+    from apps.gex.sierra import HistoryLayout, sierra_snapshot_write
 
     try:
-        sierra_snapshot_write(snapshot=snapshot, directory=Path(settings.SIERRA_CHART_DIR))
+        sierra_snapshot_write(
+            snapshot=snapshot,
+            directory=Path(settings.SIERRA_CHART_DIR),
+            layout=HistoryLayout(runtime_value("gex.sierra_history_layout")),
+            mode=settings.SIERRA_FILE_MODE,
+        )
     except OSError as error:
         log.error("gex.sierra_write_failed", ticker=snapshot.ticker, error=str(error))
 

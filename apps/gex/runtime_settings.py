@@ -91,3 +91,15 @@ SIERRA_FILES = register(
         help="Write Sierra Chart level and history CSV files for every new snapshot.",
     )
 )
+SIERRA_HISTORY_LAYOUT = register(
+    RuntimeSettingSpec(
+        key="gex.sierra_history_layout",
+        type=Literal["sierra", "gexbot_terminal"],
+        default="sierra",
+        help=(
+            "Layout of new daily history files: sierra (Date,Time in New York time and only the columns "
+            "the category fills, for Sierra Chart's Text/CSV files and spreadsheets) or gexbot_terminal "
+            "(the 15 columns and Unix seconds the GEXBot terminal studies read). A file keeps its layout."
+        ),
+    )
+)

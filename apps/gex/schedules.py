@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 from apps.core.queues import Queue
-from apps.core.schedules import ScheduleSpec, register_schedule
+from apps.core.schedules import ScheduleSpec, register_schedule, retire_schedule
+
+# Until this version beat sent a poll task every second per group, mostly finding nothing due.
+retire_schedule("gex: poll")
+retire_schedule("gex: poll NQ")
 
 POLL = register_schedule(
     ScheduleSpec(
-        name="gex: poll",
-        task="apps.gex.tasks.gex_poll",
-        every_seconds=1,
+        name="gex: poll keeper",
+        task="apps.gex.tasks.gex_poll_keep",
+        every_seconds=60,
         queue=Queue.GEX,
         kwargs={"group": "default"},
-        description="Polls what is due of gex.tickers and gex.categories at the session's interval (gex.intervals).",
+        description=(
+            "Keeps the poll chain of gex.tickers and gex.categories alive: each poll sends the next for when "
+            "something falls due at the session's interval (gex.intervals); this starts one when none runs."
+        ),
     )
 )
 
 POLL_NQ = register_schedule(
     ScheduleSpec(
-        name="gex: poll NQ",
-        task="apps.gex.tasks.gex_poll",
-        every_seconds=1,
+        name="gex: poll keeper NQ",
+        task="apps.gex.tasks.gex_poll_keep",
+        every_seconds=60,
         queue=Queue.GEX,
         kwargs={"group": "nq"},
-        description="The NQ poller: gex.nq_tickers on its own intervals (gex.nq_intervals).",
+        description="The NQ poller's keeper: gex.nq_tickers on their own intervals (gex.nq_intervals).",
     )
 )
 

@@ -51,16 +51,46 @@ def gex_history_import(self: Any, job_id: int) -> dict[str, Any]:
     }
 
 
-# Beat sends one every second per group; a message older than its expiry is dropped, so a
-# backlog never bursts requests at GEXBot. Never retried: the next second's poll is the retry.
+# One chain per group: each run polls what is due and sends the next run for when something next
+# falls due (apps/gex/poll_chain.py). The message expires with its chain's grace, so a backlog
+# never bursts requests at GEXBot. Never retried: the chain's next run is the retry. Without a
+# `chain` token (sent by hand) it polls once.
 @shared_task(name="apps.gex.tasks.gex_poll", ignore_result=True, acks_late=False)
-def gex_poll(group: str = "default") -> dict[str, Any]:
+def gex_poll(group: str = "default", chain: str | None = None) -> dict[str, Any]:
+    from apps.core.clock import utc_now
+    from apps.core.redis import get_redis
+    from apps.gex.poll_chain import GRACE_SECONDS, poll_chain_extend, poll_chain_owns, poll_next_delay
     from apps.gex.polling import PollGroup, fallback_source, poll_once, primary_source, sierra_files_write
 
+    poll_group, client, source = PollGroup(group), get_redis(), primary_source()
+    if chain is not None and not poll_chain_owns(group=poll_group, token=chain, client=client):
+        return {"group": group, "chain": chain, "superseded": True}
     report = poll_once(
-        group=PollGroup(group), source=primary_source(), fallback=fallback_source(), on_snapshot=sierra_files_write
+        group=poll_group, source=source, fallback=fallback_source(), client=client, on_snapshot=sierra_files_write
     )
-    return {"group": report.group, "interval": report.session_interval, "polled": report.outcomes}
+    summary: dict[str, Any] = {"group": report.group, "interval": report.session_interval, "polled": report.outcomes}
+    if chain is not None:
+        delay = poll_next_delay(group=poll_group, source=source, moment=utc_now(), client=client)
+        if poll_chain_extend(group=poll_group, token=chain, delay=delay, client=client):
+            gex_poll.apply_async(
+                kwargs={"group": group, "chain": chain}, countdown=delay, expires=delay + GRACE_SECONDS
+            )
+            summary["next_in"] = round(delay, 3)
+    return summary
+
+
+@shared_task(name="apps.gex.tasks.gex_poll_keep", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def gex_poll_keep(group: str = "default") -> dict[str, Any]:
+    """Beat sends one a minute per group: starts the group's poll chain when none is alive.
+    Idempotent: a chain that is alive is left alone."""
+    from apps.core.redis import get_redis
+    from apps.gex.poll_chain import poll_chain_start
+    from apps.gex.polling import PollGroup
+
+    token = poll_chain_start(group=PollGroup(group), client=get_redis())
+    if token is not None:
+        gex_poll.apply_async(kwargs={"group": group, "chain": token})
+    return {"group": group, "started": token is not None}
 
 
 @shared_task(name="apps.gex.tasks.gex_tickers_refresh", acks_late=True, reject_on_worker_lost=True)

@@ -9,7 +9,7 @@ past what the lake's consumer group has acknowledged).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +44,36 @@ class PlannedTrim:
 
 
 @dataclass
+class PlannedCutoff:
+    """The cut-offs a purge applies to one data type, and why."""
+
+    data_type: str
+    # Lake partitions dated before this day go; None keeps them all.
+    lake_before: str | None
+    # "policy: 30 days", "--before", or "policy keeps the lake forever".
+    lake_reason: str
+    # Redis entries older than this (UTC, ISO) go, unless a flush has not read them yet.
+    hot_before: str
+    hot_window_minutes: int
+
+
+@dataclass
 class PurgePlan:
     files: list[PlannedFile] = field(default_factory=list)
     trims: list[PlannedTrim] = field(default_factory=list)
+    cutoffs: list[PlannedCutoff] = field(default_factory=list)
 
     @property
     def bytes(self) -> int:
         return sum(item.bytes for item in self.files)
 
     def as_json(self) -> dict[str, Any]:
-        return {"files": [asdict(f) for f in self.files], "trims": [asdict(t) for t in self.trims], "bytes": self.bytes}
+        return {
+            "files": [asdict(f) for f in self.files],
+            "trims": [asdict(t) for t in self.trims],
+            "cutoffs": [asdict(c) for c in self.cutoffs],
+            "bytes": self.bytes,
+        }
 
 
 def hot_windows() -> dict[str, int]:
@@ -103,8 +123,20 @@ def purge_plan(
         category = policy.data_type
         # An explicit `before` is the operator's cutoff; otherwise the policy's (none: keep forever).
         cutoff = before
+        reason = "--before" if before is not None else "policy keeps the lake forever"
         if cutoff is None and policy.cold_retention_days is not None:
             cutoff = (now - timedelta(days=policy.cold_retention_days)).date()
+            reason = f"policy: {policy.cold_retention_days} days"
+        window_ms = int(now.timestamp() * 1000) - policy.hot_window_minutes * 60_000
+        plan.cutoffs.append(
+            PlannedCutoff(
+                data_type=category,
+                lake_before=cutoff.isoformat() if cutoff is not None else None,
+                lake_reason=reason,
+                hot_before=datetime.fromtimestamp(window_ms / 1000, tz=UTC).isoformat(timespec="seconds"),
+                hot_window_minutes=policy.hot_window_minutes,
+            )
+        )
         if cutoff is not None:
             for table in lake_tables():
                 if table.retention != category:
@@ -113,7 +145,6 @@ def purge_plan(
                     day = _partition_date(path.relative_to(lake))
                     if day is not None and day < cutoff:
                         plan.files.append(PlannedFile(str(path.relative_to(lake)), path.stat().st_size))
-        window_ms = int(now.timestamp() * 1000) - policy.hot_window_minutes * 60_000
         for key in hot_streams(client, retention=category):
             target = (window_ms, 0)
             group_min, _ = safe_min_id(client, key)

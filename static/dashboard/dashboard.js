@@ -3,6 +3,7 @@
  * browser's session; lightweight-charts is served from static/vendor/, nothing from outside.
  */
 
+import { startDepthPanel } from "./depth_panel.js";
 import { startGexPanel } from "./gex_panel.js";
 import { startPriceChart } from "./price_chart.js";
 import { startStatusPanels } from "./status_panels.js";
@@ -10,6 +11,7 @@ import { startStatusPanels } from "./status_panels.js";
 const price = startPriceChart();
 const gex = startGexPanel();
 startStatusPanels();
+const depth = startDepthPanel({ symbolOf: () => price.market.symbol });
 
 // For the browser test and for poking at from the console.
-window.dashboard = { ...price, ...gex };
+window.dashboard = { ...price, ...gex, depth };

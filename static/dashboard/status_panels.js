@@ -65,7 +65,8 @@ async function refreshStreamers() {
       { "data-streamer": row.name, "data-state": row.state, "data-health": health, "data-rate": rate },
       h("td", { text: row.name }),
       h("td", {}, state),
-      h("td", { class: "num", text: rate.toFixed(1) }),
+      // A stopped streamer has no rate now: show a dash, not the last rate it wrote.
+      h("td", { class: "num", text: row.state === "connected" || row.state === "store_down" ? rate.toFixed(1) : "—" }),
       h("td", {}, sparkline(history)),
       h("td", { class: "num", text: lastMessage === null ? "—" : `${fmtAge(lastMessage)} ago`, title: fmtClock(lastMessage) }),
       h("td", { class: "num", text: row.state === "connected" ? fmtAge(since) : "—", title: since ? `since ${fmtClock(since)}` : "" }),

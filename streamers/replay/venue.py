@@ -128,4 +128,6 @@ VENUE = Venue(
     add_arguments=add_arguments,
     config_from_options=config_from_options,
     client=client,
+    needs="a lake day (--date, as flushed or imported) or a recorded JSON-lines file (--file); runs on demand",
+    configured=lambda: False,  # on demand: listed while a replay runs
 )

@@ -41,4 +41,5 @@ VENUE = Venue(
     add_arguments=add_arguments,
     config_from_options=config_from_options,
     client=client,
+    needs="nothing: a market made in-process (or --url ws://... of `python -m streamers.simulator.server`)",
 )

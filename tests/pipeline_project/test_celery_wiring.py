@@ -20,6 +20,7 @@ REGISTERED = {
     "apps.core.tasks.runtime_config_snapshot",
     "apps.gex.tasks.gex_history_import",
     "apps.gex.tasks.gex_poll",
+    "apps.gex.tasks.gex_poll_keep",
     "apps.gex.tasks.gex_tickers_refresh",
     "apps.storage.tasks.compact",
     "apps.storage.tasks.flush_streams",
@@ -68,8 +69,8 @@ def test_visibility_timeout_exceeds_every_task_time_limit() -> None:
 # Acknowledged when received, on purpose, and why. Every other task is idempotent: it is
 # acknowledged only once it has run, and a worker lost mid-task puts its message back.
 ACKED_ON_RECEIPT = {
-    "apps.gex.tasks.gex_poll": "beat sends one a second: the next poll is the retry, and a redelivered "
-    "backlog would burst requests at GEXBot",
+    "apps.gex.tasks.gex_poll": "each run of a poll chain sends the next: the chain's next run is the retry, a "
+    "redelivered backlog would burst requests at GEXBot, and a chain lost with its worker is restarted by the keeper",
 }
 
 
@@ -101,9 +102,20 @@ def test_default_schedules_are_seeded_with_expiry_and_queue() -> None:
         assert task.task == spec.task
         assert task.task in REGISTERED
         assert task.queue == spec.queue.value
-        assert task.interval is not None
-        assert task.interval.every == spec.every_seconds
-        assert task.expire_seconds == math.ceil(spec.every_seconds * 1.5)
+        if spec.crontab is not None:
+            assert task.interval is None
+            assert task.crontab is not None
+            assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == (
+                spec.crontab.minute,
+                spec.crontab.hour,
+                spec.crontab.day_of_week,
+            )
+            assert str(task.crontab.timezone) == spec.crontab.timezone
+            assert task.expire_seconds == 3600
+        else:
+            assert task.interval is not None
+            assert task.interval.every == spec.every_seconds
+            assert task.expire_seconds == math.ceil((spec.every_seconds or 0) * 1.5)
 
 
 @pytest.mark.django_db
@@ -121,3 +133,40 @@ def test_seeding_again_keeps_admin_edits() -> None:
     assert task.enabled is False
     assert PeriodicTask.objects.filter(name=spec.name).count() == 1
     assert json.loads(task.kwargs) == spec.kwargs
+
+
+@pytest.mark.django_db
+def test_purge_and_compaction_run_after_the_close_on_weekdays_new_york_time() -> None:
+    periodic_tasks_seed()
+    for name, minute in (("storage: retention purge", "15"), ("storage: compact closed partitions", "30")):
+        task = PeriodicTask.objects.get(name=name)
+        assert task.crontab is not None
+        assert (task.crontab.hour, task.crontab.minute, task.crontab.day_of_week) == ("17", minute, "mon-fri")
+        assert str(task.crontab.timezone) == "America/New_York"
+        # What the admin's list shows for the row.
+        assert "America/New_York" in str(task.crontab)
+
+
+@pytest.mark.django_db
+def test_an_upgrade_moves_unedited_daily_rows_to_the_crontab_and_retires_the_per_second_poll() -> None:
+    """Rows an earlier version seeded: the purge still at its old 24 h interval moves to the
+    crontab; the compaction an operator set to 12 h keeps it; the per-second GEX polls go."""
+    daily, _ = IntervalSchedule.objects.get_or_create(every=86400, period=IntervalSchedule.SECONDS)
+    twelve_hours, _ = IntervalSchedule.objects.get_or_create(every=43200, period=IntervalSchedule.SECONDS)
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="storage: retention purge", task="apps.storage.tasks.purge", interval=daily)
+    PeriodicTask.objects.create(
+        name="storage: compact closed partitions", task="apps.storage.tasks.compact", interval=twelve_hours
+    )
+    for name in ("gex: poll", "gex: poll NQ"):
+        PeriodicTask.objects.create(name=name, task="apps.gex.tasks.gex_poll", interval=every_second)
+
+    periodic_tasks_seed()
+
+    purge = PeriodicTask.objects.get(name="storage: retention purge")
+    assert purge.interval is None
+    assert purge.crontab is not None
+    assert purge.crontab.hour == "17"
+    assert PeriodicTask.objects.get(name="storage: compact closed partitions").interval == twelve_hours
+    assert not PeriodicTask.objects.filter(name__in=["gex: poll", "gex: poll NQ"]).exists()
+    assert not PeriodicTask.objects.filter(interval=every_second).exists(), "no task runs every second"

@@ -187,6 +187,8 @@ DEPLOYMENTS = {
     "lake-unwritable": ({"LAKE_DIR": "/proc/pipeline-lake"}, "LAKE_DIR"),  # unwritable even for root
     "sierra-a-file": ({"SIERRA_CHART_DIR": "{tmp}/a-file"}, "SIERRA_CHART_DIR"),
     "sierra-under-a-file": ({"SIERRA_CHART_DIR": "{tmp}/a-file/sierra"}, "SIERRA_CHART_DIR"),
+    "sierra-mode-not-octal": ({"SIERRA_FILE_MODE": "rw-r--r--"}, "SIERRA_FILE_MODE"),
+    "sierra-mode-unreadable": ({"SIERRA_FILE_MODE": "0044"}, "SIERRA_FILE_MODE"),
     "env-file-bad-line": ({"PIPELINE_ENV_FILE": "{tmp}/bad-line.env"}, "{tmp}/bad-line.env line 2"),
     "env-file-missing": ({"PIPELINE_ENV_FILE": "{tmp}/missing.env"}, "PIPELINE_ENV_FILE"),
     "sqlite-dir-missing": ({"DATABASE_URL": "sqlite:////proc/pipeline-db/db.sqlite3"}, "DATABASE_URL"),

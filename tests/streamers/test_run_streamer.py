@@ -108,3 +108,21 @@ def test_an_unknown_streamer_is_refused_with_the_choices(process_env: dict[str, 
     )
     assert result.returncode != 0
     assert "unknown streamer 'bloomberg'; available: simulator, replay" in result.stderr
+
+
+def test_list_names_every_feed_with_what_it_needs_and_whether_it_runs_here() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from streamers.registry import VENUES
+
+    out = StringIO()
+    call_command("run_streamer", "list", stdout=out)
+    text = out.getvalue()
+    for name, venue in VENUES.items():
+        block = text.split(f"{name}\n", 1)[1]
+        assert f"  needs:     {venue.needs}" in block
+        assert f"run_streamer {name} --help" in block
+    assert "runs here: yes" in text.split("replay\n")[0]  # the simulator: make run starts it
+    assert "runs here: no (start it by hand)" in text.split("replay\n")[1]

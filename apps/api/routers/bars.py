@@ -7,14 +7,14 @@ from ninja import Query, Router
 
 from apps.api import render
 from apps.api.inputs import symbol_resolve, time_range
-from apps.api.schemas import ERRORS, BarsOut, BarsQuery
+from apps.api.schemas import NOT_FOUND, BarsOut, BarsQuery
 from apps.storage.bars import MAX_BARS, bars_range
 from apps.storage.lake_bars import INTERVAL_NS
 
 router = Router(tags=["bars"])
 
 
-@router.get("/bars", response={200: BarsOut, **ERRORS}, summary="OHLCV bars at any interval, lake and hot store")
+@router.get("/bars", response={200: BarsOut, **NOT_FOUND}, summary="OHLCV bars at any interval, lake and hot store")
 def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
     # At most a year, and at most MAX_BARS bars of the interval: a longer range is cut (time_range).
     most_bars = timedelta(microseconds=INTERVAL_NS[query.interval.value] * MAX_BARS // 1000)

@@ -7,7 +7,7 @@ from ninja import Query, Router
 
 from apps.api import render
 from apps.api.inputs import symbol_resolve, time_range
-from apps.api.schemas import ERRORS, NOT_FOUND, PageQuery, QuoteLatestOut, QuotePageOut, SymbolQuery
+from apps.api.schemas import NOT_FOUND, PageQuery, QuoteLatestOut, QuotePageOut, SymbolQuery
 from apps.core.exceptions import NotFoundError
 from apps.marketdata.selectors import quote_latest
 from apps.storage.pages import quotes_page
@@ -24,7 +24,7 @@ def quotes_latest(request: HttpRequest, query: Query[SymbolQuery]) -> dict[str, 
     return {"symbol": symbol, **render.quote(quote, item_id=None)}
 
 
-@router.get("/quotes", response={200: QuotePageOut, **ERRORS}, summary="Quotes in a time range, a page at a time")
+@router.get("/quotes", response={200: QuotePageOut, **NOT_FOUND}, summary="Quotes in a time range, a page at a time")
 def quotes(request: HttpRequest, query: Query[PageQuery]) -> dict[str, object]:
     start, end = time_range(query.start, query.end, default=timedelta(hours=1))
     symbol = symbol_resolve(query.symbol, at=end)

@@ -12,9 +12,11 @@ from streamers.config import RunnerConfig, StreamerConfigError
 from streamers.registry import VENUES
 from streamers.runner import StreamerRunner
 
+LIST = "list"
+
 
 def _unknown(name: str) -> str:
-    return f"unknown streamer {name!r}; available: {', '.join(VENUES)}"
+    return f"unknown streamer {name!r}; available: {', '.join(VENUES)} (or `list`)"
 
 
 def _add_shared_arguments(parser: ArgumentParser) -> None:
@@ -35,7 +37,8 @@ class Command(BaseCommand):
     help = "Run one streamer process: connect its feed and write normalized events to Redis until SIGTERM."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        venues = parser.add_subparsers(dest="name", metavar="NAME", required=True, help="the feed to run")
+        venues = parser.add_subparsers(dest="name", metavar="NAME", required=True, help="the feed to run, or list")
+        venues.add_parser(LIST, help="list the feeds, what each needs, and whether this deployment runs it")
         for venue in VENUES.values():
             venue_parser = venues.add_parser(venue.name, help=venue.help, description=venue.help)
             venue.add_arguments(venue_parser)
@@ -44,11 +47,14 @@ class Command(BaseCommand):
     def run_from_argv(self, argv: list[str]) -> None:
         # argparse would refuse an unknown name in its own words; name the choices as the
         # README does. (call_command gets argparse's refusal, as a CommandError.)
-        if len(argv) > 2 and not argv[2].startswith("-") and argv[2] not in VENUES:
+        if len(argv) > 2 and not argv[2].startswith("-") and argv[2] not in VENUES and argv[2] != LIST:
             raise SystemExit(f"CommandError: {_unknown(argv[2])}")
         super().run_from_argv(argv)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["name"] == LIST:
+            self._list()
+            return
         venue = VENUES[options["name"]]
         port = venue.metrics_port if options["metrics_port"] is None else options["metrics_port"]
         symbols = tuple(part.strip() for part in (options["symbols"] or "").split(",") if part.strip())
@@ -68,3 +74,13 @@ class Command(BaseCommand):
             asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL).run())
         except StreamerConfigError as error:  # found on start-up: the metrics port, say
             raise CommandError(str(error)) from None
+
+    def _list(self) -> None:
+        """One block per feed: name, what it is, what it needs, and whether this deployment runs it."""
+        for venue in VENUES.values():
+            runs = "yes" if venue.configured() else "no (start it by hand)"
+            self.stdout.write(venue.name)
+            self.stdout.write(f"  what:      {venue.help}")
+            self.stdout.write(f"  needs:     {venue.needs}")
+            self.stdout.write(f"  runs here: {runs}; metrics on port {venue.metrics_port}")
+            self.stdout.write(f"  options:   python manage.py run_streamer {venue.name} --help")

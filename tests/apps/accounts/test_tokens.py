@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -13,8 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.accounts.models import APIToken
-from apps.accounts.services import MAX_TOKEN_LENGTH, token_create, token_revoke, token_user
+from apps.accounts.services import MAX_TOKEN_LENGTH, api_user_create, token_create, token_revoke, token_user
 from apps.core.exceptions import BadInputError
+from apps.core.services import admin_user_ensure
 
 pytestmark = pytest.mark.django_db
 NOON = "2026-11-24T12:00:00Z"
@@ -99,3 +101,42 @@ def test_last_used_is_written_at_most_once_a_minute() -> None:
     assert first is not None
     assert later is not None
     assert later - first == timedelta(minutes=1)
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def test_the_readmes_api_token_lines_run_as_written_after_make_run_created_the_admin(
+    settings: pytest.FixtureRequest,
+) -> None:
+    # What the run command does first: the superuser DJANGO_SUPERUSER_USERNAME ("admin").
+    admin_user_ensure(username="admin", email="admin@localhost", password="")
+    lines = [
+        line.split("manage.py ", 1)[1].split("#")[0].split()
+        for line in README.read_text().splitlines()
+        if "manage.py api_token " in line
+    ]
+    assert [words[1] for words in lines] == ["create", "create", "list", "revoke"]
+    secrets_by_user: dict[str, str] = {}
+    for line in lines:
+        words = [word.replace("<prefix>", secrets_by_user.get("grafana", "")[:8]) for word in line]
+        output = io.StringIO()
+        call_command(*words, stdout=output)
+        if words[1] == "create":
+            secrets_by_user[words[words.index("--user") + 1]] = output.getvalue().strip().splitlines()[-1]
+
+    admin_token = token_user(secrets_by_user["admin"])
+    assert admin_token is not None
+    assert admin_token[0].is_staff
+    assert token_user(secrets_by_user["grafana"]) is None, "the README's revoke line revoked it"
+    grafana = User.objects.get(username="grafana")
+    assert (grafana.is_staff, grafana.is_superuser, grafana.has_usable_password()) == (False, False, False)
+
+
+def test_create_user_refuses_a_bad_username_and_a_user_that_exists() -> None:
+    with pytest.raises(CommandError, match="--user: 'bad name!' is not a valid username"):
+        call_command("api_token", "create", "--user", "bad name!", "--create-user", "--name", "x")
+    assert not User.objects.filter(username="bad name!").exists()
+    api_user_create(username="twice")
+    with pytest.raises(BadInputError, match="exists already"):
+        api_user_create(username="twice")

@@ -5,6 +5,7 @@ naming the field, not found 404, a backend it cannot read 503), and anything els
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from pytest_django import Settings
@@ -12,6 +13,7 @@ from pytest_django import Settings
 from apps.core import keys
 from apps.core.redis import get_redis
 from tests.apps.api.conftest import Caller
+from tests.apps.api.helpers import trade, write
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +74,29 @@ def test_a_body_over_the_upload_limit_is_413_not_a_logged_500(
     assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert not [record for record in caplog.records if record.exc_info]
+
+
+def test_a_symbol_the_platform_never_heard_of_is_a_404_not_an_empty_200(reader: Caller, tmp_path: Path) -> None:
+    for path in ("/api/bars", "/api/ticks/last", "/api/ticks", "/api/quotes", "/api/quotes/latest"):
+        response = reader.get(path, symbol="XYZ")
+        assert response.status_code == 404, (path, response.content)
+        assert "no data for symbol 'XYZ'" in response.json()["detail"]
+        assert "ES, NQ" in response.json()["detail"], "it says what the streamers follow"
+    # A root the platform does not know, even in contract form: 404 too.
+    assert reader.get("/api/bars", symbol="CLZ26").status_code == 404
+    # Malformed: 422 naming the field, as before.
+    assert reader.get("/api/bars", symbol="../etc").status_code == 422
+
+
+def test_a_known_contract_or_a_symbol_with_stored_data_is_answered(
+    reader: Caller, tmp_path: Path, settings: Settings
+) -> None:
+    # A contract of a known root with no trades (one far out): an empty answer, not an error.
+    assert reader.get("/api/ticks/last", symbol="ESZ29").status_code == 200
+    # An equity a feed streamed into the hot store.
+    write([[trade(1, 450.0, symbol="SPY")]])
+    assert reader.get("/api/ticks/last", symbol="SPY").json()["trades"][0]["price"] == 450.0
+    # A symbol only the lake holds (an import): found by its partition.
+    settings.LAKE_DIR = tmp_path
+    (tmp_path / "tick_data" / "date=2026-11-20" / "symbol=QQQ").mkdir(parents=True)
+    assert reader.get("/api/ticks/last", symbol="QQQ").status_code == 200

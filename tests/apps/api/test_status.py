@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from apps.core import keys
 from apps.core.redis import get_redis
@@ -17,23 +19,33 @@ from tests.apps.api.helpers import trade, write
 pytestmark = pytest.mark.django_db
 
 
-def test_streamers_known_configured_and_running_are_listed(reader: Caller) -> None:
+SIMULATOR_STATUS = {
+    "state": "connected",
+    "connected_since": "1795530600.5",
+    "last_message_ms": "1795530660250",
+    "messages_per_second": "120.5",
+    "reconnects": "2",
+    "gaps": "1",
+    "store_outages": "3",
+    "updated_at": "2026-11-24T14:31:00+00:00",
+}
+# Tuesday 24 November 2026, five seconds after the simulator last wrote its status.
+TUESDAY = datetime(2026, 11, 24, 14, 31, 5, tzinfo=UTC)
+
+
+@pytest.mark.calendar
+def test_configured_streamers_and_live_processes_are_listed_on_a_tuesday(reader: Caller) -> None:
+    get_redis().hset(keys.streamer("simulator"), mapping=SIMULATOR_STATUS)
+    # A feed this deployment does not configure, but whose process is alive: listed.
     get_redis().hset(
-        keys.streamer("simulator"),
-        mapping={
-            "state": "connected",
-            "connected_since": "1795530600.5",
-            "last_message_ms": "1795530660250",
-            "messages_per_second": "120.5",
-            "reconnects": "2",
-            "gaps": "1",
-            "store_outages": "3",
-            "updated_at": "2026-11-24T14:31:00+00:00",
-        },
+        keys.streamer("uw"),
+        mapping={"state": "reconnecting", "reconnects": "7", "updated_at": "2026-11-24T14:31:04+00:00"},
     )
-    get_redis().hset(keys.streamer("uw"), mapping={"state": "reconnecting", "reconnects": "7"})
+    # A replay that ran earlier and stopped: it runs on demand, so it is not listed.
+    get_redis().hset(keys.streamer("replay"), mapping={"state": "stopped", "updated_at": "2026-11-24T09:00:00+00:00"})
     runtime_setting_update(key="marketdata.disabled_streamers", value=["schwab"])
-    rows = {row["name"]: row for row in reader.get("/api/status/streamers").json()}
+    with time_machine.travel(TUESDAY, tick=False):
+        rows = {row["name"]: row for row in reader.get("/api/status/streamers").json()}
     assert rows["simulator"] == {
         "name": "simulator",
         "state": "connected",
@@ -48,8 +60,23 @@ def test_streamers_known_configured_and_running_are_listed(reader: Caller) -> No
         "updated_at": "2026-11-24T14:31:00Z",
     }
     assert (rows["uw"]["state"], rows["uw"]["reconnects"]) == ("reconnecting", 7)
-    assert (rows["schwab"]["state"], rows["schwab"]["enabled"]) == ("disabled", False)
-    assert rows["replay"]["state"] == "not_running"
+    # schwab is switched off and not set up here; replay is on demand and not running.
+    assert set(rows) == {"simulator", "uw"}
+
+
+@pytest.mark.calendar
+def test_a_stopped_or_vanished_streamer_shows_no_rate_on_a_tuesday(reader: Caller) -> None:
+    get_redis().hset(keys.streamer("simulator"), mapping={**SIMULATOR_STATUS, "state": "stopped"})
+    with time_machine.travel(TUESDAY, tick=False):
+        stopped = reader.get("/api/status/streamers").json()[0]
+    assert (stopped["state"], stopped["rate"], stopped["connected_since"]) == ("stopped", 0.0, None)
+    assert stopped["last_message"] == "2026-11-24T14:31:00.250000Z", "when it last heard something stays useful"
+
+    # Killed without a word: its hash still says connected, but nothing rewrote it for 2 minutes.
+    get_redis().hset(keys.streamer("simulator"), mapping=SIMULATOR_STATUS)
+    with time_machine.travel(TUESDAY + timedelta(minutes=2), tick=False):
+        vanished = reader.get("/api/status/streamers").json()[0]
+    assert (vanished["state"], vanished["rate"], vanished["connected_since"]) == ("not_running", 0.0, None)
 
 
 def test_flush_status_shows_each_stream_checkpoint(reader: Caller, lake: Path) -> None:

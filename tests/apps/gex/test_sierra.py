@@ -4,9 +4,12 @@ never seen half-written by a reader that polls them while they are written."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import pytest
 from apps.gex.sierra import (
     HISTORY_HEADER,
     PAGE_BYTES,
+    HistoryLayout,
     sierra_history_append,
     sierra_history_line,
     sierra_history_path,
@@ -26,6 +30,7 @@ from apps.gex.sierra import (
 from apps.gex.snapshots import GEXSnapshot
 
 GOLDEN = Path(__file__).parent / "golden"
+TERMINAL = HistoryLayout.GEXBOT_TERMINAL
 
 # The vendor's documented chain (gex_scid.md §1.3), then one with fields missing, then one with a
 # negative sum and a value Python would print as 1e-05.
@@ -90,14 +95,14 @@ def test_levels_and_history_match_the_golden_files_byte_for_byte(tmp_path: Path)
     # 1777492800 is 16:00 on 2026-04-29 in New York: the history goes in that day's folder.
     history = tmp_path / "Tickers 04.29.2026" / "SPX_classic_gex_full.csv"
 
-    written = sierra_snapshot_write(snapshot=FULL, directory=tmp_path)
+    written = sierra_snapshot_write(snapshot=FULL, directory=tmp_path, layout=TERMINAL)
     assert (written.levels, written.history, written.appended) == (levels, history, True)
     assert levels.read_bytes() == (GOLDEN / "sierra_levels_full.csv").read_bytes()
 
-    sierra_snapshot_write(snapshot=PARTIAL, directory=tmp_path)
+    sierra_snapshot_write(snapshot=PARTIAL, directory=tmp_path, layout=TERMINAL)
     assert levels.read_bytes() == (GOLDEN / "sierra_levels_partial.csv").read_bytes()
 
-    sierra_snapshot_write(snapshot=SMALL, directory=tmp_path)
+    sierra_snapshot_write(snapshot=SMALL, directory=tmp_path, layout=TERMINAL)
     assert history.read_bytes() == (GOLDEN / "sierra_history.csv").read_bytes()
     assert sorted(path.name for path in tmp_path.rglob("*")) == [
         "SPX_classic_gex_full.csv",
@@ -108,7 +113,7 @@ def test_levels_and_history_match_the_golden_files_byte_for_byte(tmp_path: Path)
 
 def test_history_is_ascii_crlf_with_fifteen_columns_and_net_is_sum_gex_vol(tmp_path: Path) -> None:
     for snapshot in (FULL, PARTIAL, SMALL):
-        sierra_history_append(snapshot=snapshot, directory=tmp_path)
+        sierra_history_append(snapshot=snapshot, directory=tmp_path, layout=TERMINAL)
     data = sierra_history_path(snapshot=FULL, directory=tmp_path).read_bytes()
     data.decode("ascii")
     assert data.endswith(b"\r\n")
@@ -126,8 +131,11 @@ def test_levels_leave_out_what_the_study_cannot_draw(tmp_path: Path) -> None:
         major_pos_vol=7135, major_neg_vol=-1.0, major_pos_oi=float("nan"),
     )  # fmt: skip
     text = sierra_levels_csv(state)
-    assert text == "7138.55,Spot,#FFFFFF\n7135.00,Major + Vol,#00C000\n"
-    for line in text.splitlines():
+    assert text == (
+        "7138.55,Spot,#FFFFFF\n7135.00,Major + Vol,#00C000\n"
+        "0.00,computed 2026-04-29 16:00:00 New York by gexbot,#808080\n"
+    )
+    for line in text.splitlines()[:-1]:
         price, label, colour = line.split(",")
         assert len(line) >= 10
         assert float(price) > 0
@@ -149,6 +157,7 @@ def test_levels_carry_the_call_and_put_walls_of_a_computed_snapshot() -> None:
         "5950.00,Major - OI,#FFA500\n"
         "6100.00,Call Wall,#00A0FF\n"
         "5900.00,Put Wall,#FF00FF\n"
+        "0.00,computed 2026-04-29 16:00:00 New York by simulated,#808080\n"
     )
     # History lines keep the terminal studies' 15 columns: the walls are not among them.
     assert len(sierra_history_line(computed).split(",")) == 15
@@ -168,6 +177,7 @@ def test_greek_majors_go_to_the_major_positive_and_negative_columns(tmp_path: Pa
     }  # fmt: skip
     assert sierra_levels_csv(greek) == (
         "7138.55,Spot,#FFFFFF\n7150.00,Major Positive,#00C000\n7050.00,Major Negative,#E00000\n"
+        "0.00,computed 2026-04-29 16:00:00 New York by gexbot,#808080\n"
     )
 
 
@@ -190,12 +200,12 @@ def test_a_restarted_writer_skips_what_the_file_already_has(tmp_path: Path) -> N
 
 
 def test_a_line_cut_short_by_a_crash_is_closed_before_the_next_one(tmp_path: Path) -> None:
-    sierra_history_append(snapshot=snapshot_at(1777492800), directory=tmp_path)
+    sierra_history_append(snapshot=snapshot_at(1777492800), directory=tmp_path, layout=TERMINAL)
     history = sierra_history_path(snapshot=snapshot_at(1777492800), directory=tmp_path)
     with history.open("ab") as handle:
         handle.write(b"1777492801.0,7000.")  # what a crash mid-write would leave
 
-    assert sierra_history_append(snapshot=snapshot_at(1777492802), directory=tmp_path)
+    assert sierra_history_append(snapshot=snapshot_at(1777492802), directory=tmp_path, layout=TERMINAL)
     lines = history.read_bytes().split(b"\r\n")
     assert lines[-2] == sierra_history_line(snapshot_at(1777492802)).encode()
     assert lines[-3] == b"1777492801.0,7000."
@@ -206,8 +216,8 @@ def test_a_line_cut_short_by_a_crash_is_closed_before_the_next_one(tmp_path: Pat
 def test_history_files_roll_over_on_the_new_york_date(tmp_path: Path) -> None:
     # 2026-04-30 03:59:59 UTC is still the 29th in New York; 04:00:00 is the 30th.
     before, after = snapshot_at(1777521599), snapshot_at(1777521600)
-    sierra_history_append(snapshot=before, directory=tmp_path)
-    sierra_history_append(snapshot=after, directory=tmp_path)
+    sierra_history_append(snapshot=before, directory=tmp_path, layout=TERMINAL)
+    sierra_history_append(snapshot=after, directory=tmp_path, layout=TERMINAL)
     assert sierra_history_path(snapshot=before, directory=tmp_path).parent.name == "Tickers 04.29.2026"
     assert sierra_history_path(snapshot=after, directory=tmp_path).parent.name == "Tickers 04.30.2026"
     for snapshot in (before, after):
@@ -289,7 +299,7 @@ def test_a_reader_never_sees_a_partial_history_line(tmp_path: Path) -> None:
 
     def write() -> None:
         for snapshot in snapshots:
-            assert sierra_history_append(snapshot=snapshot, directory=tmp_path)
+            assert sierra_history_append(snapshot=snapshot, directory=tmp_path, layout=TERMINAL)
 
     result = _read_concurrently(path, tmp_path / "stop", "lines", lines, write)
     assert result["bad"] == []
@@ -303,3 +313,67 @@ def test_a_reader_never_sees_a_partial_history_line(tmp_path: Path) -> None:
         assert offset // PAGE_BYTES == (end - 1) // PAGE_BYTES, (offset, end)
         offset = end
     assert len(data) > 3 * PAGE_BYTES
+
+
+def test_the_sierra_layout_has_a_new_york_date_and_time_and_no_column_left_empty(tmp_path: Path) -> None:
+    # 1777492800 is Wednesday 2026-04-29 16:00:00 in New York (20:00 UTC, daylight time).
+    for snapshot in (FULL, PARTIAL, SMALL):
+        assert sierra_history_append(snapshot=snapshot, directory=tmp_path)
+    data = sierra_history_path(snapshot=FULL, directory=tmp_path).read_bytes()
+    assert data == (
+        b"Date,Time,Spot,Zero Gamma,Major Pos Vol,Major Neg Vol,Major Pos OI,Major Neg OI,Net GEX Vol,"
+        b"Net GEX OI,Delta Risk Reversal\r\n"
+        b"2026-04-29,16:00:00,7138.55,7112.95,7135.0,7100.0,7200.0,6900.0,1712585.519,51521.105,0.118\r\n"
+        b"2026-04-29,16:00:01,7139.1,,7135.0,7100.0,,,1711000.25,,\r\n"
+        b"2026-04-29,16:00:02,7137.25,7110.5,7140.0,7095.0,7200.0,6900.0,-12.5,51500.0,0.00001\r\n"
+    )
+
+
+def test_a_greek_profile_history_has_only_the_columns_a_greek_profile_fills(tmp_path: Path) -> None:
+    greek = GEXSnapshot(
+        ticker="SPX", package="state", category="gamma_zero", timestamp=1777492800, spot=7138.55,
+        zero_gamma=7120.0, major_pos_vol=7150, major_neg_vol=7050,
+    )  # fmt: skip
+    sierra_history_append(snapshot=greek, directory=tmp_path)
+    assert sierra_history_path(snapshot=greek, directory=tmp_path).read_bytes() == (
+        b"Date,Time,Spot,Zero Gamma,Major Positive,Major Negative\r\n"
+        b"2026-04-29,16:00:00,7138.55,7120.0,7150.0,7050.0\r\n"
+    )
+
+
+@pytest.mark.calendar
+def test_the_sierra_layout_shows_standard_time_after_the_november_dst_change(tmp_path: Path) -> None:
+    # Monday 2026-11-02 14:30 UTC is 09:30 in New York (EST, UTC-5) the day after the change.
+    snapshot = snapshot_at(int(datetime(2026, 11, 2, 14, 30, tzinfo=UTC).timestamp()))
+    sierra_history_append(snapshot=snapshot, directory=tmp_path)
+    path = sierra_history_path(snapshot=snapshot, directory=tmp_path)
+    assert path.parent.name == "Tickers 11.02.2026"
+    assert path.read_bytes().split(b"\r\n")[1].startswith(b"2026-11-02,09:30:00,7000.0,")
+
+
+def test_a_history_file_keeps_the_layout_it_was_started_with(tmp_path: Path) -> None:
+    # The setting changed mid-day: the day's file goes on in its own layout, never mixing two.
+    sierra_history_append(snapshot=snapshot_at(1777492800), directory=tmp_path, layout=TERMINAL)
+    assert sierra_history_append(snapshot=snapshot_at(1777492801), directory=tmp_path)
+    assert not sierra_history_append(snapshot=snapshot_at(1777492801), directory=tmp_path)
+    lines = sierra_history_path(snapshot=snapshot_at(1777492800), directory=tmp_path).read_bytes().split(b"\r\n")
+    assert lines[0] == HISTORY_HEADER.encode()
+    assert [line.split(b",")[0] for line in lines[1:-1]] == [b"1777492800.0", b"1777492801.0"]
+
+
+def test_files_and_folders_are_readable_by_others_with_the_configured_mode(tmp_path: Path) -> None:
+    old = os.umask(0o077)  # a strict umask, as on a hardened host, must not make them private
+    try:
+        written = sierra_snapshot_write(snapshot=FULL, directory=tmp_path / "sierra")
+        day_folder = written.history.parent
+        assert stat.S_IMODE(written.levels.stat().st_mode) == 0o644
+        assert stat.S_IMODE(written.history.stat().st_mode) == 0o644
+        assert stat.S_IMODE(day_folder.stat().st_mode) == 0o755
+
+        sierra_snapshot_write(snapshot=PARTIAL, directory=tmp_path / "shared", mode=0o640)
+        shared = sierra_levels_path(snapshot=PARTIAL, directory=tmp_path / "shared")
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o640
+        history = sierra_history_path(snapshot=PARTIAL, directory=tmp_path / "shared")
+        assert stat.S_IMODE(history.parent.stat().st_mode) == 0o750
+    finally:
+        os.umask(old)

@@ -7,35 +7,45 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.core import keys
+from apps.core.clock import utc_now
 from apps.core.exceptions import BadInputError, NotFoundError
 from apps.core.models import RuntimeSetting
 from apps.core.redis import get_redis
 from apps.core.runtime_config import runtime_value
 from apps.core.services import runtime_setting_update
 from apps.marketdata.services.streamer_control import streamer_enable, streamer_resubscribe_request
-from apps.marketdata.streamer_names import streamer_names
+from apps.marketdata.streamer_names import streamer_configured, streamer_names
 from apps.marketdata.streamer_status import streamer_known, streamers_status_list
 
 pytestmark = pytest.mark.django_db
 
 
-def test_every_streamer_registered_switched_off_or_running_is_listed_with_its_status() -> None:
-    get_redis().hset(keys.streamer("uw"), mapping={"state": "reconnecting", "reconnects": "7"})
-    runtime_setting_update(key="marketdata.disabled_streamers", value=["schwab"])
+def test_configured_streamers_and_live_processes_are_listed_with_their_status() -> None:
+    alive = {"state": "reconnecting", "reconnects": "7", "updated_at": utc_now().isoformat()}
+    get_redis().hset(keys.streamer("uw"), mapping=alive)
+    runtime_setting_update(key="marketdata.disabled_streamers", value=["schwab", "simulator"])
     states = {state.name: state for state in streamers_status_list()}
-    assert set(states) == {*streamer_names(), "schwab", "uw"}
-    assert (states["uw"].enabled, states["uw"].status) == (True, {"state": "reconnecting", "reconnects": "7"})
-    assert (states["schwab"].enabled, states["schwab"].status) == (False, {})
-    assert states["simulator"].status == {}, "never ran"
+    configured = {name for name in streamer_names() if streamer_configured(name)}
+    # uw is not set up here but its process is alive; schwab is switched off and not set up;
+    # replay runs on demand and is not running.
+    assert configured == {"simulator"}
+    assert set(states) == {"simulator", "uw"}
+    assert (states["uw"].enabled, states["uw"].state, states["uw"].status) == (True, "reconnecting", alive)
+    assert (states["simulator"].enabled, states["simulator"].state, states["simulator"].status) == (
+        False,
+        "disabled",
+        {},
+    ), "switched off and never ran"
     assert streamer_known(name="uw")
+    assert streamer_known(name="replay"), "a control request may name a feed that is not running"
     assert not streamer_known(name="bloomberg")
 
 
 def test_a_switch_made_in_another_process_shows_at_once() -> None:
     assert runtime_value("marketdata.disabled_streamers") == []  # this process's cache
-    RuntimeSetting.objects.update_or_create(key="marketdata.disabled_streamers", defaults={"value": ["replay"]})
+    RuntimeSetting.objects.update_or_create(key="marketdata.disabled_streamers", defaults={"value": ["simulator"]})
     states = {state.name: state.enabled for state in streamers_status_list()}
-    assert states["replay"] is False
+    assert states["simulator"] is False
 
 
 def test_stop_and_start_follow_the_runtime_setting_and_repeat_harmlessly() -> None:

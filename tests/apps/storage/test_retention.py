@@ -82,7 +82,34 @@ def test_a_dry_run_changes_nothing_and_is_audited(lake: Path, capsys: pytest.Cap
         "date=2026-10-25",
         "date=2026-11-12",
     ]
-    assert "dry run: nothing removed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dry run: nothing removed" in out
+    # The cut-offs it applied, before what they select: 10 days before Tuesday the 24th, and the
+    # 60-minute hot window before 15:00 UTC.
+    assert (
+        "cutoff  trades: lake before 2026-11-14 (policy: 10 days); "
+        "Redis before 2026-11-24T14:00:00+00:00 (hot window 60 min)"
+    ) in out
+    assert run.plan["cutoffs"] == [
+        {
+            "data_type": "trades",
+            "lake_before": "2026-11-14",
+            "lake_reason": "policy: 10 days",
+            "hot_before": "2026-11-24T14:00:00+00:00",
+            "hot_window_minutes": 60,
+        }
+    ]
+
+
+def test_a_dry_run_of_every_type_says_which_keep_the_lake_forever(
+    lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("purge", "--dry-run")
+    out = capsys.readouterr().out
+    assert "cutoff  quotes: lake nothing (policy keeps the lake forever)" in out
+    assert "cutoff  trades: lake before 2026-11-14 (policy: 10 days)" in out
+    call_command("purge", "--dry-run", "--type", "quotes", "--before", "2026-11-01")
+    assert "cutoff  quotes: lake before 2026-11-01 (--before)" in capsys.readouterr().out
 
 
 def test_a_real_purge_removes_exactly_the_plan_and_never_unflushed_entries(lake: Path) -> None:

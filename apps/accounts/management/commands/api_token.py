@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import APIToken
-from apps.accounts.services import token_create, token_revoke
+from apps.accounts.services import api_user_create, token_create, token_revoke
 from apps.core.exceptions import BadInputError
 
 
@@ -19,6 +19,11 @@ class Command(BaseCommand):
         create = commands.add_parser("create", help="create a token and print its secret (shown this once)")
         create.add_argument("--user", required=True, help="username the token acts for")
         create.add_argument("--name", required=True, help="what the token is for")
+        create.add_argument(
+            "--create-user",
+            action="store_true",
+            help="create --user first when it does not exist: a plain user (no admin, no control endpoints)",
+        )
         revoke = commands.add_parser("revoke", help="revoke the token whose secret starts with PREFIX")
         revoke.add_argument("prefix")
         commands.add_parser("list", help="list tokens (never their secrets)")
@@ -31,7 +36,16 @@ class Command(BaseCommand):
         try:
             user = user_model._default_manager.get(**{user_model.USERNAME_FIELD: options["user"]})
         except user_model.DoesNotExist:
-            raise CommandError(f"--user: no user named {options['user']!r}") from None
+            if not options["create_user"]:
+                raise CommandError(
+                    f"--user: no user named {options['user']!r}; add --create-user to create a plain "
+                    "(read-only) user, or use the admin user the run command created"
+                ) from None
+            try:
+                user = api_user_create(username=options["user"])
+            except BadInputError as error:
+                raise CommandError(f"--user: {error.message}") from None
+            self.stdout.write(f"created user {user} (no admin login, no control endpoints)")
         try:
             token, secret = token_create(user=user, name=options["name"])
         except BadInputError as error:

@@ -30,6 +30,16 @@ class Command(BaseCommand):
         run = purge_run(
             dry_run=options["dry_run"], triggered_by="manage.py purge", data_type=options["type"], before=before
         )
+        for cutoff in run.plan.get("cutoffs", []):
+            lake = f"before {cutoff['lake_before']}" if cutoff["lake_before"] else "nothing"
+            self.stdout.write(
+                f"cutoff  {cutoff['data_type']}: lake {lake} ({cutoff['lake_reason']}); "
+                f"Redis before {cutoff['hot_before']} (hot window {cutoff['hot_window_minutes']} min)"
+            )
+        if not run.plan.get("cutoffs"):
+            self.stdout.write(
+                "no enabled retention policy applies: nothing is removed (admin: Lake > Retention policies)"
+            )
         for item in run.plan["files"]:
             self.stdout.write(f"file    {item['path']}  ({item['bytes']:,} bytes)")
         for trim in run.plan["trims"]:
