@@ -9,4 +9,4 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
-        from apps.monitoring import celery_signals  # noqa: F401 - connects the worker signals
+        from apps.monitoring import celery_signals, runtime_settings  # noqa: F401 - connects, registers
