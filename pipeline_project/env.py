@@ -110,6 +110,8 @@ class PipelineEnv(BaseSettings):
     GEXBOT_BASE_URL: str = "https://api.gex.bot/v2"
     UW_ENABLED: bool = False
     UW_API_TOKEN: SecretStr = SecretStr("")
+    UW_SOCKET_URL: str = "wss://api.unusualwhales.com/socket"
+    UW_API_URL: str = "https://api.unusualwhales.com"
     DISCORD_ENABLED: bool = False
     DISCORD_BOT_TOKEN: SecretStr = SecretStr("")
 
@@ -158,6 +160,25 @@ class PipelineEnv(BaseSettings):
     def _gexbot_base_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")) or value.endswith("/"):
             raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.gex.bot/v2")
+        return value
+
+    @field_validator("UW_SOCKET_URL")
+    @classmethod
+    def _uw_socket_url(cls, value: str) -> str:
+        # The token is added as ?token=...: a URL carrying a query or a token of its own is refused.
+        if not value.startswith(("wss://", "ws://")) or "?" in value or value.endswith("/"):
+            raise ValueError(
+                "must be a ws(s) URL without a query or trailing slash, e.g. wss://api.unusualwhales.com/socket"
+            )
+        return value
+
+    @field_validator("UW_API_URL")
+    @classmethod
+    def _uw_api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or "?" in value or value.endswith("/"):
+            raise ValueError(
+                "must be an http(s) URL without a query or trailing slash, e.g. https://api.unusualwhales.com"
+            )
         return value
 
     @field_validator("SIERRA_FILE_MODE")
@@ -276,13 +297,18 @@ def is_secret(name: str) -> bool:
 
 
 def _without_password(value: str) -> str:
-    """`value` with a URL's password masked (this module imports nothing of ours, so not
-    apps.core.redaction); a value too broken to parse is not quoted if it may hold credentials."""
+    """`value` with a URL's password and query values masked (a query may carry a token, as
+    UW's `?token=` does; this module imports nothing of ours, so not apps.core.redaction); a value
+    too broken to parse is not quoted if it may hold credentials."""
     try:
         parts = urlsplit(value)
         password = parts.password
     except ValueError:
         return "(not shown: it may hold a password)" if "@" in value else value
+    if "=" in parts.query:
+        pairs = (pair.partition("=") for pair in parts.query.split("&"))
+        parts = parts._replace(query="&".join(f"{name}=***" if equals else name for name, equals, _ in pairs))
+        value = parts.geturl()
     if not password:
         return value
     host = parts.netloc.rsplit("@", 1)[1]

@@ -36,6 +36,9 @@ class RunnerConfig:
     trim_interval: float = 30.0
     # Symbols from the command line instead of the runtime setting marketdata.symbols.
     fixed_symbols: tuple[str, ...] | None = None
+    # A runtime setting holding the venue's subscriptions as they are (UW's channels), read
+    # instead of marketdata.symbols; with it, fixed_symbols are such subscriptions too.
+    subscription_setting: str | None = None
     record_path: Path | None = None
     # Where batches the sink refuses are kept for a replay (see streamers/batching.py).
     spill_dir: Path = SPILL_DIR
@@ -46,7 +49,7 @@ class RunnerConfig:
         # Checked here, not at the first runtime read inside the event loop, so a bad symbol is a
         # one-line refusal of the command rather than a traceback. (The form does not depend on
         # the day: `at` only picks an alias's contract, which the runner resolves again anyway.)
-        for symbol in self.fixed_symbols or ():
+        for symbol in () if self.subscription_setting else self.fixed_symbols or ():
             try:
                 canonical(symbol, at=utc_now())
             except SymbolError as error:

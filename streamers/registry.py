@@ -10,6 +10,7 @@ from typing import Any
 
 from streamers.replay.venue import VENUE as REPLAY
 from streamers.simulator.venue import VENUE as SIMULATOR
+from streamers.uw.venue import VENUE as UW
 from streamers.venue import Venue
 
-VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY)}
+VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY, UW)}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from streamers.feed import FeedClient
+from streamers.sinks import EventSink
 
 ConfigT = TypeVar("ConfigT")
 
@@ -40,6 +41,11 @@ class Venue(Generic[ConfigT]):
     # Whether this deployment runs it (its switch is on): the dashboard lists only those, and
     # others while a process of theirs is alive. Read from settings; no connection is opened.
     configured: Callable[[], bool] = _always
+    # Where its batches go, from its config and the Redis URL: None is the market-data hot store.
+    sink: Callable[[ConfigT, str], EventSink] | None = None
+    # The runtime setting listing what it subscribes to, instead of marketdata.symbols (its
+    # `--symbols` then lists such subscriptions).
+    subscription_setting: str | None = None
 
     def client_from_options(self, options: dict[str, Any]) -> FeedClient[Any]:
         return self.client(self.config_from_options(options))

@@ -3,7 +3,7 @@
 - core imports no other app of ours;
 - storage imports core and marketdata only, and never a domain app: domains register with it;
 - accounts imports core only;
-- the streamers import core, marketdata and storage only;
+- the streamers import core, marketdata and storage, and the domains whose feeds they carry (uw, gex);
 - a domain app imports no door;
 - no door imports another door;
 - no app imports the processes (`streamers`, `bot`): they register with the apps instead;
@@ -37,9 +37,13 @@ ALLOWED = {
     "apps.accounts": {"apps.core"},
     "apps.marketdata": {"apps.core"},
     "apps.storage": {"apps.core", "apps.marketdata"},
+    # A domain app: the core, the market-data schema and the lake's registry; no other domain.
+    "apps.uw": {"apps.core", "apps.marketdata", "apps.storage"},
     # The streamer processes write through marketdata; replay reads a stored day and the
     # trimmer the retention windows through storage. No domain app above that, no door.
-    "streamers": {"apps.core", "apps.marketdata", "apps.storage"},
+    # The UW venue writes its feed through the domains it carries: UW events (apps.uw) and UW's
+    # gamma exposure as a GEX source (apps.gex).
+    "streamers": {"apps.core", "apps.marketdata", "apps.storage", "apps.uw", "apps.gex"},
 }
 
 

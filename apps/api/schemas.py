@@ -13,6 +13,7 @@ from ninja import Schema
 from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool
 
 from apps.api.struct_schemas import struct_schema
+from apps.core.sessions import SessionKind
 from apps.gex.selectors import MAX_PAGE as GEX_MAX_PAGE
 from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.events import FEED_CODES
@@ -148,6 +149,7 @@ class BarOut(Schema):
 class BarsOut(Schema):
     symbol: str
     interval: str
+    session: str = Field(description="eth (the Globex trading day) or rth (09:30-16:00 New York).")
     start: datetime = Field(description="The start of the range answered.")
     end: datetime = Field(
         description="The end of the range answered: a range longer than the endpoint's limit is cut at start + limit, "
@@ -156,9 +158,44 @@ class BarsOut(Schema):
     bars: list[BarOut]
 
 
-# The snapshot as the GEX sources produce it: a field added to GEXSnapshot is served at once.
-GEXSnapshotOut = struct_schema(GEXSnapshot, name="GEXSnapshotOut")
-GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", id=(str, ...))
+class TradingSessionOut(Schema):
+    trade_date: date
+    open: datetime
+    close: datetime
+    early_close: bool
+
+
+class RollOut(Schema):
+    at: datetime = Field(description="When the next contract becomes the lead (the Globex open before the roll date).")
+    before: str = Field(description="The lead contract until then.")
+    after: str = Field(description="The lead contract from then on.")
+
+
+class SessionsOut(Schema):
+    symbol: str = Field(description="The symbol as asked (a continuous alias such as ES, or a contract).")
+    contract: str = Field(description="The contract the symbol stands for at `end`.")
+    session: str
+    start: datetime
+    end: datetime
+    sessions: list[TradingSessionOut]
+    rolls: list[RollOut] = Field(description="Changes of the lead contract of an alias in the range and the next one.")
+
+
+class GEXStrikeOut(Schema):
+    strike: float
+    gex_vol: float | None = Field(description="Net GEX at the strike by volume, in the snapshot's `units`.")
+    gex_oi: float | None = Field(description="Net GEX at the strike by open interest, in the snapshot's `units`.")
+    priors: list[float | None] = Field(
+        description="Earlier by-volume values of the strike (1, 5, 10, 15 and 30 minutes ago as the source gives"
+        " them); may be shorter or empty."
+    )
+
+
+_STRIKES = (list[GEXStrikeOut], Field((), description="One object per strike, ascending."))
+# The snapshot as the GEX sources produce it: a field added to GEXSnapshot is served at once;
+# its strike rows (positional in the stream, as GEXBot sends them) are served as named objects.
+GEXSnapshotOut = struct_schema(GEXSnapshot, name="GEXSnapshotOut", strikes=_STRIKES)
+GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", strikes=_STRIKES, id=(str, ...))
 
 
 class GEXHistoryOut(Schema):
@@ -320,13 +357,45 @@ TICKER = Field(
 )
 
 
+REPLAY = Field(
+    None,
+    max_length=48,
+    pattern=r"^[a-z0-9][a-z0-9-]{0,47}$",
+    description="A replay's id (run_streamer replay prints it): answer from that replay's sandbox, with the"
+    " events' original times; range defaults end at the replay's clock. Absent: the live data.",
+)
+
+
+class ReplayQuery(Schema):
+    replay: str | None = REPLAY
+
+
+class ReplayOut(Schema):
+    replay: str
+    source: str
+    symbols: list[str]
+    speed: float
+    state: str
+    paused: bool
+    clock: datetime | None
+    done: int
+    total: int | None
+    eta_seconds: float | None
+    created_at: str
+    updated_at: str
+    expire_seconds: int | None
+    ttl_seconds: int | None
+
+
 class SymbolQuery(Schema):
     symbol: str = SYMBOL
+    replay: str | None = REPLAY
 
 
 class TicksLastQuery(Schema):
     symbol: str = SYMBOL
     count: int = Field(100, ge=1, le=MAX_PAGE)
+    replay: str | None = REPLAY
 
 
 class PageQuery(Schema):
@@ -337,6 +406,7 @@ class PageQuery(Schema):
         None, max_length=200, pattern=PAGE_CURSOR_PATTERN, description="`next_cursor` of the previous page."
     )
     limit: int = Field(1000, ge=1, le=MAX_PAGE)
+    replay: str | None = REPLAY
 
 
 class BookQuery(Schema):
@@ -346,6 +416,7 @@ class BookQuery(Schema):
         None, pattern=FEED_PATTERN, description="simulator, schwab, tastytrade, ...; default: the latest."
     )
     levels: int = Field(10, ge=1, le=100)
+    replay: str | None = REPLAY
 
 
 class CompareQuery(Schema):
@@ -357,22 +428,38 @@ class CompareQuery(Schema):
     )
     at: AwareDatetime | None = instant("Default: now.")
     levels: int = Field(10, ge=1, le=100)
+    replay: str | None = REPLAY
 
 
 class BarsQuery(Schema):
     symbol: str = SYMBOL
     interval: Interval = Interval("1m")
+    session: SessionKind = Field(
+        SessionKind.ETH,
+        description="eth: bars follow the CME trading day (18:00-17:00 New York, early closes and holidays"
+        " by the exchange calendar; a 1d bar starts at 18:00 the evening before). rth: only 09:30-16:00"
+        " New York (13:00 on early closes), bars aligned to 09:30.",
+    )
     start: AwareDatetime | None = instant("Default: one day before end.")
     end: AwareDatetime | None = instant(
         "Default: now, or the end of the range's limit when that is earlier. The range is at most 366 days"
         " and 100,000 bars of the interval: a longer one is cut at that limit; an end before start answers"
         " nothing."
     )
+    replay: str | None = REPLAY
+
+
+class SessionsQuery(Schema):
+    symbol: str = SYMBOL
+    session: SessionKind = SessionKind.ETH
+    start: AwareDatetime | None = instant("Default: seven days before end.")
+    end: AwareDatetime | None = range_end(62)
 
 
 class GEXQuery(Schema):
     ticker: str = TICKER
     category: GEXCategory = GEXCategory.GEX_ZERO
+    replay: str | None = REPLAY
 
 
 class GEXAtQuery(GEXQuery):

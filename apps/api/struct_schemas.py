@@ -59,7 +59,8 @@ def _default(field: msgspec.structs.FieldInfo) -> Any:
 
 def struct_schema(struct: type[msgspec.Struct], *, name: str, **extra: Any) -> type[Schema]:
     """A ninja Schema named `name` with the fields of `struct`, in its order, then the `extra`
-    fields (`field=(type, default)`, as pydantic's create_model takes them)."""
+    fields (`field=(type, default)`, as pydantic's create_model takes them); an extra field named
+    as a struct field replaces it (the door serves that field in another shape)."""
     hints = get_type_hints(struct, include_extras=True)
     fields: dict[str, Any] = {
         field.name: (
@@ -68,5 +69,5 @@ def struct_schema(struct: type[msgspec.Struct], *, name: str, **extra: Any) -> t
         )
         for field in msgspec.structs.fields(struct)
     }
-    model: type[Schema] = create_model(name, __base__=Schema, **fields, **extra)
+    model: type[Schema] = create_model(name, __base__=Schema, **{**fields, **extra})
     return model

@@ -85,7 +85,10 @@ def platform_processes(
         ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
         # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
         ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
-    ]
+    ] + (
+        # A real feed, switched on by its credentials in .env (UW_ENABLED and UW_API_TOKEN).
+        [ProcessSpec("uw", [python, "manage.py", "run_streamer", "uw"])] if env.UW_ENABLED else []
+    )
 
 
 def credentials_ensure(*, env: PipelineEnv, path: Path = CREDENTIALS_FILE) -> Credentials:

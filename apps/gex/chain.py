@@ -186,6 +186,7 @@ DAILY_EXPIRIES = 4  # 0DTE and the next three trading days
 MONTHLY_EXPIRIES = 2
 _DAILY_OI, _MONTHLY_OI = 2_500.0, 8_000.0
 _PUT_MASS = 1.2  # index option open interest leans to puts
+_ITM_SHARE = 0.02  # open interest of in-the-money strikes, relative to out-of-the-money ones
 
 
 def _hash_uniform(*parts: np.ndarray | int) -> np.ndarray:
@@ -293,6 +294,11 @@ def synthetic_chain(
             noise_oi = 0.6 + 0.8 * _hash_uniform(seed, ticker_key, strike_keys, expiry.toordinal(), type_key, 1)
             noise_vol = 0.5 + 1.0 * _hash_uniform(seed, ticker_key, strike_keys, expiry.toordinal(), type_key, 2)
             open_interest = oi_scale * mass * np.exp(-0.5 * ((strikes - centre) / spread) ** 2) * round_bump
+            # Open interest sits mostly out of the money (calls above spot, puts below), as on
+            # real index chains, so the call wall is above spot and the put wall below it.
+            side = 1.0 if kind is OptionType.CALL else -1.0
+            otm = side * (strikes - spot) / step - 2.0  # strikes out of the money beyond two
+            open_interest *= _ITM_SHARE + (1 - _ITM_SHARE) / (1 + np.exp(-otm))
             volume = volume_scale * np.exp(-0.5 * ((strikes - volume_centre) / (0.4 * spread)) ** 2)
             oi_int = np.rint(open_interest * noise_oi).astype(np.int64)
             vol_int = np.rint(volume * noise_vol * np.sqrt(round_bump)).astype(np.int64)

@@ -1,6 +1,11 @@
 """The GEX lake table `gex_snapshots`, fed by the streams `gex:snapshots:{TICKER}`; registered with
 storage in apps.py. One row per snapshot: its levels as columns, and the whole snapshot (strike
-rows included) as recorded, so a read gives it back unchanged."""
+rows included) as recorded, so a read gives it back unchanged.
+
+`call_wall` and `put_wall` were added after files were written without them. New files carry the
+columns; the DuckDB view reads both from `data` (every file has it), so old and new partitions
+answer the same columns without `union_by_name` (which would open every file for its schema),
+whichever file DuckDB happens to take the schema from."""
 
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ SCHEMA = pa.schema(
         ("major_neg_oi", pa.float64()),
         ("sum_gex_vol", pa.float64()),
         ("sum_gex_oi", pa.float64()),
+        ("call_wall", pa.float64()),
+        ("put_wall", pa.float64()),
         ("source", pa.string()),
         ("units", pa.string()),
         ("data", pa.string()),
@@ -31,7 +38,16 @@ SCHEMA = pa.schema(
     ]
 )
 _SCALARS = ("spot", "zero_gamma", "major_pos_vol", "major_pos_oi", "major_neg_vol", "major_neg_oi",
-            "sum_gex_vol", "sum_gex_oi")  # fmt: skip
+            "sum_gex_vol", "sum_gex_oi", "call_wall", "put_wall")  # fmt: skip
+_ADDED = ("call_wall", "put_wall")
+# The columns every file has (hive partitions last), then those added later, read from `data`.
+_COLUMNS = [
+    *(name for name in SCHEMA.names if name not in _ADDED),
+    "date",
+    "symbol",
+    *(f"try_cast(json_extract_string(data, '$.{name}') as double) as {name}" for name in _ADDED),
+]
+VIEW = f"select {', '.join(_COLUMNS)} from {{source}}"  # noqa: S608 - the schema's own names, no input
 
 
 def snapshot_rows(ticker: str, entries: list[tuple[str, bytes]]) -> pa.Table:
@@ -57,4 +73,5 @@ GEX_SNAPSHOTS = LakeTable(
     rows=snapshot_rows,
     retention="snapshots",
     label="GEX snapshots",
+    view=VIEW,
 )

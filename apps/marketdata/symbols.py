@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from apps.core.clock import EXCHANGE_TZ, ensure_utc, to_exchange, utc_now
@@ -193,3 +193,23 @@ def to_venue(symbol: str, venue: Venue, *, at: datetime | None = None) -> str:
         Venue.SIERRA_DTC: f"{contract.root}{month}{yy}-{sierra}",
     }
     return forms[venue]
+
+
+@dataclass(frozen=True)
+class Roll:
+    at: datetime
+    before: str
+    after: str
+
+
+def rolls_between(root: str, *, start: datetime, end: datetime) -> list[Roll]:
+    """The lead changes of `root` in [start, end], then the next one after `end`."""
+    contract = lead_contract(root, start)
+    rolls: list[Roll] = []
+    while True:
+        at = roll_moment(contract)
+        following = lead_contract(root, at)
+        rolls.append(Roll(at=at.astimezone(UTC), before=contract.code, after=following.code))
+        if at > end:
+            return rolls
+        contract = following

@@ -187,10 +187,20 @@ def market_open(*, feed: str, moment: datetime) -> bool:
     return session_at(moment) != Session.CLOSED
 
 
+def streamer_expected(feed: str) -> bool:
+    """Whether `feed` must run: its feature switch (`UW_ENABLED`, `SCHWAB_ENABLED`, ...) is on.
+    Feeds without one (the simulator, replay) run on demand: judged only while they run."""
+    return bool(getattr(settings.ENV, f"{feed.upper()}_ENABLED", False))
+
+
+RUNNING_STATES = frozenset({"starting", "connecting", "connected", "reconnecting", "store_down"})
+
+
 @dataclass(frozen=True)
 class StreamerCheck:
-    """A switched-on streamer is connected and hears its feed, while its market is open. Out of
-    session a silent or idle feed is fine: the market is closed, not the feed stale."""
+    """A running streamer is connected and hears its feed while its market is open; one whose
+    feature switch is on must be running then. Out of session a silent, idle or stopped feed is
+    fine: the market is closed, not the feed stale."""
 
     feed: str
     critical: bool = False
@@ -208,20 +218,27 @@ class StreamerCheck:
         now = utc_now()
         in_session = market_open(feed=self.feed, moment=now)
         session = "market open" if in_session else f"market closed ({session_at(now)} session)"
-        if not status:
-            return _failed(f"not running; {session}") if in_session else _ok(f"not running; {session}")
-        state = status.get("state", "unknown")
-        last_ms = status.get("last_message_ms")
-        age = now.timestamp() - int(last_ms) / 1000 if last_ms else None
-        heard = f"last message {age:.0f} s ago" if age is not None else "no message yet"
-        detail = f"{state}, {heard}; {session}"
-        if not in_session:
+        state = status.get("state", "not running")
+        if state not in RUNNING_STATES:
+            detail = f"{state}; {session}"
+            if in_session and streamer_expected(self.feed):
+                return _failed(f"{detail}; {self.feed.upper()}_ENABLED is on")
             return _ok(detail)
-        if state != "connected":
-            return _failed(detail)
-        if age is None or age > float(runtime_value(FEED_STALE_SECONDS.key)):
-            return _failed(f"stale: {detail}")
+        return _running_judged(state=state, status=status, now=now, in_session=in_session, session=session)
+
+
+def _running_judged(*, state: str, status: dict[str, str], now: datetime, in_session: bool, session: str) -> Outcome:
+    last_ms = status.get("last_message_ms")
+    age = now.timestamp() - int(last_ms) / 1000 if last_ms else None
+    heard = f"last message {age:.0f} s ago" if age is not None else "no message yet"
+    detail = f"{state}, {heard}; {session}"
+    if not in_session:
         return _ok(detail)
+    if state != "connected":
+        return _failed(detail)
+    if age is None or age > float(runtime_value(FEED_STALE_SECONDS.key)):
+        return _failed(f"stale: {detail}")
+    return _ok(detail)
 
 
 def breaker_state_stored(*, client: redis.Redis, breaker: str) -> str:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from apps.core import keys
+from apps.core.sessions import SessionKind, trading_sessions
 from apps.marketdata.events import Side
 from apps.storage.trade_queries import trades_in_range
 
@@ -42,8 +44,16 @@ class VolumeProfile:
 
 def globex_session_start(*, at: datetime) -> datetime:
     """When the CME Globex session that `at` falls in (or the last one before it) opened: the
-    newest 18:00 New York, Sunday to Thursday, at or before `at` (in UTC). Holidays are not looked up: on
-    one the session simply holds no trades until the next open."""
+    newest open at or before `at` (in UTC) by the exchange calendar (apps/core/sessions.py: 18:00
+    New York the evening before each trade date; none before a holiday)."""
+    days = trading_sessions(kind=SessionKind.ETH, start=at - timedelta(days=14), end=at)
+    opened = [day.open for day in days if day.open <= at]
+    if not opened:  # past the calendar's last year: the plain rule
+        return _weekly_session_start(at=at)
+    return opened[-1].astimezone(UTC)
+
+
+def _weekly_session_start(*, at: datetime) -> datetime:
     local = at.astimezone(NEW_YORK)
     day = local.date()
     for back in range(8):
@@ -54,9 +64,12 @@ def globex_session_start(*, at: datetime) -> datetime:
     raise AssertionError("every week has a session open")  # pragma: no cover - eight days always hold one
 
 
-def volume_profile(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> VolumeProfile:
-    """Volume at each traded price in [start, end], split by aggressor, with the range's VWAP."""
-    trades = trades_in_range(symbol=symbol, start=start, end=end, lake=lake)
+def volume_profile(
+    *, symbol: str, start: datetime, end: datetime, lake: Path | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> VolumeProfile:
+    """Volume at each traded price in [start, end], split by aggressor, with the range's VWAP (of
+    a replay's sandbox alone with its `keyspace`)."""
+    trades = trades_in_range(symbol=symbol, start=start, end=end, lake=lake, keyspace=keyspace)
     by_price: dict[float, list[int]] = {}
     volume = 0
     notional = 0.0

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "apps.marketdata",
     "apps.storage",
     "apps.gex",
+    "apps.uw",
     "apps.accounts",
     "apps.monitoring",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN

@@ -4,12 +4,15 @@
  */
 
 import { startDepthPanel } from "./depth_panel.js";
+import { startTimeZonePicker } from "./exchange_time.js";
 import { startGexPanel } from "./gex_panel.js";
 import { startPriceChart } from "./price_chart.js";
 import { startStatusPanels } from "./status_panels.js";
 
-const price = startPriceChart();
+startTimeZonePicker();
+// The GEX panel first: it listens for the chart's symbol.
 const gex = startGexPanel();
+const price = startPriceChart();
 startStatusPanels();
 const depth = startDepthPanel({ symbolOf: () => price.market.symbol });
 

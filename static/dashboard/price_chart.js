@@ -1,5 +1,8 @@
 /* The price chart: candlesticks and volume of the picked symbol from /api/bars, kept live by the
  * trades of /ws/trades, with the last price, the change and the socket's state in the top bar.
+ * Times are shown in the zone picked in the top bar (exchange time by default); session breaks,
+ * the contract and its roll come from /api/sessions, and the GEX levels of the symbol's GEX
+ * ticker (the GEX panel's "gex:levels") are drawn as price lines (chart_overlays.js).
  *
  * To start without a gap and without counting a trade twice, the bar still forming is rebuilt
  * from the trades it holds (/api/ticks), and the subscription starts after the last of them
@@ -9,11 +12,18 @@
 import { getJSON, recovered, report } from "./api.js";
 import { $, h, pressOne } from "./dom.js";
 import { fmtInt, fmtPrice, iso, toMs } from "./format.js";
+import { ChartOverlays, levelsOnChart } from "./chart_overlays.js";
+import { gexFor } from "./gex_tickers.js";
+import { fmtZoneClock, fmtZoneDateTime, fmtZoneDay, tickMark, zoneAbbreviation } from "./exchange_time.js";
+import { now as clockNow } from "./replay.js";
 import { showSocketState, TopicSocket } from "./topic_socket.js";
 
-const INTERVAL_MS = { "1s": 1000, "5s": 5000, "1m": 60000 };
-// How much history each interval loads: about 900 bars, enough to read the session's shape.
-const WINDOW_MS = { "1s": 15 * 60000, "5s": 75 * 60000, "1m": 15 * 3600000 };
+const INTERVAL_MS = { "1s": 1000, "5s": 5000, "1m": 60000, "5m": 300000, "1h": 3600000 };
+// How much history each interval loads: about 900 bars, enough to read the session's shape (1h:
+// two weeks of trading days). Bars of 1h and less cut at the hour are the API's ETH bars: Globex
+// days open on the hour (18:00 New York).
+const WINDOW_MS = { "1s": 15 * 60000, "5s": 75 * 60000, "1m": 15 * 3600000, "5m": 3 * 86400000, "1h": 15 * 86400000 };
+const rootOf = (symbol) => (symbol.match(/^([A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$/) || [])[1] || symbol;
 const MAX_BARS = 5000;
 // Tick sizes of the CME index futures the platform knows (apps/marketdata/symbols.py ROOTS), so
 // the price axis steps in real ticks; anything else gets cents.
@@ -39,10 +49,14 @@ export function startPriceChart() {
     rightPriceScale: { borderColor: "#202a35" },
     timeScale: { borderColor: "#202a35", timeVisible: true, secondsVisible: true, rightOffset: 4, barSpacing: 8 },
     crosshair: { mode: 0 },
-    localization: {
-      timeFormatter: (time) => new Date(time * 1000).toLocaleString(undefined, { hour12: false }),
-    },
   });
+  // Axis and crosshair in the picked zone (lightweight-charts itself knows only UTC).
+  const applyTimeZone = () =>
+    chart.applyOptions({
+      localization: { timeFormatter: (time) => `${fmtZoneDateTime(time * 1000)} ${zoneAbbreviation(time * 1000)}` },
+      timeScale: { tickMarkFormatter: tickMark },
+    });
+  applyTimeZone();
   const candles = chart.addSeries(LightweightCharts.CandlestickSeries, {
     upColor: "#26a69a",
     downColor: "#ef5350",
@@ -64,11 +78,19 @@ export function startPriceChart() {
     symbols: [],
     symbol: null,
     interval: "1s",
+    session: "eth",
     bars: [], // {time (s), open, high, low, close, volume}, oldest first
     lastPrice: null,
     reference: null, // {price, label} the change is measured from
     generation: 0,
+    sessions: [],
+    rolls: [],
+    contract: null,
+    gexLevels: null, // the GEX panel's last "gex:levels" detail
+    allRolls: [],
+    alias: null,
   };
+  const overlays = new ChartOverlays({ chart, candles, box: chartBox, market });
 
   const volumeBar = (bar) => ({
     time: bar.time,
@@ -86,9 +108,10 @@ export function startPriceChart() {
     chartBox.dataset.bars = String(market.bars.length);
     chartBox.dataset.lastTime = last ? String(last.time) : "";
     chartBox.dataset.lastClose = last ? String(last.close) : "";
-    $("#chart-caption").textContent = `${market.interval} bars · ${market.bars.length}`;
+    $("#chart-caption").textContent = `${market.interval} ${market.session.toUpperCase()} bars · ${market.bars.length}`;
+    $("#chart-ohlc").dataset.time = last ? String(last.time) : "";
     $("#chart-ohlc").textContent = last
-      ? `O ${fmtPrice(last.open)}  H ${fmtPrice(last.high)}  L ${fmtPrice(last.low)}  C ${fmtPrice(last.close)}  V ${fmtInt(last.volume)}`
+      ? `${fmtZoneClock(last.time * 1000)} ${zoneAbbreviation(last.time * 1000)}  O ${fmtPrice(last.open)}  H ${fmtPrice(last.high)}  L ${fmtPrice(last.low)}  C ${fmtPrice(last.close)}  V ${fmtInt(last.volume)}`
       : "no bars yet";
   }
 
@@ -117,6 +140,17 @@ export function startPriceChart() {
     change.title = `${reference.label}: ${fmtPrice(reference.price)}`;
   }
 
+  /** The start (s) of the bar holding a trade at `ms`, as /api/bars cuts them: ETH bars of 1h and
+   * less are epoch buckets (Globex opens on the hour); RTH bars are aligned to the 09:30 open and
+   * hold only RTH trades (null for any other). */
+  function barTime(ms, step) {
+    if (market.session !== "rth") return (Math.floor(ms / step) * step) / 1000;
+    const day = market.sessions.find((item) => Date.parse(item.open) <= ms && ms < Date.parse(item.close));
+    if (!day) return null;
+    const open = Date.parse(day.open);
+    return (open + Math.floor((ms - open) / step) * step) / 1000;
+  }
+
   /** Fold trades into bars of the current interval. Returns true when an older bar changed. */
   function foldTrades(trades) {
     const step = INTERVAL_MS[market.interval];
@@ -124,7 +158,8 @@ export function startPriceChart() {
     for (const trade of trades) {
       const price = Number(trade.price);
       const size = Number(trade.size) || 0;
-      const time = Math.floor(toMs(trade.ts_event) / step) * step / 1000;
+      const time = barTime(toMs(trade.ts_event), step);
+      if (time === null) continue; // outside RTH, when RTH bars are shown
       const last = market.bars[market.bars.length - 1];
       if (!last || time > last.time) {
         market.bars.push({ time, open: price, high: price, low: price, close: price, volume: size });
@@ -183,7 +218,7 @@ export function startPriceChart() {
       const body = await getJSON("ticks", {
         symbol,
         start: iso(startMs),
-        end: iso(Date.now() + 60000),
+        end: iso(clockNow() + 60000),
         cursor,
         limit: 5000,
       });
@@ -195,7 +230,13 @@ export function startPriceChart() {
   }
 
   async function changeReference(symbol) {
-    const body = await getJSON("bars", { symbol, interval: "1d", start: iso(Date.now() - 8 * 86400000), end: iso(Date.now() + 60000) });
+    const body = await getJSON("bars", {
+      symbol,
+      interval: "1d",
+      session: market.session,
+      start: iso(clockNow() - 8 * 86400000),
+      end: iso(clockNow() + 60000),
+    });
     const days = body.bars || [];
     if (days.length >= 2) return { price: days[days.length - 2].close, label: "prior day's close" };
     if (days.length === 1) return { price: days[0].open, label: "today's open" };
@@ -210,6 +251,10 @@ export function startPriceChart() {
     $("#quote-symbol").textContent = current && current.alias && current.alias !== symbol ? `${current.alias} ${symbol}` : symbol;
     $("#chart-title").textContent = symbol;
     $("#chart-caption").textContent = `${interval} bars · loading…`;
+    const alias = current && current.alias ? current.alias : null;
+    document.dispatchEvent(new CustomEvent("dashboard:symbol", { detail: { symbol, root: rootOf(symbol), alias } }));
+    overlays.setSessions([], []);
+    drawGexLevels();
     tradesSocket.want([]);
     const tick = tickSize(symbol);
     const precision = tick >= 1 ? 0 : String(tick).split(".")[1].length;
@@ -221,10 +266,17 @@ export function startPriceChart() {
     showPrice(null);
     showChartState();
 
-    const now = Date.now();
-    const [barsBody, reference] = await Promise.all([
-      getJSON("bars", { symbol, interval, start: iso(now - WINDOW_MS[interval]), end: iso(now + 60000) }),
+    const now = clockNow();
+    const [barsBody, reference, sessions] = await Promise.all([
+      getJSON("bars", { symbol, interval, session: market.session, start: iso(now - WINDOW_MS[interval]), end: iso(now + 60000) }),
       changeReference(symbol).catch(() => null),
+      // Two days ahead too: live RTH trades of the next days fall in sessions already known.
+      getJSON("sessions", {
+        symbol: alias || symbol,
+        session: market.session,
+        start: iso(now - WINDOW_MS[interval]),
+        end: iso(now + 2 * 86400000),
+      }),
     ]);
     if (generation !== market.generation) return;
     const bars = (barsBody.bars || []).map((bar) => ({
@@ -240,17 +292,80 @@ export function startPriceChart() {
     const formingMs = bars.length ? bars[bars.length - 1].time * 1000 : Math.floor(now / step) * step;
     const trades = await allTrades(symbol, formingMs);
     if (generation !== market.generation) return;
+    showSessions(sessions, alias);
     market.bars = bars.filter((bar) => bar.time * 1000 < formingMs);
     foldTrades(trades);
     drawAllBars();
+    // Another symbol, interval or session starts at the default zoom, on the latest bars.
+    chart.timeScale().applyOptions({ barSpacing: 8 });
     chart.timeScale().scrollToRealTime();
     const lastTrade = trades[trades.length - 1];
     const lastBar = market.bars[market.bars.length - 1];
     market.reference = reference || (market.bars.length ? { price: market.bars[0].open, label: "open of the window" } : null);
     showPrice(lastTrade ? Number(lastTrade.price) : lastBar ? lastBar.close : null, lastTrade ? String(lastTrade.id) : "");
     showChartState();
+    drawGexLevels();
     tradesSocket.want([symbol], { [symbol]: lastTrade ? String(lastTrade.id) : null });
   }
+
+  /** Session breaks and rolls on the chart; the contract, today's trade date and the next roll
+   * in the panel head. */
+  function showSessions(body, alias) {
+    market.sessions = body.sessions || [];
+    market.allRolls = body.rolls || [];
+    market.rolls = market.allRolls.filter((roll) => Date.parse(roll.at) <= clockNow());
+    market.contract = body.contract;
+    market.alias = alias;
+    overlays.setSessions(market.sessions, market.rolls);
+    showContract();
+  }
+
+  function showContract() {
+    const label = $("#chart-contract");
+    if (!label || !market.contract) return;
+    const alias = market.alias;
+    const next = market.allRolls.find((roll) => Date.parse(roll.at) > clockNow());
+    const now = clockNow();
+    const today = market.sessions.find((day) => Date.parse(day.open) <= now && now < Date.parse(day.close));
+    const parts = [alias ? `${alias} = ${market.contract}` : market.contract];
+    if (today) parts.push(`trade date ${fmtZoneDay(Date.parse(today.close))}${today.early_close ? " (early close)" : ""}`);
+    if (next) parts.push(`rolls to ${next.after} ${fmtZoneDateTime(Date.parse(next.at))} ${zoneAbbreviation(Date.parse(next.at))}`);
+    label.textContent = parts.filter(Boolean).join(" · ");
+    label.dataset.contract = market.contract || "";
+    label.dataset.nextRoll = next ? next.after : "";
+  }
+
+  /** The GEX levels of the symbol's GEX ticker as price lines; an index's levels moved by the
+   * basis (the futures price at the snapshot's time minus the index's spot). */
+  function drawGexLevels() {
+    const detail = market.gexLevels;
+    const wanted = gexFor(rootOf(market.symbol || ""));
+    if (!detail || !detail.snapshot || !wanted || detail.ticker !== wanted.ticker) {
+      overlays.setLevels([], "");
+      return;
+    }
+    const snapshot = detail.snapshot;
+    let basis = 0;
+    if (wanted.index) {
+      const at = toMs(snapshot.timestamp) / 1000;
+      const bar = [...market.bars].reverse().find((item) => item.time <= at);
+      const futures = bar ? bar.close : market.lastPrice;
+      basis = futures === null || futures === undefined ? 0 : futures - snapshot.spot;
+    }
+    overlays.setLevels(levelsOnChart(snapshot, { index: wanted.index, basis }), `${detail.ticker} ${snapshot.category} ${snapshot.timestamp}`);
+    chartBox.dataset.basis = String(basis);
+  }
+
+  document.addEventListener("gex:levels", (event) => {
+    market.gexLevels = event.detail;
+    drawGexLevels();
+  });
+  document.addEventListener("dashboard:timezone", () => {
+    applyTimeZone();
+    showChartState();
+    showContract();
+    overlays.schedule();
+  });
 
   function reloadSymbol() {
     const generation = market.generation + 1;
@@ -300,6 +415,15 @@ export function startPriceChart() {
     if (market.symbol) reloadSymbol();
   });
 
+  // ETH (the Globex day, 18:00-17:00 New York) or RTH (09:30-16:00) bars of the same contract.
+  $("#session-picker").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-session]");
+    if (!button || button.dataset.session === market.session) return;
+    pressOne($("#session-picker"), button);
+    market.session = button.dataset.session;
+    if (market.symbol) reloadSymbol();
+  });
+
   function startMarket() {
     loadSymbols().then(
       () => recovered("symbols"),
@@ -312,5 +436,5 @@ export function startPriceChart() {
   }
 
   startMarket();
-  return { chart, candles, volume, market, tradesSocket };
+  return { chart, candles, volume, market, tradesSocket, overlays, levelsOnChart };
 }

@@ -25,6 +25,7 @@ REGISTERED = {
     "apps.storage.tasks.compact",
     "apps.storage.tasks.flush_streams",
     "apps.storage.tasks.purge",
+    "apps.uw.tasks.uw_market_tide_poll",
 }
 
 
@@ -52,6 +53,7 @@ def test_one_queue_per_workload() -> None:
         ("apps.alerts.tasks.evaluate", "alerts"),
         ("apps.batch.tasks.import_scid", "batch"),
         ("apps.core.tasks.beat_heartbeat", "default"),
+        ("apps.uw.tasks.uw_market_tide_poll", "default"),
     ],
 )
 def test_tasks_are_routed_by_module(task_name: str, queue: str) -> None:

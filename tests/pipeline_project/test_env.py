@@ -43,6 +43,10 @@ def problems(environ: dict[str, str]) -> dict[str, str]:
         ("RUNTIME_CONFIG_REFRESH_SECONDS", "0", "greater than 0"),
         ("GEXBOT_API_KEY", "sk-live-123456", "must start with 'gexbot_custom_'"),
         ("GEXBOT_API_KEY", "gexbot_custom_", "no secret after it"),
+        # The token is added as ?token=: a URL with a query of its own would carry two.
+        ("UW_SOCKET_URL", "wss://api.unusualwhales.com/socket?token=x", "without a query"),
+        ("UW_SOCKET_URL", "https://api.unusualwhales.com/socket", "ws(s) URL"),
+        ("UW_API_URL", "https://api.unusualwhales.com/", "trailing slash"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str, expected: str) -> None:
@@ -65,6 +69,12 @@ def test_bad_value_message_quotes_the_value_but_never_a_secret() -> None:
     found = problems({"REDIS_URL": "notaurl", "FLOWER_BASIC_AUTH": "secretvalue"})
     assert "'notaurl'" in found["REDIS_URL"]
     assert "secretvalue" not in found["FLOWER_BASIC_AUTH"]
+
+
+def test_a_bad_url_is_quoted_without_its_query_values() -> None:
+    found = problems({"UW_SOCKET_URL": "wss://api.unusualwhales.com/socket?token=uw-secret-77"})
+    assert "uw-secret-77" not in found["UW_SOCKET_URL"]
+    assert "?token=***" in found["UW_SOCKET_URL"]
 
 
 def test_a_bad_url_is_quoted_without_its_password() -> None:

@@ -222,7 +222,7 @@ def test_gex_latest_at_and_history(reader: Caller) -> None:
     latest = reader.get("/api/gex/latest", ticker="es_spx", category="zero")
     assert latest.status_code == 200
     assert latest.json()["spot"] == 6002.0
-    assert latest.json()["strikes"] == [[5997.0, -1.5, 2.0, [1.0, None]]]
+    assert latest.json()["strikes"] == [{"strike": 5997.0, "gex_vol": -1.5, "gex_oi": 2.0, "priors": [1.0, None]}]
     at = reader.get("/api/gex/at", ticker="ES_SPX", at=(T0 + timedelta(seconds=90)).isoformat())
     assert at.json()["spot"] == 6001.0
     assert reader.get("/api/gex/at", ticker="ES_SPX", at=(T0 - timedelta(seconds=1)).isoformat()).status_code == 404

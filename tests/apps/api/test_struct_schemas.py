@@ -82,4 +82,15 @@ def test_a_snapshot_is_served_exactly_as_it_is_encoded() -> None:
         call_wall=6010.0,
     )
     encoded = msgspec.json.decode(msgspec.json.encode(snapshot))
-    assert GEXSnapshotOut.model_validate(encoded).model_dump(mode="json") == encoded
+    # Strike rows, positional in the stream, are served as named objects.
+    served = {
+        **encoded,
+        "strikes": [
+            {"strike": 6000.0, "gex_vol": 1.5, "gex_oi": None, "priors": [0.5, None]},
+            {"strike": 6005.0, "gex_vol": None, "gex_oi": 2.0, "priors": []},
+        ],
+    }
+    assert GEXSnapshotOut.model_validate(served).model_dump(mode="json") == served
+    schema = GEXSnapshotOut.model_json_schema()
+    strike = schema["$defs"][schema["properties"]["strikes"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert list(strike["properties"]) == ["strike", "gex_vol", "gex_oi", "priors"]

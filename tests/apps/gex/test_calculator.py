@@ -481,6 +481,12 @@ def test_synthetic_chain_flips_near_spot_with_distinct_walls(
     assert walls.net_max is not None
     assert walls.net_min is not None
     assert walls.net_max != walls.net_min
+    # The demo's call wall is above spot and its put wall below, as a trader sees them on index
+    # chains (open interest sits out of the money), never both on the strike at spot.
+    assert walls.call_side_max is not None
+    assert walls.put_side_max is not None
+    assert walls.put_side_max <= spot <= walls.call_side_max
+    assert walls.put_side_max < walls.call_side_max
 
 
 def test_synthetic_walls_hold_still_when_spot_ticks() -> None:

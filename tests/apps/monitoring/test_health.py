@@ -297,3 +297,20 @@ def test_a_disconnected_streamer_fails_in_session_and_not_out_of_it(staff: Clien
     with time_machine.travel(datetime(2026, 12, 6, 15, 0, tzinfo=UTC), tick=False):
         _, body = _detailed(staff)
         assert body["checks"]["streamer:replay"]["status"] == "ok"
+
+
+@pytest.mark.calendar
+def test_a_feed_that_never_ran_fails_in_session_only_when_its_switch_is_on(staff: Client, settings: Any) -> None:
+    """Tuesday 2026-12-01 at 15:00 UTC (open): Unusual Whales never started. Switched off
+    (UW_ENABLED false) that is fine; switched on it is a failure."""
+    with time_machine.travel(datetime(2026, 12, 1, 15, 0, tzinfo=UTC), tick=False):
+        _, body = _detailed(staff)
+        assert body["checks"]["streamer:uw"]["status"] == "ok"
+        assert body["checks"]["streamer:uw"]["detail"] == "not running; market open"
+        settings.ENV = settings.ENV.model_copy(update={"UW_ENABLED": True})
+        _, body = _detailed(staff)
+        assert body["checks"]["streamer:uw"]["status"] == "failed"
+        assert body["checks"]["streamer:uw"]["detail"] == "not running; market open; UW_ENABLED is on"
+    with time_machine.travel(datetime(2026, 12, 5, 15, 0, tzinfo=UTC), tick=False):  # Saturday
+        _, body = _detailed(staff)
+        assert body["checks"]["streamer:uw"]["status"] == "ok"

@@ -69,6 +69,9 @@ def test_a_range_without_trades_has_no_levels_and_no_vwap(lake: Path) -> None:
         # Monday 9 March 2026 (the day after the DST change), 10:00 New York = 14:00 UTC: Sunday
         # 18:00 EDT = 22:00 UTC.
         (datetime(2026, 3, 9, 14, 0, tzinfo=UTC), datetime(2026, 3, 8, 22, 0, tzinfo=UTC)),
+        # Saturday 26 December 2026, after Christmas: no session opened on Christmas Eve's evening,
+        # so the last one is Wednesday 23's 18:00 open (Christmas Eve's trade date).
+        (datetime(2026, 12, 26, 15, 0, tzinfo=UTC), datetime(2026, 12, 23, 23, 0, tzinfo=UTC)),
     ],
 )
 def test_the_globex_session_opens_at_18_new_york_sunday_to_thursday_weekend_and_dst(
