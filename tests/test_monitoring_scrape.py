@@ -185,6 +185,8 @@ def test_every_process_serves_its_series_with_sane_values_after_a_minute_of_simu
 
     worker = scrape(f"http://127.0.0.1:{worker_port}/metrics")
     stored = [
-        value for name, labels, value in worker if name == "pipeline_gex_polls_total" and labels["outcome"] == "stored"
+        value
+        for name, labels, value in worker
+        if name == "pipeline_gex_polls_total" and labels["outcome"] == "stored" and labels["source"] == "simulated"
     ]
     assert sum(stored) > 0

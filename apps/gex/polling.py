@@ -179,7 +179,7 @@ def poll_once(
                 continue
             if not rate_limit_acquire(client=client, ticker=ticker, metric=f"{package}-{category}"):
                 report.outcomes[label] = Outcome.RATE_LIMITED
-                metrics.GEX_POLLS.labels(ticker, category, Outcome.RATE_LIMITED).inc()
+                metrics.GEX_POLLS.labels(source.name, ticker, category, Outcome.RATE_LIMITED).inc()
                 continue
             client.hset(keys.GEX_POLL_LAST, label, now)
             try:
@@ -195,7 +195,7 @@ def poll_once(
             finally:
                 rate_limit_release(client=client, ticker=ticker, metric=f"{package}-{category}")
             report.outcomes[label] = outcome
-            metrics.GEX_POLLS.labels(ticker, category, outcome).inc()
+            metrics.GEX_POLLS.labels(source.name, ticker, category, outcome).inc()
     return report
 
 

@@ -39,7 +39,7 @@ LABELS: dict[str, str] = {
     "table": "a registered lake table name",
     "symbol": "a symbol of a hot stream, written by a streamer of the configured symbol list",
     "group": "a consumer group name of apps/core/keys.py",
-    "source": "a dead-letter source (a streamer name or a fixed consumer name)",
+    "source": "a dead-letter source (a streamer name or a fixed consumer name) or a GEX source (gexbot, simulated)",
     "day": "a UTC day of a lake partition (bounded by the retention window)",
     "queue": "a Celery queue of apps/core/queues.py",
     "task": "a registered Celery task name ('other' for anything else)",
@@ -165,7 +165,9 @@ WS_EXCHANGE_TO_SEND = Histogram(
 
 # ---------------------------------------------------------------------------------------------
 # GEX: polls run in Celery workers; each worker counts its own (scraped with the worker's port).
-GEX_POLLS = Counter("pipeline_gex_polls_total", "GEX polls by outcome", ["ticker", "category", "outcome"])
+GEX_POLLS = Counter(
+    "pipeline_gex_polls_total", "GEX polls by source and outcome", ["source", "ticker", "category", "outcome"]
+)
 GEX_POLLS_SKIPPED = Counter("pipeline_gex_polls_skipped_total", "GEX polls not made, by reason", ["reason"])
 GEXBOT_REQUESTS = Counter(
     "pipeline_gexbot_requests_total",
