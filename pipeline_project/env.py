@@ -86,6 +86,9 @@ class PipelineEnv(BaseSettings):
     FLOWER_BASIC_AUTH: SecretStr = SecretStr("")
     METRICS_HOST: str = "127.0.0.1"
     METRICS_TOKEN: SecretStr = SecretStr("")
+    WORKER_HEARTBEAT_SECONDS: Seconds = 10.0
+    WORKER_METRICS_PORT: Annotated[int, Field(ge=0, le=65535)] = 0
+    PROMETHEUS_MULTIPROC_DIR: str = ""
 
     # Storage, logging, runtime configuration
     LAKE_DIR: Path = Path("var/lake")

@@ -5,7 +5,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from apps.core import views as core_views
-from apps.storage.flush_health import flush_health_collector_register
+from apps.monitoring import views as monitoring_views
+from apps.monitoring.collectors import collectors_register
 
 admin.site.site_header = "data-pipeline"
 admin.site.site_title = "data-pipeline admin"
@@ -20,10 +21,11 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/", include("apps.api.urls")),
-    path("health/live", core_views.health_live, name="health-live"),
-    path("health/ready", core_views.health_ready, name="health-ready"),
+    path("health/live", monitoring_views.health_live, name="health-live"),
+    path("health/ready", monitoring_views.health_ready, name="health-ready"),
+    path("health/detailed", monitoring_views.health_detailed, name="health-detailed"),
     path("metrics", core_views.metrics, name="prometheus-django-metrics"),
 ]
 
-# The flush runs in workers, which expose no metrics: the web's /metrics reports its outcome.
-flush_health_collector_register()
+# Workers expose no metrics: the web's /metrics reads what they leave in Redis and the lake.
+collectors_register()

@@ -23,7 +23,7 @@ import structlog
 from apps.core.clock import utc_now
 from apps.marketdata.events import Event, encode_json
 from apps.marketdata.services.streams import WriteResult
-from streamers import metrics
+from apps.monitoring import metrics
 from streamers.config import RunnerConfig
 from streamers.sinks import EventSink
 
@@ -121,7 +121,7 @@ class EventBatcher:
                     # The batch could not be encoded (an event the block format cannot hold, e.g.
                     # a feed missing from FEED_CODES): nothing of it was written, so all of it
                     # goes to disk with the reason, and the writes go on.
-                    metrics.WRITE_ERRORS.labels(self.name).inc()
+                    metrics.STREAMER_WRITE_ERRORS.labels(self.name).inc()
                     self.spill(batch, reason=f"could not be written: {type(error).__name__}: {error}")
                     continue
                 # The store refused part of the batch itself (not a connection problem): retrying
@@ -134,20 +134,20 @@ class EventBatcher:
     def _outage_continues(self, error: BaseException) -> None:
         if self.outage is None:
             self.outage = StoreOutage(start_ms=_now_ms(), reason=f"{type(error).__name__}: {error}", buffered=0)
-            metrics.STORE_UP.labels(self.name).set(0)
+            metrics.STREAMER_STORE_UP.labels(self.name).set(0)
             log.error("streamer.store_down", streamer=self.name, error=self.outage.reason, buffered=len(self.buffer))
         self.outage.buffered = max(self.outage.buffered, len(self.buffer))
 
     def _outage_ended(self, *, held: int) -> None:
-        metrics.STORE_UP.labels(self.name).set(1)
+        metrics.STREAMER_STORE_UP.labels(self.name).set(1)
         outage, self.outage = self.outage, None
         if outage is None:
             return
         outage.end_ms = _now_ms()
         outage.buffered = max(outage.buffered, held)
         seconds = (outage.end_ms - outage.start_ms) / 1000
-        metrics.STORE_OUTAGES.labels(self.name).inc()
-        metrics.STORE_OUTAGE_SECONDS.labels(self.name).inc(max(0.0, seconds))
+        metrics.STREAMER_STORE_OUTAGES.labels(self.name).inc()
+        metrics.STREAMER_STORE_OUTAGE_SECONDS.labels(self.name).inc(max(0.0, seconds))
         self.ended_outages.append(outage)
         log.warning(
             "streamer.store_outage",
@@ -170,13 +170,13 @@ class EventBatcher:
     def _account(self, batch: Sequence[Event], result: WriteResult, seconds: float) -> None:
         self.events_written += result.events
         self.written_keys.update(result.last_ids)
-        metrics.BATCH_SECONDS.labels(self.name).observe(seconds)
+        metrics.STREAMER_BATCH_SECONDS.labels(self.name).observe(seconds)
         for kind, count in (("trade", result.trades), ("quote", result.quotes), ("depth", result.depth)):
             if count:
-                metrics.EVENTS.labels(self.name, kind).inc(count)
+                metrics.STREAMER_EVENTS.labels(self.name, kind).inc(count)
         now_ns = time.time_ns()
         step = max(1, len(batch) // 50)  # a sample per batch keeps the histogram cheap at high rates
-        histogram = metrics.LATENCY.labels(self.name)
+        histogram = metrics.STREAMER_LATENCY.labels(self.name)
         for event in batch[::step]:
             histogram.observe(max(0.0, (now_ns - event.ts_event) / 1e9))
         if self._record is not None:

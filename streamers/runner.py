@@ -29,7 +29,7 @@ from apps.core.clock import utc_now
 from apps.core.retry import reconnect_backoff
 from apps.marketdata.services.deadletters import dead_letter_park
 from apps.marketdata.services.gaps import gap_record, store_outage_record
-from streamers import metrics
+from apps.monitoring import metrics
 from streamers.batching import EventBatcher
 from streamers.config import RunnerConfig, StreamerConfigError
 from streamers.control import ControlRequests
@@ -150,7 +150,7 @@ class StreamerRunner:
                     " pick a free port, or 0 for no metrics"
                 ) from None
         self.batcher.open_recording()
-        metrics.STORE_UP.labels(self.name).set(1)
+        metrics.STREAMER_STORE_UP.labels(self.name).set(1)
         self.redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.control = ControlRequests(self.redis, name=self.name, keyspace=self.keyspace)
         await self.control.skip_earlier()
@@ -172,7 +172,7 @@ class StreamerRunner:
             await self._record_store_outages()
             self.state = "stopped"
             await self._publish_status()
-            metrics.CONNECTED.labels(self.name).set(0)
+            metrics.STREAMER_CONNECTED.labels(self.name).set(0)
             self.batcher.close_recording()
             await self.batcher.sink.close()
             if isinstance(self.client, FinishingClient):
@@ -226,12 +226,12 @@ class StreamerRunner:
                 await self.client.subscribe(self._session_symbols)
         self.connected, self.state = True, "connected"
         self.connected_since = time.time()
-        metrics.CONNECTED.labels(self.name).set(1)
+        metrics.STREAMER_CONNECTED.labels(self.name).set(1)
         log.info("streamer.connected", streamer=self.name, symbols=self._session_symbols)
 
     async def _session_lost(self, error: BaseException) -> None:
         self.connected = False
-        metrics.CONNECTED.labels(self.name).set(0)
+        metrics.STREAMER_CONNECTED.labels(self.name).set(0)
         await self._close_client()
         # Whatever arrived before the drop is written now, before anything else happens.
         await self.batcher.flush()
@@ -239,7 +239,7 @@ class StreamerRunner:
         if self._stop.is_set() or disabled or isinstance(error, _SessionEndedError):
             return
         self.reconnects += 1
-        metrics.RECONNECTS.labels(self.name).inc()
+        metrics.STREAMER_RECONNECTS.labels(self.name).inc()
         if self.gap_start_ms is None:
             self.gap_start_ms = self.last_message_ms or int(time.time() * 1000)
             self.gap_reason = f"{type(error).__name__}: {error}"
@@ -269,7 +269,7 @@ class StreamerRunner:
     async def _handle(self, message: object) -> None:
         ts_recv = time.time_ns()
         self.messages += 1
-        metrics.MESSAGES.labels(self.name).inc()
+        metrics.STREAMER_MESSAGES.labels(self.name).inc()
         self.last_message_ms = ts_recv // 1_000_000
         if self.gap_start_ms is not None:
             await self._record_gap(end_ms=self.last_message_ms)
@@ -299,14 +299,14 @@ class StreamerRunner:
         )
         await self._expire(self.keyspace.gaps)
         self.gaps += 1
-        metrics.GAPS.labels(self.name).inc()
+        metrics.STREAMER_GAPS.labels(self.name).inc()
         log.warning(
             "streamer.gap", streamer=self.name, start_ms=start_ms, end_ms=end_ms, seconds=(end_ms - start_ms) / 1000
         )
 
     async def _dead_letter(self, message: object, *, kind: str, reason: str, location: str) -> None:
         self.dead_letters += 1
-        metrics.DEAD_LETTERS.labels(self.name, kind).inc()
+        metrics.STREAMER_DEAD_LETTERS.labels(self.name, kind).inc()
         raw = _raw_form(message)
         if kind not in self._logged_kinds:
             self._logged_kinds.add(kind)

@@ -11,8 +11,11 @@
 - a domain app imports no door;
 - no door imports another door;
 - no app imports the processes (`streamers`, `bot`): they register with the apps instead;
-- every layer may read the typed environment, `pipeline_project.env`, which imports nothing of ours;
-  no app imports the rest of `pipeline_project` (the wiring).
+- every layer may read the typed environment, `pipeline_project.env`, and the metric catalogue,
+  `apps.monitoring.metrics`: both import nothing of ours; no app imports the rest of
+  `pipeline_project` (the wiring);
+- monitoring is a domain app: it imports core and the apps whose health it checks, no door;
+  doors (the web's /health and /metrics) import it.
 
 Data flows one way: feed → streamer → streams → flush → lake → selectors → doors.
 """
@@ -29,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOORS = {"apps.api", "apps.realtime", "apps.dashboard", "bot"}
 PROCESSES = {"streamers", "bot"}
 ENVIRONMENT = "pipeline_project.env"
+CATALOGUE = "apps.monitoring.metrics"
+# Modules every layer may import: each imports nothing of ours (tested below).
+SHARED = {ENVIRONMENT, CATALOGUE}
 # What each layer may import of ours, besides itself.
 ALLOWED = {
     "apps.core": set(),
@@ -58,13 +64,15 @@ def imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+            # `from apps.monitoring import metrics` imports the catalogue, not the whole app.
+            shared = {f"{node.module}.{alias.name}" for alias in node.names} & SHARED
+            names |= shared if len(shared) == len(node.names) else {node.module}
     return names
 
 
 def package_of(module: str) -> str | None:
     """`apps.gex.services.imports` → `apps.gex`; `bot.cogs.gex` → `bot`; None if not ours."""
-    if module == ENVIRONMENT:
+    if module in SHARED:
         return None
     parts = module.split(".")
     if parts[0] == "apps" and len(parts) > 1:
@@ -117,14 +125,17 @@ def test_no_door_imports_another_door(door: str) -> None:
     assert not offenders
 
 
-def test_the_environment_imports_nothing_of_ours() -> None:
-    assert not {package_of(name) for name in imported_modules(ROOT / "pipeline_project" / "env.py")} - {None}
+@pytest.mark.parametrize("module", sorted(SHARED))
+def test_the_shared_modules_import_nothing_of_ours(module: str) -> None:
+    path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    assert not {package_of(name) for name in imported_modules(path)} - {None}
 
 
 def test_the_rules_cover_every_app() -> None:
     """A new app must be placed: a lower layer, a domain or a door."""
     assert {"apps.core", "apps.accounts", "apps.brokers", "apps.marketdata", "apps.storage"} <= set(apps_packages())
     assert {"apps.api", "apps.realtime", "apps.dashboard"} <= set(apps_packages())
+    assert "apps.monitoring" in set(apps_packages()) - DOORS  # a domain app
     assert (ROOT / "bot" / "apps.py").is_file()
     assert (ROOT / "streamers" / "apps.py").is_file()
 

@@ -17,7 +17,7 @@ import redis
 import structlog
 from django.db import transaction
 
-from apps.brokers import crypto, metrics
+from apps.brokers import crypto
 from apps.brokers.models import BrokerToken
 from apps.brokers.providers import checked_provider, login_command
 from apps.brokers.selectors import token_get, token_set_from_row, token_status_of
@@ -32,6 +32,7 @@ from apps.brokers.tokens import (
 from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.redis import get_redis
+from apps.monitoring import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -170,10 +171,13 @@ def token_expiry_report(*, provider: str, account: str = "default") -> TokenStat
     if row is None:
         return None
     status = token_status_of(row)
-    metrics.TOKEN_SECONDS_LEFT.labels(provider, account, "access").set(status.access_seconds_left)
+    now_s = utc_now().timestamp()
+    metrics.BROKER_TOKEN_SECONDS_LEFT.labels(provider, account, "access").set(status.access_seconds_left)
+    metrics.BROKER_TOKEN_EXPIRY.labels(provider, "access").set(now_s + status.access_seconds_left)
     if status.refresh_seconds_left is not None:
-        metrics.TOKEN_SECONDS_LEFT.labels(provider, account, "refresh").set(status.refresh_seconds_left)
-    metrics.REFRESH_EXPIRING.labels(provider, account).set(
+        metrics.BROKER_TOKEN_SECONDS_LEFT.labels(provider, account, "refresh").set(status.refresh_seconds_left)
+        metrics.BROKER_TOKEN_EXPIRY.labels(provider, "refresh").set(now_s + status.refresh_seconds_left)
+    metrics.BROKER_REFRESH_EXPIRING.labels(provider, account).set(
         1 if status.state in ("refresh_expiring", "refresh_expired") else 0
     )
     if status.state in ("refresh_expiring", "refresh_expired"):

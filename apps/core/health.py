@@ -1,4 +1,6 @@
-"""Readiness checks: does each dependency this process needs answer right now?"""
+"""Probes of the dependencies every process needs (database, Redis, the last flush), and the
+readiness list that the dashboard and `manage.py config --check` show. apps/monitoring wraps the
+same probes as health checks for /health/ready and /health/detailed."""
 
 from __future__ import annotations
 
@@ -50,14 +52,14 @@ def _timed(name: str, probe: Callable[[], str]) -> CheckResult:
     return CheckResult(name, ok, detail, round(time.perf_counter() - started, 4))
 
 
-def _database() -> str:
+def database_probe() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return connection.vendor
 
 
-def _redis() -> str:
+def redis_probe() -> str:
     # A short-timeout client of its own: a readiness probe must answer fast even when Redis hangs.
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
     try:
@@ -71,7 +73,7 @@ class LakeFlushFailingError(Exception):
     """The last flush run could not write the lake."""
 
 
-def _lake_flush() -> str:
+def lake_flush_probe() -> str:
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
     try:
         record = {text(k): text(v) for k, v in client.hgetall(keys.LAKE_FLUSH_HEALTH).items()}
@@ -85,5 +87,14 @@ def _lake_flush() -> str:
 
 
 def readiness_checks() -> list[CheckResult]:
-    checks = [_timed("database", _database), _timed("redis", _redis), _timed("lake_flush", _lake_flush)]
+    checks = [
+        _timed("database", database_probe),
+        _timed("redis", redis_probe),
+        _timed("lake_flush", lake_flush_probe),
+    ]
     return checks + [_timed(name, probe) for name, probe in _REGISTERED.items()]
+
+
+def registered_readiness_probes() -> dict[str, Callable[[], str]]:
+    """The probes other apps registered (broker token expiry, ...), by name."""
+    return dict(_REGISTERED)

@@ -158,6 +158,9 @@ def dead_letter(source: str) -> str:
     return f"deadletter:{_name('source', source)}"
 
 
+DEAD_LETTER_PATTERN = "deadletter:*"
+
+
 # Every streamer's status hash: `streamer:{name}` (and nothing else under `streamer:`).
 STREAMER_STATUS_PATTERN = "streamer:*"
 
@@ -198,6 +201,20 @@ LAKE_FLUSH_HEALTH = "lake:flush:health"
 RUNTIME_CONFIG_VERSION = "runtime:config:version"
 BEAT_LOCK = "beat:lock"
 BEAT_LAST_RUN = "beat:last_run"
+
+
+# Monitoring: what Celery workers report (they serve no /metrics; the web's collector reads these).
+MONITORING_CELERY_TASKS = "monitoring:celery:tasks"  # hash `task|state` -> count
+MONITORING_CELERY_RUNTIME = "monitoring:celery:runtime"  # hash `task|le` -> count, `task|sum`, `task|count`
+MONITORING_WORKER_PATTERN = "monitoring:worker:*"
+_WORKER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$")
+
+
+def monitoring_worker(hostname: str) -> str:
+    """A live Celery worker's record (its queues), refreshed while it runs and expiring after."""
+    if not _WORKER.match(hostname):
+        raise ValueError(f"worker hostname {hostname!r} must be letters, digits, '@', '.', '_' or '-'")
+    return f"monitoring:worker:{hostname}"
 
 
 # Pub/sub notification channels kept from the seed: published once per batch, for outside

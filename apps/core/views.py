@@ -8,29 +8,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
 
-from apps.core.health import readiness_checks
-
-
-@require_GET
-def health_live(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
-
-@require_GET
-def health_ready(request: HttpRequest) -> JsonResponse:
-    checks = readiness_checks()
-    failing = [check.name for check in checks if not check.ok]
-    body = {
-        "status": "unavailable" if failing else "ok",
-        "failing": failing,
-        "warnings": [check.name for check in checks if check.warning],
-        "checks": {
-            check.name: {"ok": check.ok, "warning": check.warning, "detail": check.detail, "seconds": check.seconds}
-            for check in checks
-        },
-    }
-    return JsonResponse(body, status=503 if failing else 200)
-
 
 def _loopback(address: str | None) -> bool:
     try:

@@ -41,7 +41,6 @@ import httpx
 import orjson
 import pybreaker
 import structlog
-from prometheus_client import Counter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from apps.core import keys
@@ -58,6 +57,7 @@ from apps.gex.parsing import (
 )
 from apps.gex.snapshots import CATEGORIES, GEXMajors, GEXMaxChange, GEXSnapshot, category_canonical
 from apps.gex.sources import GEXPayloadError, GEXSourceError, GEXSourceUnavailable
+from apps.monitoring import metrics
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,16 +65,6 @@ if TYPE_CHECKING:
     import redis
 
 log = structlog.get_logger(__name__)
-
-POLLS_SKIPPED = Counter("pipeline_gex_polls_skipped_total", "GEX polls not made, by reason", ["reason"])
-REQUESTS = Counter(
-    "pipeline_gexbot_requests_total",
-    "Requests to GEXBot by endpoint and HTTP status ('error': no answer)",
-    ["endpoint", "status"],
-)
-PAYLOAD_ERRORS = Counter(
-    "pipeline_gexbot_payload_errors_total", "GEXBot answers that were not the documented shape", ["endpoint"]
-)
 
 BREAKER_NAME = "gexbot"
 PACKAGES = ("classic", "state")
@@ -334,7 +324,7 @@ class GEXBotAPISource:
             self._payload_failed(endpoint, url, response.content, error)
 
     def _payload_failed(self, endpoint: str, url: str, body: bytes, error: GEXPayloadError) -> NoReturn:
-        PAYLOAD_ERRORS.labels(endpoint=endpoint).inc()
+        metrics.GEXBOT_PAYLOAD_ERRORS.labels(endpoint=endpoint).inc()
         # A history link's body is itself a presigned URL.
         sample = redact(body[:_BODY_SAMPLE].decode("utf-8", errors="replace"))
         shown = shown_url(url)
@@ -345,7 +335,7 @@ class GEXBotAPISource:
         try:
             return self.breaker.call(self._get_with_retries, endpoint, url, self._api_client(), redirect_ok=redirect_ok)
         except pybreaker.CircuitBreakerError:
-            POLLS_SKIPPED.labels(reason="breaker_open").inc()
+            metrics.GEX_POLLS_SKIPPED.labels(reason="breaker_open").inc()
             raise GEXSourceUnavailable(
                 f"GEXBot circuit breaker is open after {self.config.breaker_fail_max} failed calls in a row; "
                 f"{url} was not requested (a trial call goes through {self.config.breaker_reset_seconds:g} s "
@@ -403,7 +393,7 @@ class GEXBotAPISource:
         try:
             response = client.get(url)
         except httpx.RequestError as error:
-            REQUESTS.labels(endpoint=endpoint, status="error").inc()
+            metrics.GEXBOT_REQUESTS.labels(endpoint=endpoint, status="error").inc()
             raise GEXBotHTTPError(
                 f"{who} did not answer {shown} ({type(error).__name__}: {str(error) or 'no detail'})",
                 url=url,
@@ -411,7 +401,7 @@ class GEXBotAPISource:
                 retryable=isinstance(error, httpx.TransportError),
             ) from error
         status = response.status_code
-        REQUESTS.labels(endpoint=endpoint, status=str(status)).inc()
+        metrics.GEXBOT_REQUESTS.labels(endpoint=endpoint, status=str(status)).inc()
         if status == 200 or (redirect_ok and status in _REDIRECTS and "Location" in response.headers):
             return response
         vendor = _vendor_error(response)

@@ -22,7 +22,6 @@ from pathlib import Path
 import redis
 import structlog
 from django.conf import settings
-from prometheus_client import Counter
 
 from apps.core import keys
 from apps.core.clock import utc_now
@@ -33,10 +32,10 @@ from apps.gex.runtime_settings import SessionIntervals
 from apps.gex.services.snapshots import snapshot_record
 from apps.gex.snapshots import GEXSnapshot
 from apps.gex.sources import GEXDataSource, GEXPayloadError, GEXSourceError, GEXSourceUnavailable
+from apps.monitoring import metrics
 
 log = structlog.get_logger(__name__)
 
-POLLS = Counter("pipeline_gex_polls_total", "GEX polls by outcome", ["ticker", "category", "outcome"])
 # GEXBot: "Requests should not exceed one request per second per ticker per metric."
 RATE_LIMIT_MS = 1000
 # Longest a request (with the client's own retries) may hold its ticker and metric.
@@ -180,7 +179,7 @@ def poll_once(
                 continue
             if not rate_limit_acquire(client=client, ticker=ticker, metric=f"{package}-{category}"):
                 report.outcomes[label] = Outcome.RATE_LIMITED
-                POLLS.labels(ticker, category, Outcome.RATE_LIMITED).inc()
+                metrics.GEX_POLLS.labels(source.name, ticker, category, Outcome.RATE_LIMITED).inc()
                 continue
             client.hset(keys.GEX_POLL_LAST, label, now)
             try:
@@ -196,7 +195,7 @@ def poll_once(
             finally:
                 rate_limit_release(client=client, ticker=ticker, metric=f"{package}-{category}")
             report.outcomes[label] = outcome
-            POLLS.labels(ticker, category, outcome).inc()
+            metrics.GEX_POLLS.labels(source.name, ticker, category, outcome).inc()
     return report
 
 

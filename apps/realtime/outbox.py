@@ -12,7 +12,7 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 
-from apps.realtime import metrics
+from apps.monitoring import metrics
 from apps.realtime.protocol import control
 from apps.realtime.topics import Frame, Overflow, Topic, entry_id_text
 
@@ -66,7 +66,7 @@ class Outbox:
             waiting.skipped_entries += max(1, len(waiting.latest.pieces))
             waiting.skipped_events += waiting.latest.events
             waiting.latest = frame
-            metrics.CONFLATIONS.labels(self.topic.name).inc()
+            metrics.WS_CONFLATIONS.labels(self.topic.name).inc()
         elif len(self._frames) < self.limit:
             self._frames.append(frame)
         elif self.topic.overflow is Overflow.DISCONNECT or symbol is None:

@@ -19,7 +19,7 @@ import structlog
 from apps.core.codec import text as _text
 from apps.core.positions import StreamPosition
 from apps.core.redis import get_async_redis
-from apps.realtime import metrics
+from apps.monitoring import metrics
 from apps.realtime.topics import EntryId, Frame, Topic
 
 log = structlog.get_logger(__name__)
@@ -78,7 +78,7 @@ class Relay:
     def _stopped(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             # A bug, not Redis: say so loudly; the next subscription starts a new reader.
-            metrics.RELAY_ERRORS.labels(self.topic.name).inc()
+            metrics.WS_RELAY_ERRORS.labels(self.topic.name).inc()
             log.error("realtime.relay_crashed", topic=self.topic.name, error=repr(task.exception()))
 
     async def _run(self) -> None:
@@ -95,7 +95,7 @@ class Relay:
                 # Redis restarts or the network blips: clients stay connected and the relay goes on
                 # from the last id it read, so nothing is lost once Redis answers again.
                 failures += 1
-                metrics.RELAY_ERRORS.labels(self.topic.name).inc()
+                metrics.WS_RELAY_ERRORS.labels(self.topic.name).inc()
                 log.warning("realtime.relay_read_failed", topic=self.topic.name, error=str(error), failures=failures)
                 await asyncio.sleep(min(MAX_BACKOFF_SECONDS, 0.1 * 2**failures))
                 continue
@@ -115,7 +115,7 @@ class Relay:
             if entry > newest:  # else the symbol was dropped and added again during the read
                 fresh.append((entry_id, fields))
                 newest = entry
-        metrics.RELAY_ENTRIES.labels(self.topic.name).inc(len(fresh))
+        metrics.WS_RELAY_ENTRIES.labels(self.topic.name).inc(len(fresh))
         # The entries that arrived together go out together: under load the relay reads less
         # often, finds more per read, and sends fewer, larger messages instead of falling behind.
         for frame in self.topic.frames(symbol, self.topic.pieces(symbol, fresh), live=True):

@@ -21,7 +21,8 @@ import redis
 import structlog
 
 from apps.core.positions import StreamPosition
-from apps.realtime import metrics, protocol
+from apps.monitoring import metrics
+from apps.realtime import protocol
 from apps.realtime.lake_history import ResumeTooFarError, lake_history, lake_holds, resumes_from_lake
 from apps.realtime.outbox import Outbox
 from apps.realtime.protocol import MAX_SYMBOLS, ProtocolError, Subscribe, Unsubscribe, message_parse
@@ -67,13 +68,14 @@ class ClientSession:
         self._closer: asyncio.Task[None] | None = None
         self.closing = False
         self._ended = False
-        self._messages = metrics.MESSAGES_SENT.labels(topic.name)
-        self._events = metrics.EVENTS_SENT.labels(topic.name)
-        self._latency = metrics.SEND_LATENCY.labels(topic.name)
-        self._subscribed = metrics.SUBSCRIPTIONS.labels(topic.name)
+        self._messages = metrics.WS_MESSAGES_SENT.labels(topic.name)
+        self._events = metrics.WS_EVENTS_SENT.labels(topic.name)
+        self._latency = metrics.WS_SEND_LATENCY.labels(topic.name)
+        self._end_to_end = metrics.WS_EXCHANGE_TO_SEND.labels(topic.name)
+        self._subscribed = metrics.WS_SUBSCRIPTIONS.labels(topic.name)
 
     def start(self) -> None:
-        metrics.CLIENTS.labels(self.topic.name).inc()
+        metrics.WS_CLIENTS.labels(self.topic.name).inc()
         self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send:{self.topic.name}")
 
     async def end(self) -> None:
@@ -87,7 +89,7 @@ class ClientSession:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
-        metrics.CLIENTS.labels(self.topic.name).dec()
+        metrics.WS_CLIENTS.labels(self.topic.name).dec()
 
     async def handle(self, text: str | None) -> None:
         """One client message: act on it, or answer with an error frame."""
@@ -100,7 +102,7 @@ class ClientSession:
             else:
                 await self._unsubscribe(message)
         except ProtocolError as error:
-            metrics.PROTOCOL_ERRORS.labels(self.topic.name).inc()
+            metrics.WS_PROTOCOL_ERRORS.labels(self.topic.name).inc()
             await self.outbox.put(protocol.error(error.message))
 
     def deliver(self, frame: Frame) -> None:
@@ -208,7 +210,7 @@ class ClientSession:
         # Half the queue stays free for live frames of this connection's other symbols.
         await self.outbox.put(frame, keep_free=self.outbox.limit // 2)
         subscription.last = max(subscription.last, frame.entry)
-        metrics.REPLAYED.labels(self.topic.name).inc(frame.events)
+        metrics.WS_REPLAYED.labels(self.topic.name).inc(frame.events)
 
     async def _replay_hot(self, subscription: Subscription, position: StreamPosition, *, check_kept: bool) -> None:
         reads = hot_history(
@@ -277,7 +279,7 @@ class ClientSession:
         if self.closing:
             return
         self._detach()
-        metrics.SLOW_DISCONNECTS.labels(self.topic.name).inc()
+        metrics.WS_SLOW_DISCONNECTS.labels(self.topic.name).inc()
         log.warning("realtime.slow_consumer", topic=self.topic.name, queued=len(self.outbox))
         self._closer = self._spawn(self._close_slow())
 
@@ -308,7 +310,11 @@ class ClientSession:
                 self._events.inc(frame.events)
             if frame.live:
                 # From the frame's oldest entry: the slowest of the events it carries.
-                self._latency.observe(max(0.0, time.time() - frame.first[0] / 1000))
+                now = time.time()
+                self._latency.observe(max(0.0, now - frame.first[0] / 1000))
+                if frame.exchange_ns:
+                    # End to end: the exchange's clock to this send, every hop included.
+                    self._end_to_end.observe(max(0.0, now - frame.exchange_ns / 1e9))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)

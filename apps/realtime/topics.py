@@ -27,7 +27,7 @@ from apps.gex.snapshots import GEXSnapshot, snapshot_decode
 from apps.marketdata.blocks import decode_depth, decode_trades
 from apps.marketdata.events import Side, Trade
 from apps.marketdata.symbols import canonical
-from apps.realtime import metrics
+from apps.monitoring import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +75,8 @@ class Piece:
     entry: EntryId
     events: int
     json: bytes
+    # The oldest exchange time among the events (ns since the epoch; 0 when they carry none).
+    exchange_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,11 @@ class Frame:
     live: bool = False
     first: EntryId = (0, 0)
     pieces: tuple[Piece, ...] = ()
+
+    @property
+    def exchange_ns(self) -> int:
+        """The oldest exchange time of the frame's events (0 when none carries one)."""
+        return min((piece.exchange_ns for piece in self.pieces if piece.exchange_ns), default=0)
 
 
 Decoder = Callable[[str, str, dict[bytes, bytes]], list[dict[str, Any]]]
@@ -162,7 +169,7 @@ class Topic:
             try:
                 piece = self.piece(symbol, entry_id, fields, after=after)
             except Exception as error:  # noqa: BLE001 - whatever a corrupt entry raises
-                metrics.RELAY_ERRORS.labels(self.name).inc()
+                metrics.WS_RELAY_ERRORS.labels(self.name).inc()
                 log.error("realtime.entry_undecodable", topic=self.name, symbol=symbol, id=entry_id, error=repr(error))
                 continue
             if piece is not None:
@@ -224,7 +231,8 @@ def trade_event(event_id: str, trade: Trade) -> dict[str, Any]:
 
 
 def piece_of(entry_id: str, events: list[dict[str, Any]]) -> Piece:
-    return Piece(StreamPosition.parse(entry_id).entry, len(events), dumps(events)[1:-1])
+    times = [event["ts_event"] for event in events if isinstance(event.get("ts_event"), int)]
+    return Piece(StreamPosition.parse(entry_id).entry, len(events), dumps(events)[1:-1], min(times, default=0))
 
 
 def _trade_events(symbol: str, entry_id: str, fields: dict[bytes, bytes]) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.brokers",
     "apps.alerts",
+    "apps.monitoring",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",
     "apps.dashboard",

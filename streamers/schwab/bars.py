@@ -14,7 +14,8 @@ import redis.asyncio
 import structlog
 
 from apps.marketdata.services.vendor_bars import VendorBarRecord, VendorBarWrite, vendor_bars_write
-from streamers.schwab import metrics, oauth
+from apps.monitoring import metrics
+from streamers.schwab import oauth
 from streamers.schwab.parsing import VendorBar
 from streamers.schwab.rest import SchwabRest, SchwabRestError
 
@@ -90,7 +91,7 @@ class VendorBars:
                     await asyncio.sleep(attempt)
                     continue
                 self.backfilled_bars += len(bars)
-                metrics.BACKFILLED_BARS.inc(len(bars))
+                metrics.SCHWAB_BACKFILLED_BARS.inc(len(bars))
                 log.info("schwab.backfilled", symbol=symbol, bars=len(bars), start_ms=start_ms, end_ms=end_ms)
                 break
         self.backfills += 1

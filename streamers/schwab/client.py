@@ -36,9 +36,10 @@ from apps.brokers.tokens import RefreshTokenExpiredError, TokenMissingError, Tok
 from apps.core.clock import utc_now
 from apps.marketdata.events import Event
 from apps.marketdata.symbols import SymbolError, Venue, canonical, parse_contract, to_venue
+from apps.monitoring import metrics
 from streamers.config import StreamerConfigError
 from streamers.feed import ConnectionLostError
-from streamers.schwab import metrics, oauth
+from streamers.schwab import oauth
 from streamers.schwab.bars import VendorBars
 from streamers.schwab.config import SchwabConfig
 from streamers.schwab.parsing import SchwabParser
@@ -325,9 +326,9 @@ class SchwabClient:
                     continue
                 if ("notify" in head) if isinstance(head, str) else (b"notify" in head):
                     self._notices(raw)
-                    metrics.FRAMES.labels("notify").inc()
+                    metrics.SCHWAB_FRAMES.labels("notify").inc()
                 else:
-                    metrics.FRAMES.labels("data").inc()
+                    metrics.SCHWAB_FRAMES.labels("data").inc()
                 await self._queue.put(raw)
         except websockets.WebSocketException as error:
             if ws is self._ws:  # a socket we closed ourselves is no news for the runner
@@ -337,7 +338,7 @@ class SchwabClient:
             await self._queue.put(ConnectionLostError("the Schwab streamer closed the connection"))
 
     def _responses(self, raw: bytes | str) -> None:
-        metrics.FRAMES.labels("response").inc()
+        metrics.SCHWAB_FRAMES.labels("response").inc()
         try:
             frame = _decoder.decode(raw)
             responses = frame["response"]
@@ -348,7 +349,7 @@ class SchwabClient:
             content = response.get("content") or {}
             code = int(content.get("code", -1))
             service = str(response.get("service", ""))
-            metrics.RESPONSE_CODES.labels(service, str(code)).inc()
+            metrics.SCHWAB_RESPONSE_CODES.labels(service, str(code)).inc()
             pending = self._pending
             if code == 12:
                 self._queue.put_nowait(self._session_taken(str(content.get("msg", ""))))
@@ -373,7 +374,7 @@ class SchwabClient:
             if not isinstance(content, dict) or "code" not in content:
                 continue
             code, message = int(content["code"]), str(content.get("msg", ""))[:200]
-            metrics.RESPONSE_CODES.labels(str(notice.get("service", "")), str(code)).inc()
+            metrics.SCHWAB_RESPONSE_CODES.labels(str(notice.get("service", "")), str(code)).inc()
             if code == 12:
                 self._queue.put_nowait(self._session_taken(message))
             elif code in SEVERED or code == 3:

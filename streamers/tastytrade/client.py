@@ -28,7 +28,7 @@ from apps.core.clock import utc_now
 from apps.core.redaction import redact
 from apps.marketdata.events import Event
 from apps.marketdata.symbols import SymbolError, Venue, canonical, to_venue
-from streamers import metrics
+from apps.monitoring import metrics
 from streamers.feed import ConnectionLostError, MalformedMessageError
 from streamers.tastytrade.config import TastytradeConfig
 from streamers.tastytrade.dxlink import CHANNELS, DXLINK_VERSION, FIELDS, KEEPALIVE_TIMEOUT
@@ -70,10 +70,10 @@ class TastytradeClient:
         self.context = ParseContext(
             fields={}, types_by_channel={}, symbol_of=self._symbol_of, trades_from=config.trades_from
         )
-        metrics.TOKEN_SECONDS_LEFT.labels(FEED, "access").set_function(
+        metrics.STREAMER_TOKEN_SECONDS_LEFT.labels(FEED, "access").set_function(
             lambda: max(0.0, self.session.token_expires_at - time.time())
         )
-        metrics.TOKEN_SECONDS_LEFT.labels(FEED, "quote").set_function(
+        metrics.STREAMER_TOKEN_SECONDS_LEFT.labels(FEED, "quote").set_function(
             lambda: 0.0 if self.session.quote is None else max(0.0, self.session.quote.expires_at - time.time())
         )
 
@@ -131,7 +131,7 @@ class TastytradeClient:
             raw = await asyncio.wait_for(self._ws.recv(), timeout=self.config.handshake_timeout)
             message = _decode(raw)
             if isinstance(message, dict):
-                metrics.MESSAGES_BY_TYPE.labels(FEED, str(message.get("type"))[:32]).inc()
+                metrics.STREAMER_MESSAGES_BY_TYPE.labels(FEED, str(message.get("type"))[:32]).inc()
                 if message.get("type") == "ERROR":
                     raise ConnectionLostError(
                         f"DXLink ERROR during the handshake: {message.get('error')}: {message.get('message')}"
@@ -285,7 +285,7 @@ class TastytradeClient:
 
     async def _control(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        metrics.MESSAGES_BY_TYPE.labels(FEED, str(kind)[:32]).inc()
+        metrics.STREAMER_MESSAGES_BY_TYPE.labels(FEED, str(kind)[:32]).inc()
         if kind == "AUTH_STATE" and message.get("state") == "UNAUTHORIZED":
             self.session.forget_quote_token()
             raise ConnectionLostError(
@@ -330,7 +330,7 @@ class TastytradeClient:
             events = feed_data_events(message, self.context, ts_recv=ts_recv)
             for event_type, rows in self.context.rows_by_type.items():
                 if rows != before.get(event_type, 0):
-                    metrics.VENDOR_EVENTS.labels(FEED, event_type).inc(rows - before.get(event_type, 0))
+                    metrics.STREAMER_VENDOR_EVENTS.labels(FEED, event_type).inc(rows - before.get(event_type, 0))
             return events
         if kind == "FEED_CONFIG":
             return self._check_feed_config(message)

@@ -73,6 +73,8 @@ def metric(server: Any, name: str, **labels: str) -> float:
 
 def test_live_trades_arrive_in_order_with_their_ids(ws_server: Any, session_cookie: str) -> None:
     sent_before = metric(ws_server, "pipeline_ws_events_sent_total", topic="trades")
+    frames_before = metric(ws_server, "pipeline_ws_send_latency_seconds_count", topic="trades")
+    end_to_end_before = metric(ws_server, "pipeline_ws_exchange_to_send_seconds_count", topic="trades")
 
     async def scenario() -> tuple[list[dict[str, Any]], float]:
         writer = Writer()
@@ -98,6 +100,10 @@ def test_live_trades_arrive_in_order_with_their_ids(ws_server: Any, session_cook
     ]
     assert clients >= 1
     assert metric(ws_server, "pipeline_ws_events_sent_total", topic="trades") - sent_before == 49
+    # Every live frame of trades carries exchange times: the end-to-end latency is measured for each.
+    frames = metric(ws_server, "pipeline_ws_send_latency_seconds_count", topic="trades") - frames_before
+    assert frames >= 1
+    assert metric(ws_server, "pipeline_ws_exchange_to_send_seconds_count", topic="trades") - end_to_end_before == frames
 
 
 @pytest.mark.parametrize("queue_frames", [500, 8])

@@ -67,7 +67,7 @@ def test_a_flush_that_cannot_write_the_lake_is_retried_then_fails_and_shows_in_m
     response = client.get("/health/ready")
     assert response.status_code == 503
     body = response.json()
-    assert body["failing"] == ["lake_flush"]
+    assert body["failing"] == ["lake", "lake_flush"]  # the lake directory cannot be written either
     assert "md:trades:{ESZ26} failed: NotADirectoryError" in body["checks"]["lake_flush"]["detail"]
     assert _metric(client, "pipeline_lake_flush_failing") == 1
     assert _metric(client, "pipeline_lake_flush_failures_total") == FLUSH_RETRIES + 1
