@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 
 from apps.core import health as core_health
 from apps.core import keys
@@ -98,6 +99,9 @@ class ReadinessProbeCheck:
             return _ok(self.probe())
         except core_health.ReadinessWarning as warning:
             return Outcome(Status.DEGRADED, str(warning))
+        except DatabaseError as error:
+            # The database check fails for this; this one cannot tell, and says so.
+            return Outcome(Status.DEGRADED, f"cannot tell while the database does not answer ({type(error).__name__})")
 
 
 def readiness_probe_checks() -> list[ReadinessProbeCheck]:

@@ -45,12 +45,11 @@ LABELS: dict[str, str] = {
     "task": "a registered Celery task name ('other' for anything else)",
     "state": "a Celery task state (succeeded, failed, retried)",
     "check": "a health check name of the registry in apps/monitoring/registry.py",
-    "credential": "a broker credential kind (access, refresh)",
+    "credential": "a broker or feed credential kind (access, refresh, quote)",
     "decision": "a trading decision of the trading app's closed list",
     "action": "an alert action kind (discord, webhook, ...) of the alerts app",
     "breaker": "a circuit breaker name of the code",
     "type": "a message or event type of the vendor's protocol (DXLink, Schwab), cut to 32 characters",
-    "token": "a feed token kind (access, refresh, quote)",
     "provider": "a broker of apps/brokers (schwab, tastytrade)",
     "account": "a broker account configured in the token store",
     "service": "a Schwab streamer service name of its protocol (LEVELONE_FUTURES, ADMIN, ...)",
@@ -249,7 +248,7 @@ BEAT_HEARTBEAT_AGE = Scraped(
 # Brokers, trading and alerts: the apps of issues 14-16 set these (deploy/prometheus/rules.yml
 # alerts on them); until an app that sets one runs, its series stays empty.
 # Broker feeds (issue 14): what the vendor sent, by its own message and event types, and how long
-# the feed's tokens have left (label `token`: access, refresh, quote).
+# the feed's tokens have left (label `credential`: access, refresh, quote).
 STREAMER_MESSAGES_BY_TYPE = Counter(
     "pipeline_streamer_messages_by_type_total", "Raw messages received, by the vendor's message type", ["feed", "type"]
 )
@@ -259,7 +258,7 @@ STREAMER_VENDOR_EVENTS = Counter(
     ["feed", "type"],
 )
 STREAMER_TOKEN_SECONDS_LEFT = Gauge(
-    "pipeline_streamer_token_seconds_left", "Seconds until the feed's token expires", ["feed", "token"]
+    "pipeline_streamer_token_seconds_left", "Seconds until the feed's token expires", ["feed", "credential"]
 )
 SCHWAB_FRAMES = Counter("pipeline_schwab_frames_total", "Schwab streamer frames by type", ["type"])
 SCHWAB_RESPONSE_CODES = Counter(
@@ -269,8 +268,8 @@ SCHWAB_BACKFILLED_BARS = Counter("pipeline_schwab_backfilled_bars_total", "Minut
 # The token store (apps/brokers), set in whichever process refreshes or checks tokens.
 BROKER_TOKEN_SECONDS_LEFT = Gauge(
     "pipeline_broker_token_seconds_left",
-    "Seconds until a broker token ends (token=access|refresh)",
-    ["provider", "account", "token"],
+    "Seconds until a broker token ends (credential=access|refresh)",
+    ["provider", "account", "credential"],
 )
 BROKER_REFRESH_EXPIRING = Gauge(
     "pipeline_broker_refresh_token_expiring",

@@ -36,7 +36,7 @@ def _metric(name: str, **labels: str) -> float | None:
 
 
 @pytest.mark.calendar
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_saturday_two_days_before_the_end_is_ready_without_warning(client: Client, token_key: str) -> None:
     _login()
     with time_machine.travel(datetime(2026, 12, 5, 9, 0, tzinfo=UTC), tick=False):
@@ -48,7 +48,7 @@ def test_saturday_two_days_before_the_end_is_ready_without_warning(client: Clien
 
 
 @pytest.mark.calendar
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_sunday_23_hours_before_the_end_warns_logs_and_sets_the_metric(
     client: Client, token_key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -64,14 +64,14 @@ def test_sunday_23_hours_before_the_end_warns_logs_and_sets_the_metric(
     assert "secret" not in response.content.decode()
     assert _metric("pipeline_broker_refresh_token_expiring", provider="schwab", account="default") == 1
     assert (
-        _metric("pipeline_broker_token_seconds_left", provider="schwab", account="default", token="refresh")
+        _metric("pipeline_broker_token_seconds_left", provider="schwab", account="default", credential="refresh")
         == 23 * 3600
     )
     assert any("broker_token.refresh_expiring" in record.getMessage() for record in caplog.records)
 
 
 @pytest.mark.calendar
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_monday_after_the_end_is_not_ready_and_says_what_to_run(client: Client, token_key: str) -> None:
     _login()
     with time_machine.travel(ENDS + timedelta(minutes=1), tick=False):
@@ -86,7 +86,7 @@ def test_monday_after_the_end_is_not_ready_and_says_what_to_run(client: Client, 
 
 
 @pytest.mark.calendar
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_tokens_command_shows_the_state_without_secrets(token_key: str, capsys: Any) -> None:
     _login()
     with time_machine.travel(datetime(2026, 12, 6, 10, 0, tzinfo=UTC), tick=False):
@@ -105,7 +105,7 @@ def test_tokens_command_without_tokens_says_how_to_log_in(capsys: Any) -> None:
 
 
 @pytest.mark.calendar
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_admin_shows_expiries_never_secrets(admin_client: Client, token_key: str) -> None:
     _login()
     with time_machine.travel(datetime(2026, 12, 6, 10, 0, tzinfo=UTC), tick=False):

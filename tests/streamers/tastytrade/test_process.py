@@ -127,7 +127,7 @@ def test_the_process_streams_and_its_metrics_show_connection_types_and_token_tim
     access_left = next(
         float(line.split()[-1])
         for line in metrics.splitlines()
-        if line.startswith('pipeline_streamer_token_seconds_left{feed="tastytrade",token="access"}')
+        if line.startswith('pipeline_streamer_token_seconds_left{credential="access",feed="tastytrade"}')
     )
     assert 800 < access_left <= 900
     assert 'pipeline_streamer_latency_seconds_count{feed="tastytrade"} 1.0' in metrics
