@@ -8,6 +8,8 @@ keeps the two in step).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib.util
 import os
 import sys
@@ -32,8 +34,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Which variable enables a feature, and the secrets that feature cannot start without.
 FEATURE_SECRETS: dict[str, tuple[str, ...]] = {
-    "SCHWAB_ENABLED": ("SCHWAB_APP_KEY", "SCHWAB_APP_SECRET"),
-    "TASTYTRADE_ENABLED": ("TASTYTRADE_CLIENT_SECRET", "TASTYTRADE_REFRESH_TOKEN"),
+    "SCHWAB_ENABLED": ("SCHWAB_APP_KEY", "SCHWAB_APP_SECRET", "BROKER_TOKEN_KEY"),
+    "TASTYTRADE_ENABLED": ("TASTYTRADE_CLIENT_SECRET", "TASTYTRADE_REFRESH_TOKEN", "BROKER_TOKEN_KEY"),
     "GEXBOT_ENABLED": ("GEXBOT_API_KEY",),
     "UW_ENABLED": ("UW_API_TOKEN",),
     "DISCORD_ENABLED": ("DISCORD_BOT_TOKEN",),
@@ -95,13 +97,19 @@ class PipelineEnv(BaseSettings):
     TEST_REDIS_DB: Annotated[int, Field(ge=0, le=15)] = 15
     FLUSH_FAILPOINT: Literal["", "after_write", "after_rename", "after_ack"] = ""
 
+    # Broker OAuth tokens are stored encrypted with this Fernet key (comma-separated: rotation)
+    BROKER_TOKEN_KEY: SecretStr = SecretStr("")
+
     # Outside services: off until switched on, and then their secrets are required
     SCHWAB_ENABLED: bool = False
     SCHWAB_APP_KEY: SecretStr = SecretStr("")
     SCHWAB_APP_SECRET: SecretStr = SecretStr("")
+    SCHWAB_API_URL: str = "https://api.schwabapi.com"
+    SCHWAB_CALLBACK_URL: str = "https://127.0.0.1:8182"
     TASTYTRADE_ENABLED: bool = False
     TASTYTRADE_CLIENT_SECRET: SecretStr = SecretStr("")
     TASTYTRADE_REFRESH_TOKEN: SecretStr = SecretStr("")
+    TASTYTRADE_API_URL: str = "https://api.tastyworks.com"
     GEXBOT_ENABLED: bool = False
     GEXBOT_API_KEY: SecretStr = SecretStr("")
     GEXBOT_BASE_URL: str = "https://api.gex.bot/v2"
@@ -142,12 +150,42 @@ class PipelineEnv(BaseSettings):
             check_gexbot_api_key(value.get_secret_value())
         return value
 
+    @field_validator("BROKER_TOKEN_KEY")
+    @classmethod
+    def _broker_token_key(cls, value: SecretStr) -> SecretStr:
+        for key in (part.strip() for part in value.get_secret_value().split(",") if part.strip()):
+            try:
+                decoded = base64.urlsafe_b64decode(key.encode())
+            except (binascii.Error, ValueError):
+                decoded = b""
+            if len(decoded) != 32:
+                raise ValueError(
+                    "must be a Fernet key (32 url-safe base64-encoded bytes), or several comma-separated;"
+                    " generate one with: python -c 'from cryptography.fernet import Fernet;"
+                    " print(Fernet.generate_key().decode())'"
+                )
+        return value
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgres://", "postgresql://")):
             raise ValueError("must be a sqlite:/// or postgres:// URL")
         dj_database_url.parse(value)
+        return value
+
+    @field_validator("TASTYTRADE_API_URL")
+    @classmethod
+    def _tastytrade_api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.tastyworks.com")
+        return value
+
+    @field_validator("SCHWAB_API_URL", "SCHWAB_CALLBACK_URL")
+    @classmethod
+    def _schwab_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.schwabapi.com")
         return value
 
     @field_validator("GEXBOT_BASE_URL")

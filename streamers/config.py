@@ -36,6 +36,8 @@ class RunnerConfig:
     trim_interval: float = 30.0
     # Symbols from the command line instead of the runtime setting marketdata.symbols.
     fixed_symbols: tuple[str, ...] | None = None
+    # The venue's own symbol list in the runtime settings, used when it is not empty.
+    symbols_setting: str | None = None
     record_path: Path | None = None
     # Where batches the sink refuses are kept for a replay (see streamers/batching.py).
     spill_dir: Path = SPILL_DIR

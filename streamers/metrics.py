@@ -31,3 +31,16 @@ STORE_OUTAGES = Counter(
 STORE_OUTAGE_SECONDS = Counter(
     "pipeline_streamer_store_outage_seconds_total", "Time the hot store refused the streamer's writes", ["feed"]
 )
+# Broker feeds (issue 14): what the vendor sent, by its own message and event types, and how long
+# the feed's tokens have left (label `token`: access, refresh, quote).
+MESSAGES_BY_TYPE = Counter(
+    "pipeline_streamer_messages_by_type_total", "Raw messages received, by the vendor's message type", ["feed", "type"]
+)
+VENDOR_EVENTS = Counter(
+    "pipeline_streamer_vendor_events_total",
+    "Events in the vendor's data messages, by the vendor's event type",
+    ["feed", "type"],
+)
+TOKEN_SECONDS_LEFT = Gauge(
+    "pipeline_streamer_token_seconds_left", "Seconds until the feed's token expires", ["feed", "token"]
+)

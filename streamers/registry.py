@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from streamers.replay.venue import VENUE as REPLAY
+from streamers.schwab.venue import VENUE as SCHWAB
 from streamers.simulator.venue import VENUE as SIMULATOR
+from streamers.tastytrade.venue import VENUE as TASTYTRADE
 from streamers.venue import Venue
 
-VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY)}
+VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY, SCHWAB, TASTYTRADE)}

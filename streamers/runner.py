@@ -97,7 +97,12 @@ class StreamerRunner:
         return self.runtime
 
     async def _read_runtime(self) -> RuntimeView:
-        return await asyncio.to_thread(runtime_view_read, name=self.name, fixed_symbols=self.config.fixed_symbols)
+        return await asyncio.to_thread(
+            runtime_view_read,
+            name=self.name,
+            fixed_symbols=self.config.fixed_symbols,
+            symbols_setting=self.config.symbols_setting,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 

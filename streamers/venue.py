@@ -40,6 +40,8 @@ class Venue(Generic[ConfigT]):
     # Whether this deployment runs it (its switch is on): the dashboard lists only those, and
     # others while a process of theirs is alive. Read from settings; no connection is opened.
     configured: Callable[[], bool] = _always
+    # A runtime setting with the venue's own symbol list (empty: marketdata.symbols).
+    symbols_setting: str | None = None
 
     def client_from_options(self, options: dict[str, Any]) -> FeedClient[Any]:
         return self.client(self.config_from_options(options))

@@ -3,7 +3,8 @@
 - core imports no other app of ours;
 - storage imports core and marketdata only, and never a domain app: domains register with it;
 - accounts imports core only;
-- the streamers import core, marketdata and storage only;
+- brokers (the token store) imports core only;
+- the streamers import core, marketdata, storage and brokers only;
 - a domain app imports no door;
 - no door imports another door;
 - no app imports the processes (`streamers`, `bot`): they register with the apps instead;
@@ -29,11 +30,14 @@ ENVIRONMENT = "pipeline_project.env"
 ALLOWED = {
     "apps.core": set(),
     "apps.accounts": {"apps.core"},
+    # Broker tokens: encrypted storage and refresh; the broker streamers use them.
+    "apps.brokers": {"apps.core"},
     "apps.marketdata": {"apps.core"},
     "apps.storage": {"apps.core", "apps.marketdata"},
     # The streamer processes write through marketdata; replay reads a stored day and the
-    # trimmer the retention windows through storage. No domain app above that, no door.
-    "streamers": {"apps.core", "apps.marketdata", "apps.storage"},
+    # trimmer the retention windows through storage; the broker feeds sign in with the tokens
+    # of apps.brokers. No domain app above that, no door.
+    "streamers": {"apps.core", "apps.marketdata", "apps.storage", "apps.brokers"},
 }
 
 
@@ -109,7 +113,7 @@ def test_the_environment_imports_nothing_of_ours() -> None:
 
 def test_the_rules_cover_every_app() -> None:
     """A new app must be placed: a lower layer, a domain or a door."""
-    assert {"apps.core", "apps.accounts", "apps.marketdata", "apps.storage"} <= set(apps_packages())
+    assert {"apps.core", "apps.accounts", "apps.brokers", "apps.marketdata", "apps.storage"} <= set(apps_packages())
     assert {"apps.api", "apps.realtime", "apps.dashboard"} <= set(apps_packages())
     assert (ROOT / "bot" / "apps.py").is_file()
     assert (ROOT / "streamers" / "apps.py").is_file()

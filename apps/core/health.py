@@ -20,6 +20,22 @@ class CheckResult:
     ok: bool
     detail: str
     seconds: float
+    # Ready, but something needs a person soon (a broker login that ends within a day).
+    warning: bool = False
+
+
+class ReadinessWarning(Exception):  # noqa: N818 - a report, not a failure
+    """Raised by a probe whose dependency works but needs attention soon: ready, with a warning."""
+
+
+# Checks other apps add (core imports none of them): name -> probe returning a detail line.
+_REGISTERED: dict[str, Callable[[], str]] = {}
+
+
+def register_readiness_check(name: str, probe: Callable[[], str]) -> None:
+    """Add a check to /health/ready; the probe returns a detail, raises ReadinessWarning to
+    warn, and raises anything else to fail."""
+    _REGISTERED[name] = probe
 
 
 def _timed(name: str, probe: Callable[[], str]) -> CheckResult:
@@ -27,6 +43,8 @@ def _timed(name: str, probe: Callable[[], str]) -> CheckResult:
     try:
         detail = probe()
         ok = True
+    except ReadinessWarning as warning:
+        return CheckResult(name, True, str(warning), round(time.perf_counter() - started, 4), warning=True)
     except Exception as error:  # noqa: BLE001 - a probe reports any failure, it never crashes
         detail, ok = f"{type(error).__name__}: {error}", False
     return CheckResult(name, ok, detail, round(time.perf_counter() - started, 4))
@@ -67,4 +85,5 @@ def _lake_flush() -> str:
 
 
 def readiness_checks() -> list[CheckResult]:
-    return [_timed("database", _database), _timed("redis", _redis), _timed("lake_flush", _lake_flush)]
+    checks = [_timed("database", _database), _timed("redis", _redis), _timed("lake_flush", _lake_flush)]
+    return checks + [_timed(name, probe) for name, probe in _REGISTERED.items()]

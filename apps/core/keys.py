@@ -42,6 +42,12 @@ def last(symbol: str) -> str:
     return f"md:last:{{{_symbol(symbol)}}}"
 
 
+def vendor_bars(feed: str, symbol: str) -> str:
+    """Sorted set of a feed's own one-minute bars (Schwab's CHART_FUTURES and price history),
+    scored by the minute's start in ms: a back-fill rewrites a minute instead of adding it twice."""
+    return f"md:vendor_bars:{_name('feed', feed)}:1m:{{{_symbol(symbol)}}}"
+
+
 MD_GAPS = "md:gaps"
 # Outages of the hot store as a streamer saw them: it buffered meanwhile (start, end, events held).
 MD_STORE_OUTAGES = "md:store_outages"
@@ -123,6 +129,11 @@ STREAMER_STATUS_PATTERN = "streamer:*"
 def streamer_control(name: str) -> str:
     """Stream of operator requests (`action=resubscribe`) that the streamer process reads."""
     return f"control:streamer:{_name('streamer', name)}"
+
+
+# Broker tokens: the lock that keeps two processes from refreshing one account's tokens at once.
+def broker_refresh_lock(provider: str, account: str) -> str:
+    return f"brokers:refresh_lock:{_name('provider', provider)}:{_name('account', account)}"
 
 
 # REST API

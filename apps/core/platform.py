@@ -44,6 +44,10 @@ def platform_processes(
     *, env: PipelineEnv, web_port: int, flower_port: int, python: str = sys.executable
 ) -> list[ProcessSpec]:
     celery = [python, "-m", "celery", "-A", "pipeline_project"]
+    # The broker feeds join when switched on (their secrets are then required at start-up).
+    brokers = [ProcessSpec("schwab", [python, "manage.py", "run_streamer", "schwab"])] if env.SCHWAB_ENABLED else []
+    if env.TASTYTRADE_ENABLED:
+        brokers.append(ProcessSpec("tastytrade", [python, "manage.py", "run_streamer", "tastytrade"]))
     return [
         ProcessSpec(
             "web",
@@ -85,6 +89,7 @@ def platform_processes(
         ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
         # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
         ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
+        *brokers,
     ]
 
 
@@ -157,6 +162,11 @@ def platform_banner(
             f"  flower     http://{host}:{flower_port}/  (basic auth: FLOWER_BASIC_AUTH, else the admin login)",
             f"  redis      {redis_url}{' (embedded)' if embedded else ''}",
             "  simulator  ES and NQ into Redis (md:trades:{SYM}); its metrics on http://127.0.0.1:9101/metrics",
+            *(
+                ["  schwab     Schwab streamer (SCHWAB_ENABLED); metrics on http://127.0.0.1:9103/metrics"]
+                if env.SCHWAB_ENABLED
+                else []
+            ),
             f"  login      {login}",
             "Press Ctrl-C to stop every process.",
             "",

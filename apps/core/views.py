@@ -23,7 +23,11 @@ def health_ready(request: HttpRequest) -> JsonResponse:
     body = {
         "status": "unavailable" if failing else "ok",
         "failing": failing,
-        "checks": {check.name: {"ok": check.ok, "detail": check.detail, "seconds": check.seconds} for check in checks},
+        "warnings": [check.name for check in checks if check.warning],
+        "checks": {
+            check.name: {"ok": check.ok, "warning": check.warning, "detail": check.detail, "seconds": check.seconds}
+            for check in checks
+        },
     }
     return JsonResponse(body, status=503 if failing else 200)
 

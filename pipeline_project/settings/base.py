@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "apps.storage",
     "apps.gex",
     "apps.accounts",
+    "apps.brokers",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",
     "apps.dashboard",

@@ -80,7 +80,7 @@ def test_a_bad_url_is_quoted_without_its_password() -> None:
     ("flag", "secrets"),
     [
         ("GEXBOT_ENABLED", {"GEXBOT_API_KEY"}),
-        ("SCHWAB_ENABLED", {"SCHWAB_APP_KEY", "SCHWAB_APP_SECRET"}),
+        ("SCHWAB_ENABLED", {"SCHWAB_APP_KEY", "SCHWAB_APP_SECRET", "BROKER_TOKEN_KEY"}),
         ("DISCORD_ENABLED", {"DISCORD_BOT_TOKEN"}),
     ],
 )

@@ -66,6 +66,7 @@ class Command(BaseCommand):
                 metrics_port=port or None,
                 metrics_host=settings.ENV.METRICS_HOST,
                 fixed_symbols=symbols or None,
+                symbols_setting=venue.symbols_setting,
                 record_path=options["record"],
             )
         except StreamerConfigError as error:
