@@ -96,6 +96,7 @@ class PipelineEnv(BaseSettings):
     RUNTIME_CONFIG_REFRESH_SECONDS: Seconds = 2.0
     TEST_REDIS_DB: Annotated[int, Field(ge=0, le=15)] = 15
     FLUSH_FAILPOINT: Literal["", "after_write", "after_rename", "after_ack"] = ""
+    ALERTS_FAILPOINT: Literal["", "after_record", "after_send"] = ""
 
     # Broker OAuth tokens are stored encrypted with this Fernet key (comma-separated: rotation)
     BROKER_TOKEN_KEY: SecretStr = SecretStr("")
@@ -115,6 +116,8 @@ class PipelineEnv(BaseSettings):
     GEXBOT_BASE_URL: str = "https://api.gex.bot/v2"
     UW_ENABLED: bool = False
     UW_API_TOKEN: SecretStr = SecretStr("")
+    UW_SOCKET_URL: str = "wss://api.unusualwhales.com/socket"
+    UW_API_URL: str = "https://api.unusualwhales.com"
     DISCORD_ENABLED: bool = False
     DISCORD_BOT_TOKEN: SecretStr = SecretStr("")
 
@@ -193,6 +196,25 @@ class PipelineEnv(BaseSettings):
     def _gexbot_base_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")) or value.endswith("/"):
             raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.gex.bot/v2")
+        return value
+
+    @field_validator("UW_SOCKET_URL")
+    @classmethod
+    def _uw_socket_url(cls, value: str) -> str:
+        # The token is added as ?token=...: a URL carrying a query or a token of its own is refused.
+        if not value.startswith(("wss://", "ws://")) or "?" in value or value.endswith("/"):
+            raise ValueError(
+                "must be a ws(s) URL without a query or trailing slash, e.g. wss://api.unusualwhales.com/socket"
+            )
+        return value
+
+    @field_validator("UW_API_URL")
+    @classmethod
+    def _uw_api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or "?" in value or value.endswith("/"):
+            raise ValueError(
+                "must be an http(s) URL without a query or trailing slash, e.g. https://api.unusualwhales.com"
+            )
         return value
 
     @field_validator("SIERRA_FILE_MODE")

@@ -38,6 +38,9 @@ class RunnerConfig:
     fixed_symbols: tuple[str, ...] | None = None
     # The venue's own symbol list in the runtime settings, used when it is not empty.
     symbols_setting: str | None = None
+    # A runtime setting holding the venue's subscriptions as they are (UW's channels), read
+    # instead of marketdata.symbols; with it, fixed_symbols are such subscriptions too.
+    subscription_setting: str | None = None
     record_path: Path | None = None
     # Where batches the sink refuses are kept for a replay (see streamers/batching.py).
     spill_dir: Path = SPILL_DIR
@@ -48,7 +51,7 @@ class RunnerConfig:
         # Checked here, not at the first runtime read inside the event loop, so a bad symbol is a
         # one-line refusal of the command rather than a traceback. (The form does not depend on
         # the day: `at` only picks an alias's contract, which the runner resolves again anyway.)
-        for symbol in self.fixed_symbols or ():
+        for symbol in () if self.subscription_setting else self.fixed_symbols or ():
             try:
                 canonical(symbol, at=utc_now())
             except SymbolError as error:

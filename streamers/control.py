@@ -18,16 +18,18 @@ ACTIONS = frozenset({"resubscribe"})
 
 
 class ControlRequests:
-    def __init__(self, client: redis.asyncio.Redis, *, name: str) -> None:
+    def __init__(self, client: redis.asyncio.Redis, *, name: str, keyspace: keys.KeySpace = keys.LIVE) -> None:
         self.client = client
         self.name = name
+        # A replay's process reads its sandbox's control stream, never the live streamer's.
+        self.key = keyspace.scoped(keys.streamer_control(name))
         self._seen = "0-0"
 
     async def skip_earlier(self) -> None:
         """Requests made before this process started are not for it: start after the last one.
         (Redis down at start: from the beginning; an extra resubscription does no harm.)"""
         try:
-            last: Any = await self.client.xrevrange(keys.streamer_control(self.name), count=1)
+            last: Any = await self.client.xrevrange(self.key, count=1)
         except redis.RedisError:
             return
         if last:
@@ -36,7 +38,7 @@ class ControlRequests:
     async def new_actions(self) -> set[str]:
         """The known actions requested since the last call; several requests of one action are
         one. Unknown actions are logged and left out."""
-        entries: Any = await self.client.xrange(keys.streamer_control(self.name), min=f"({self._seen}", max="+")
+        entries: Any = await self.client.xrange(self.key, min=f"({self._seen}", max="+")
         if not entries:
             return set()
         self._seen = _text(entries[-1][0])

@@ -13,7 +13,7 @@ yields pydantic events). `parse` turns one message into normalized events; for a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from apps.marketdata.events import Event
 
@@ -55,6 +55,14 @@ class FeedClient(Protocol[MessageT]):
 
     async def close(self) -> None:
         """Release the connection; safe to call more than once."""
+
+
+@runtime_checkable
+class FinishingClient(Protocol):
+    """A client with something to record once the runner has written its last batch (a replay
+    marks its sandbox finished or stopped): the runner calls `finish()` last."""
+
+    async def finish(self) -> None: ...
 
 
 def events_of(message: Sequence[Event], *, ts_recv: int) -> list[Event]:

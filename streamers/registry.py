@@ -12,6 +12,7 @@ from streamers.replay.venue import VENUE as REPLAY
 from streamers.schwab.venue import VENUE as SCHWAB
 from streamers.simulator.venue import VENUE as SIMULATOR
 from streamers.tastytrade.venue import VENUE as TASTYTRADE
+from streamers.uw.venue import VENUE as UW
 from streamers.venue import Venue
 
-VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY, SCHWAB, TASTYTRADE)}
+VENUES: dict[str, Venue[Any]] = {venue.name: venue for venue in (SIMULATOR, REPLAY, SCHWAB, TASTYTRADE, UW)}

@@ -33,7 +33,13 @@ from streamers import metrics
 from streamers.batching import EventBatcher
 from streamers.config import RunnerConfig, StreamerConfigError
 from streamers.control import ControlRequests
-from streamers.feed import ConnectionLostError, FeedClient, FeedExhaustedError, MalformedMessageError
+from streamers.feed import (
+    ConnectionLostError,
+    FeedClient,
+    FeedExhaustedError,
+    FinishingClient,
+    MalformedMessageError,
+)
 from streamers.runtime_view import RuntimeView, runtime_view_read
 from streamers.sinks import EventSink, HotStoreSink
 from streamers.trimming import written_streams_trim
@@ -60,13 +66,27 @@ class StreamerRunner:
     letters and control requests always go to the Redis at `redis_url`."""
 
     def __init__(
-        self, client: FeedClient[Any], config: RunnerConfig, *, redis_url: str, sink: EventSink | None = None
+        self,
+        client: FeedClient[Any],
+        config: RunnerConfig,
+        *,
+        redis_url: str,
+        sink: EventSink | None = None,
+        keyspace: keys.KeySpace = keys.LIVE,
+        expire_seconds: int | None = None,
     ) -> None:
         self.client = client
         self.config = config
         self.redis_url = redis_url
         self.name = config.name
-        self.batcher = EventBatcher(sink or HotStoreSink(redis_url=redis_url, feed=config.name), config)
+        # The live store, or a replay's sandbox: its events, status, gaps, dead letters and control
+        # requests all live there, and its keys expire `expire_seconds` after their last write.
+        self.keyspace = keyspace
+        self.expire_seconds = expire_seconds if not keyspace.is_live else None
+        default_sink = HotStoreSink(
+            redis_url=redis_url, feed=config.name, keyspace=keyspace, expire_seconds=self.expire_seconds
+        )
+        self.batcher = EventBatcher(sink or default_sink, config)
         self._stop = asyncio.Event()
         self._logged_kinds: set[str] = set()
         self.runtime: RuntimeView | None = None
@@ -102,6 +122,7 @@ class StreamerRunner:
             name=self.name,
             fixed_symbols=self.config.fixed_symbols,
             symbols_setting=self.config.symbols_setting,
+            subscription_setting=self.config.subscription_setting,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -131,7 +152,7 @@ class StreamerRunner:
         self.batcher.open_recording()
         metrics.STORE_UP.labels(self.name).set(1)
         self.redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
-        self.control = ControlRequests(self.redis, name=self.name)
+        self.control = ControlRequests(self.redis, name=self.name, keyspace=self.keyspace)
         await self.control.skip_earlier()
         self.runtime = await self._read_runtime()
         log.info("streamer.starting", streamer=self.name, symbols=self._runtime.symbols, pid=os.getpid())
@@ -154,6 +175,11 @@ class StreamerRunner:
             metrics.CONNECTED.labels(self.name).set(0)
             self.batcher.close_recording()
             await self.batcher.sink.close()
+            if isinstance(self.client, FinishingClient):
+                try:
+                    await self.client.finish()
+                except Exception as error:  # noqa: BLE001 - the stop goes on; say what failed
+                    log.warning("streamer.finish_failed", streamer=self.name, error=f"{type(error).__name__}: {error}")
             await self.redis.aclose()
             log.info(
                 "streamer.stopped", streamer=self.name, written=self.events_written, dead_letters=self.dead_letters
@@ -269,7 +295,9 @@ class StreamerRunner:
             start_ms=start_ms,
             end_ms=end_ms,
             reason=self.gap_reason,
+            keyspace=self.keyspace,
         )
+        await self._expire(self.keyspace.gaps)
         self.gaps += 1
         metrics.GAPS.labels(self.name).inc()
         log.warning(
@@ -287,8 +315,20 @@ class StreamerRunner:
                 "streamer.dead_letter", streamer=self.name, kind=kind, reason=reason, location=location, sample=sample
             )
         await dead_letter_park(
-            client=self.redis, source=self.name, reason=f"{kind}: {reason}", location=location, raw=raw
+            client=self.redis,
+            source=self.name,
+            reason=f"{kind}: {reason}",
+            location=location,
+            raw=raw,
+            keyspace=self.keyspace,
         )
+        await self._expire(self.keyspace.dead_letter(self.name))
+
+    async def _expire(self, key: str) -> None:
+        """A sandbox's key lives `expire_seconds` after its last write; live keys never expire."""
+        if self.expire_seconds:
+            with contextlib.suppress(redis.RedisError):
+                await self.redis.expire(key, self.expire_seconds)
 
     async def _close_client(self) -> None:
         with contextlib.suppress(Exception):
@@ -312,7 +352,8 @@ class StreamerRunner:
                 await self._apply_control()
                 await self._record_store_outages()
                 await self._publish_status()
-                if time.monotonic() - last_trim >= self.config.trim_interval:
+                # A sandbox is not trimmed: nothing flushes it, and it expires whole.
+                if self.keyspace.is_live and time.monotonic() - last_trim >= self.config.trim_interval:
                     last_trim = time.monotonic()
                     await asyncio.to_thread(
                         written_streams_trim, redis_url=self.redis_url, stream_keys=set(self.batcher.written_keys)
@@ -353,7 +394,9 @@ class StreamerRunner:
                     end_ms=outage.end_ms or outage.start_ms,
                     buffered=outage.buffered,
                     reason=outage.reason,
+                    keyspace=self.keyspace,
                 )
+                await self._expire(self.keyspace.store_outages)
             except redis.RedisError as error:
                 log.warning("streamer.store_outage_not_recorded", streamer=self.name, error=str(error))
                 return
@@ -386,4 +429,5 @@ class StreamerRunner:
             "updated_at": utc_now().isoformat(),
         }
         with contextlib.suppress(redis.RedisError):
-            await self.redis.hset(keys.streamer(self.name), mapping=status)  # type: ignore[arg-type]
+            await self.redis.hset(self.keyspace.streamer(self.name), mapping=status)  # type: ignore[arg-type]
+            await self._expire(self.keyspace.streamer(self.name))

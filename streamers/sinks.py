@@ -12,6 +12,7 @@ from typing import Protocol
 
 import redis.asyncio
 
+from apps.core import keys
 from apps.marketdata.events import Event
 from apps.marketdata.services.streams import HotStoreWriter, WriteResult
 
@@ -30,10 +31,17 @@ class HotStoreSink:
     """The hot-store writer on a Redis connection of its own. `WriteResult.last_ids` names the
     streams written, which the runner trims to their hot-retention window."""
 
-    def __init__(self, *, redis_url: str, feed: str) -> None:
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        feed: str,
+        keyspace: keys.KeySpace = keys.LIVE,
+        expire_seconds: int | None = None,
+    ) -> None:
         # No I/O here: redis-py connects on the first command, inside the runner's event loop.
         self.client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
-        self.writer = HotStoreWriter(self.client, feed=feed)
+        self.writer = HotStoreWriter(self.client, feed=feed, keyspace=keyspace, expire_seconds=expire_seconds)
 
     async def write(self, events: Sequence[Event]) -> WriteResult:
         return await self.writer.write(events)

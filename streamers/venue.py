@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from streamers.feed import FeedClient
+from streamers.sinks import EventSink
 
 ConfigT = TypeVar("ConfigT")
 
@@ -35,6 +36,11 @@ class Venue(Generic[ConfigT]):
     # Builds the feed client; may check the outside world (a lake day exists) and raise
     # StreamerConfigError. It opens no connection: the runner connects.
     client: Callable[[ConfigT], FeedClient[Any]]
+    # Where its batches go, from its config and the Redis URL: None is the market-data hot store.
+    sink: Callable[[ConfigT, str], EventSink] | None = None
+    # The runtime setting listing what it subscribes to, instead of marketdata.symbols (its
+    # `--symbols` then lists such subscriptions).
+    subscription_setting: str | None = None
     # What it takes to run it, in one line for `run_streamer list` (switches, secrets, commands).
     needs: str = "nothing"
     # Whether this deployment runs it (its switch is on): the dashboard lists only those, and

@@ -24,8 +24,11 @@ from websockets.exceptions import ConnectionClosed
 
 from apps.accounts.services import token_create
 from apps.core.embedded_redis import free_port
+from apps.core.redis import get_redis
 from tests.conftest import ProcessGroup
 from tests.fakes.gexbot import FAKE_API_KEY, FakeGEXBot
+from tests.fakes.uw import FAKE_TOKEN as UW_TOKEN
+from tests.fakes.uw import FakeUWThread, flow_alert
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_PASSWORD = "redis-pass-7731"
@@ -184,3 +187,46 @@ def test_no_secret_reaches_any_log(processes: ProcessGroup, process_env: dict[st
     assert len([line for line in web.splitlines() if "Invalid HTTP_HOST header" in line]) == 1
     assert len([line for line in web.splitlines() if "DATA_UPLOAD_MAX_MEMORY_SIZE" in line]) == 1
     assert len([line for line in web.splitlines() if "Request Entity Too Large" in line]) == 1
+
+
+def _until(condition: object, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_the_uw_token_reaches_no_log(processes: ProcessGroup, process_env: dict[str, str], tmp_path: Path) -> None:
+    """`run_streamer uw` puts its token in the socket URL (`?token=`, UW's only way) and in the
+    REST back-fill's Authorization header: neither reaches its log, through a connection, a
+    dropped connection, a back-fill, and a refused token (which stops the streamer, naming the
+    variable)."""
+    wrong = "uw-wrong-token-never-logged-4242"
+    with FakeUWThread() as (fake, call):
+        env = {
+            **process_env,
+            "PIPELINE_ENV_FILE": os.devnull,
+            "LOG_LEVEL": "DEBUG",
+            "UW_ENABLED": "true",
+            "UW_API_TOKEN": UW_TOKEN,
+            "UW_SOCKET_URL": fake.socket_url,
+            "UW_API_URL": fake.api_url,
+        }
+        command = [sys.executable, "manage.py", "run_streamer", "uw", "--metrics-port", "0"]
+        processes.start("uw", [*command, "--symbols", "flow-alerts"], env)
+        _until(lambda: fake.connections and fake.connections[0].joins == ["flow-alerts"])
+        call(fake.publish_alert(flow_alert(n=1)))
+        _until(lambda: get_redis().xlen("uw:flow_alert:{UW}") == 1)
+        call(fake.drop())  # reconnect, then the back-fill asks REST with the token
+        _until(lambda: len(fake.connections) == 2 and fake.rest_requests)
+        refused = processes.start("uw-refused", [*command, "--symbols", "news"], {**env, "UW_API_TOKEN": wrong})
+        assert refused.wait(timeout=120) != 0
+        processes.stop_all()
+    logs = {name: processes.log(name) for name, _ in processes.processes}
+    assert "streamer.connected" in logs["uw"]
+    assert "uw.backfill" in logs["uw"]
+    assert "UW_API_TOKEN was refused" in logs["uw-refused"]
+    for name, text in logs.items():
+        for secret in (UW_TOKEN, wrong):
+            assert secret not in text, f"{name}: {text[-3000:]}"

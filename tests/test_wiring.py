@@ -4,7 +4,8 @@
 - storage imports core and marketdata only, and never a domain app: domains register with it;
 - accounts imports core only;
 - brokers (the token store) imports core only;
-- the streamers import core, marketdata, storage and brokers only;
+- the streamers import core, marketdata, storage and brokers (the broker feeds' logins), and the
+  domains whose feeds they carry (uw, gex);
 - a domain app imports no door;
 - no door imports another door;
 - no app imports the processes (`streamers`, `bot`): they register with the apps instead;
@@ -34,10 +35,17 @@ ALLOWED = {
     "apps.brokers": {"apps.core"},
     "apps.marketdata": {"apps.core"},
     "apps.storage": {"apps.core", "apps.marketdata"},
+    # A domain app: the core, the market-data schema and the lake's registry; no other domain.
+    "apps.uw": {"apps.core", "apps.marketdata", "apps.storage"},
     # The streamer processes write through marketdata; replay reads a stored day and the
     # trimmer the retention windows through storage; the broker feeds sign in with the tokens
     # of apps.brokers. No domain app above that, no door.
-    "streamers": {"apps.core", "apps.marketdata", "apps.storage", "apps.brokers"},
+    # The UW venue writes its feed through the domains it carries: UW events (apps.uw) and UW's
+    # gamma exposure as a GEX source (apps.gex).
+    "streamers": {"apps.core", "apps.marketdata", "apps.storage", "apps.brokers", "apps.uw", "apps.gex"},
+    # A domain app: the sources it evaluates (market data, GEX, Unusual Whales) and storage's
+    # exactly-once reader and lake; it registers nothing anyone below it imports.
+    "apps.alerts": {"apps.core", "apps.marketdata", "apps.storage", "apps.gex", "apps.uw"},
 }
 
 

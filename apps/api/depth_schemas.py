@@ -7,7 +7,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from apps.api.schemas import FEED_PATTERN, SYMBOL, instant, range_end
+from apps.api.schemas import FEED_PATTERN, REPLAY, SYMBOL, instant, range_end
 
 HISTORY_DAYS = 1
 PROFILE_DAYS = 7
@@ -18,6 +18,7 @@ class LiveBookQuery(Schema):
     feed: str | None = Field(
         None, pattern=FEED_PATTERN, description="simulator, schwab, tastytrade, ...; default: the latest."
     )
+    replay: str | None = REPLAY
 
 
 class LiveBookOut(Schema):
@@ -43,6 +44,7 @@ class BookHistoryQuery(Schema):
     feed: str | None = Field(
         None, pattern=FEED_PATTERN, description="simulator, schwab, tastytrade, ...; default: the latest."
     )
+    replay: str | None = REPLAY
 
 
 class BookColumnOut(Schema):
@@ -68,6 +70,7 @@ class ProfileQuery(Schema):
         "Default: the open of the CME Globex session of end (18:00 New York, Sunday to Thursday)."
     )
     end: AwareDatetime | None = range_end(PROFILE_DAYS)
+    replay: str | None = REPLAY
 
 
 class ProfileLevelOut(Schema):

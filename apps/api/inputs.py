@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.http import HttpRequest
@@ -12,6 +13,8 @@ from apps.core import keys
 from apps.core.clock import utc_now
 from apps.core.codec import loads
 from apps.core.exceptions import BadInputError, NotFoundError
+from apps.core.redis import get_redis
+from apps.marketdata.replays import replay_require
 from apps.marketdata.subscriptions import symbols_configured
 from apps.marketdata.symbols import canonical
 from apps.storage.symbols_known import symbol_known
@@ -21,14 +24,21 @@ MAX_RANGE = timedelta(days=31)
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 
 
-def symbol_resolve(raw: str, *, at: datetime | None = None, field: str = "symbol") -> str:
+def symbol_resolve(
+    raw: str, *, at: datetime | None = None, field: str = "symbol", keyspace: keys.KeySpace = keys.LIVE
+) -> str:
     """The canonical contract for a symbol or continuous alias (`ES` → the lead contract at `at`):
-    422 for a malformed one, 404 for one the platform has never heard of."""
+    422 for a malformed one, 404 for one the platform has never heard of (in a replay: one its
+    sandbox holds is known)."""
     try:
         symbol = canonical(raw, at=at or utc_now())
         keys.trades(symbol)  # the key builder has the last word on what a canonical symbol is
     except ValueError as error:
         raise BadInputError(field, str(error)) from None
+    if not keyspace.is_live and get_redis().exists(
+        keyspace.trades(symbol), keyspace.quotes(symbol), keyspace.depth(symbol)
+    ):
+        return symbol
     if not symbol_known(symbol=symbol):
         followed = ", ".join(alias or contract for alias, contract in symbols_configured())
         raise NotFoundError(
@@ -55,20 +65,48 @@ def instant_check(moment: datetime, *, field: str) -> datetime:
     return moment
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which store a request reads (live, or a replay's sandbox) and the "now" its defaults use:
+    the wall clock live, the replay's clock in a replay (a replay of 20 November shows 20 November)."""
+
+    keyspace: keys.KeySpace
+    now: datetime
+
+
+def scope_of(replay: str | None) -> Scope:
+    """The store `replay=<id>` names: BadInputError (422) for an id no replay can have, NotFoundError
+    (404) for an unknown or expired one."""
+    if replay is None:
+        return Scope(keys.LIVE, utc_now())
+    state = replay_require(replay_id=replay)
+    clock = state.clock
+    if clock is None and state.first_ms is not None:
+        clock = datetime.fromtimestamp(state.first_ms / 1000, tz=UTC)
+    # The clock is the last event's millisecond; the range's end takes the whole of it.
+    return Scope(state.keyspace, (clock + timedelta(microseconds=999)) if clock else utc_now())
+
+
 def time_range(
-    start: datetime | None, end: datetime | None, *, default: timedelta, limit: timedelta = MAX_RANGE
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    default: timedelta,
+    limit: timedelta = MAX_RANGE,
+    now: datetime | None = None,
 ) -> tuple[datetime, datetime]:
     """[start, end] with defaults (end: now, or start + `limit` when that is earlier; start:
     `default` before end). Every pair the schema allows is answered, since a schema cannot relate
     two parameters: a span longer than `limit` is cut at start + `limit`, and an end before the
-    start is an empty range (start, start - 1 µs) that holds nothing."""
+    start is an empty range (start, start - 1 µs) that holds nothing. `now`: a replay's clock."""
     start = instant_check(start, field="start") if start else None
     end = instant_check(end, field="end") if end else None
+    now = now or utc_now()
     if start is None:
-        end = end or utc_now()
+        end = end or now
         return max(EARLIEST, end - min(default, limit)), end
     if end is None:
-        end = min(utc_now(), start + limit)
+        end = min(now, start + limit)
     if end < start:
         return start, start - timedelta(microseconds=1)
     return start, min(end, start + limit)

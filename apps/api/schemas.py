@@ -320,13 +320,45 @@ TICKER = Field(
 )
 
 
+REPLAY = Field(
+    None,
+    max_length=48,
+    pattern=r"^[a-z0-9][a-z0-9-]{0,47}$",
+    description="A replay's id (run_streamer replay prints it): answer from that replay's sandbox, with the"
+    " events' original times; range defaults end at the replay's clock. Absent: the live data.",
+)
+
+
+class ReplayQuery(Schema):
+    replay: str | None = REPLAY
+
+
+class ReplayOut(Schema):
+    replay: str
+    source: str
+    symbols: list[str]
+    speed: float
+    state: str
+    paused: bool
+    clock: datetime | None
+    done: int
+    total: int | None
+    eta_seconds: float | None
+    created_at: str
+    updated_at: str
+    expire_seconds: int | None
+    ttl_seconds: int | None
+
+
 class SymbolQuery(Schema):
     symbol: str = SYMBOL
+    replay: str | None = REPLAY
 
 
 class TicksLastQuery(Schema):
     symbol: str = SYMBOL
     count: int = Field(100, ge=1, le=MAX_PAGE)
+    replay: str | None = REPLAY
 
 
 class PageQuery(Schema):
@@ -337,6 +369,7 @@ class PageQuery(Schema):
         None, max_length=200, pattern=PAGE_CURSOR_PATTERN, description="`next_cursor` of the previous page."
     )
     limit: int = Field(1000, ge=1, le=MAX_PAGE)
+    replay: str | None = REPLAY
 
 
 class BookQuery(Schema):
@@ -346,6 +379,7 @@ class BookQuery(Schema):
         None, pattern=FEED_PATTERN, description="simulator, schwab, tastytrade, ...; default: the latest."
     )
     levels: int = Field(10, ge=1, le=100)
+    replay: str | None = REPLAY
 
 
 class CompareQuery(Schema):
@@ -357,6 +391,7 @@ class CompareQuery(Schema):
     )
     at: AwareDatetime | None = instant("Default: now.")
     levels: int = Field(10, ge=1, le=100)
+    replay: str | None = REPLAY
 
 
 class BarsQuery(Schema):
@@ -368,11 +403,13 @@ class BarsQuery(Schema):
         " and 100,000 bars of the interval: a longer one is cut at that limit; an end before start answers"
         " nothing."
     )
+    replay: str | None = REPLAY
 
 
 class GEXQuery(Schema):
     ticker: str = TICKER
     category: GEXCategory = GEXCategory.GEX_ZERO
+    replay: str | None = REPLAY
 
 
 class GEXAtQuery(GEXQuery):

@@ -104,13 +104,49 @@ def gex_breaker(name: str) -> str:
     return f"gex:breaker:{{{_name('breaker', name)}}}"
 
 
-# Unusual Whales
+# Unusual Whales. The three firehose streams are not per symbol: they share the hash tag `{UW}`
+# (one slot with their dedup sets, so one Lua call checks and appends), and the lake files them
+# under symbol=UW. The names without the tag are the stream kinds, kept from the design.
 UW_OPTION_TRADE = "uw:option_trade"
 UW_FLOW_ALERT = "uw:flow_alert"
 UW_MARKET_AGG = "uw:market_agg"
+UW_TAG = "UW"
+UW_OPTION_TRADES = f"{UW_OPTION_TRADE}:{{{UW_TAG}}}"
+UW_FLOW_ALERTS = f"{UW_FLOW_ALERT}:{{{UW_TAG}}}"
+UW_MARKET_AGGS = f"{UW_MARKET_AGG}:{{{UW_TAG}}}"
+UW_NEWS = f"uw:news:{{{UW_TAG}}}"
+
+
+def uw_seen(kind: str) -> str:
+    """Sorted set of the ids of one UW stream kind already stored (scored by when), so the same
+    id is appended once: `uw:seen:option_trade:{UW}`."""
+    return f"uw:seen:{_name('kind', kind)}:{{{UW_TAG}}}"
+
+
+def uw_price(ticker: str) -> str:
+    """Stream of UW's `price:<TICKER>` ticks (hot only, capped)."""
+    return f"uw:price:{{{_symbol(ticker)}}}"
+
 
 # Alerts
 ALERTS_FIRED = "alerts:fired"
+ALERTS_GROUP = "alerts"
+# Where the engine's consumer groups start on a stream they meet for the first time: the moment
+# the engine first ran (ms), so a new stream is read from its start and history is not re-fired.
+ALERTS_ENGINE_SINCE = "alerts:engine:since"
+# Set by the running engine on every pass, expiring after a minute: its liveness.
+ALERTS_ENGINE_HEARTBEAT = "alerts:engine:heartbeat"
+
+
+def alerts_lock(stream_key: str) -> str:
+    return f"alerts:lock:{stream_key}"
+
+
+def alerts_delivered(delivery_id: int) -> str:
+    """Set once a delivery to Redis (pub/sub, `alerts:fired`) was made: a retry never repeats it."""
+    if not isinstance(delivery_id, int) or delivery_id < 1:
+        raise ValueError(f"delivery_id {delivery_id!r} must be a positive integer")
+    return f"alerts:delivered:{delivery_id}"
 
 
 # Streamer processes and malformed input
@@ -174,3 +210,107 @@ RUNTIME_CONFIG_CHANNEL = "runtime:config:changed"
 GEX_SNAPSHOT_CHANNEL = "gex:snapshot:stream"
 UW_MARKET_AGG_CHANNEL = "uw:market_agg:stream"
 UW_OPTION_TRADE_CHANNEL = "uw:option_trade:stream"
+
+
+# Replay sandboxes. A replay writes under its own id, never into the live keys above: every key
+# of replay `r1` starts with `replay:{r1}`, so the whole sandbox shares one hash tag (one Cluster
+# slot, deleted with one SCAN) and no live pattern (`md:trades:{*}`, `streamer:*`, the lake
+# tables' streams) can match it. `KeySpace` is how readers and writers name either store.
+REPLAY_PREFIX = "replay:"
+_REPLAY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+
+
+class ReplayIdError(ValueError):
+    """A replay id that cannot name a sandbox; the message says what a valid one looks like."""
+
+
+def replay_id_check(value: str) -> str:
+    """`value` when it is a valid replay id: 1 to 48 lower-case letters, digits and '-', not
+    starting with '-' (it becomes part of Redis keys)."""
+    if not isinstance(value, str) or not _REPLAY_ID.match(value):
+        raise ReplayIdError(
+            f"replay id {str(value)[:60]!r} is not valid: use 1 to 48 lower-case letters, digits and '-'"
+            " (e.g. 2026-11-20-es)"
+        )
+    return value
+
+
+def replay_state(replay_id: str) -> str:
+    """The sandbox's state hash (source, symbols, speed, state, paused, replay clock, progress)."""
+    return f"{REPLAY_PREFIX}{{{replay_id_check(replay_id)}}}"
+
+
+def replay_keys_pattern(replay_id: str) -> str:
+    """The SCAN pattern of every key of one sandbox, its state hash included."""
+    return f"{replay_state(replay_id)}*"
+
+
+# Each sandbox's state hash, and nothing else (every other sandbox key goes on after the `}`).
+REPLAY_STATE_PATTERN = "replay:{*}"
+
+
+class KeySpace:
+    """The keys of market data in one store: the live one (`LIVE`) or a replay's sandbox
+    (`KeySpace.replay(id)`). Writers and readers take one; the doors build it from `replay=<id>`."""
+
+    __slots__ = ("_prefix", "replay_id")
+
+    def __init__(self, replay_id: str | None = None) -> None:
+        self.replay_id = None if replay_id is None else replay_id_check(replay_id)
+        self._prefix = "" if self.replay_id is None else f"{replay_state(self.replay_id)}:"
+
+    @classmethod
+    def replay(cls, replay_id: str) -> KeySpace:
+        return cls(replay_id)
+
+    @property
+    def is_live(self) -> bool:
+        return self.replay_id is None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KeySpace) and other.replay_id == self.replay_id
+
+    def __hash__(self) -> int:
+        return hash(("keyspace", self.replay_id))
+
+    def __repr__(self) -> str:
+        return "KeySpace(live)" if self.replay_id is None else f"KeySpace(replay={self.replay_id})"
+
+    def scoped(self, live_key: str) -> str:
+        """`live_key` in this store: itself when live, under the sandbox's prefix otherwise (the
+        symbol's braces dropped, so the sandbox's own hash tag decides the slot)."""
+        if self.replay_id is None:
+            return live_key
+        return self._prefix + live_key.replace("{", "").replace("}", "")
+
+    def trades(self, symbol: str) -> str:
+        return self.scoped(trades(symbol))
+
+    def quotes(self, symbol: str) -> str:
+        return self.scoped(quotes(symbol))
+
+    def depth(self, symbol: str) -> str:
+        return self.scoped(depth(symbol))
+
+    def last(self, symbol: str) -> str:
+        return self.scoped(last(symbol))
+
+    @property
+    def gaps(self) -> str:
+        return self.scoped(MD_GAPS)
+
+    @property
+    def store_outages(self) -> str:
+        return self.scoped(MD_STORE_OUTAGES)
+
+    def streamer(self, name: str) -> str:
+        return self.scoped(streamer(name))
+
+    def dead_letter(self, source: str) -> str:
+        return self.scoped(dead_letter(source))
+
+    def trades_channel(self, feed: str) -> str:
+        return self.scoped(trades_channel(feed))
+
+
+LIVE = KeySpace()

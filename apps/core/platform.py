@@ -90,7 +90,13 @@ def platform_processes(
         # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
         ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
         *brokers,
-    ]
+        # The alert engine: a long-lived consumer of the hot streams (its state, cooldowns and
+        # the previous price of each series, lives between batches; a Celery task would not keep it).
+        ProcessSpec("alerts", [python, "manage.py", "run_alerts"]),
+    ] + (
+        # A real feed, switched on by its credentials in .env (UW_ENABLED and UW_API_TOKEN).
+        [ProcessSpec("uw", [python, "manage.py", "run_streamer", "uw"])] if env.UW_ENABLED else []
+    )
 
 
 def credentials_ensure(*, env: PipelineEnv, path: Path = CREDENTIALS_FILE) -> Credentials:

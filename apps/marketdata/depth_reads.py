@@ -48,10 +48,12 @@ def _revrange(client: redis.Redis, key: str, high: str) -> Entries:
     return cast(Entries, client.xrevrange(key, max=high, min="-", count=SCAN_BATCH) or [])
 
 
-def depth_feed_last(*, symbol: str, client: redis.Redis | None = None) -> str | None:
-    """The feed of the newest depth operation in the hot store."""
+def depth_feed_last(
+    *, symbol: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> str | None:
+    """The feed of the newest depth operation in the hot store (live, or a replay's `keyspace`)."""
     client = client or get_redis()
-    key = keys.depth(symbol)
+    key = keyspace.depth(symbol)
     entries = cast(Entries, client.xrevrange(key, count=1) or [])
     if not entries:
         return None
@@ -60,11 +62,16 @@ def depth_feed_last(*, symbol: str, client: redis.Redis | None = None) -> str | 
 
 
 def depth_clear_before(
-    *, symbol: str, feed: str, at_ms: int | None, client: redis.Redis | None = None
+    *,
+    symbol: str,
+    feed: str,
+    at_ms: int | None,
+    client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> tuple[str, int, int] | None:
     """The newest snapshot start (CLEAR) of `feed` with exchange time at or before `at_ms` (None:
     any): (entry id, index in the block, exchange ms). None when the hot store holds none."""
-    client, key = client or get_redis(), keys.depth(symbol)
+    client, key = client or get_redis(), keyspace.depth(symbol)
     cursor = "+" if at_ms is None else f"{at_ms}-18446744073709551615"
     while True:
         entries = _revrange(client, key, cursor)
@@ -81,10 +88,16 @@ def depth_clear_before(
 
 
 def depth_ops_between(
-    *, symbol: str, feed: str, start_ms: int, end_ms: int, client: redis.Redis | None = None
+    *,
+    symbol: str,
+    feed: str,
+    start_ms: int,
+    end_ms: int,
+    client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> list[StoredDepthOp]:
     """Operations of `feed` with exchange time in [start_ms, end_ms], in stream order."""
-    client, key = client or get_redis(), keys.depth(symbol)
+    client, key = client or get_redis(), keyspace.depth(symbol)
     # A block written before `start_ms` may hold operations at or after it.
     before = cast(Entries, client.xrevrange(key, max=f"({start_ms}-0", min="-", count=1) or [])
     low = text(before[0][0]) if before else f"{start_ms}-0"
@@ -115,14 +128,20 @@ def apply_op(book: Book, row: DepthRow) -> None:
         side.pop(row.price, None)
 
 
-def book_live(*, symbol: str, feed: str | None = None, client: redis.Redis | None = None) -> LiveBook | None:
+def book_live(
+    *,
+    symbol: str,
+    feed: str | None = None,
+    client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
+) -> LiveBook | None:
     """The newest book of `feed` (default: the feed of the newest depth operation) and the stream
     position it includes; None when the hot store holds no snapshot of that feed."""
-    client, key = client or get_redis(), keys.depth(symbol)
-    feed = feed or depth_feed_last(symbol=symbol, client=client)
+    client, key = client or get_redis(), keyspace.depth(symbol)
+    feed = feed or depth_feed_last(symbol=symbol, client=client, keyspace=keyspace)
     if feed is None:
         return None
-    start = depth_clear_before(symbol=symbol, feed=feed, at_ms=None, client=client)
+    start = depth_clear_before(symbol=symbol, feed=feed, at_ms=None, client=client, keyspace=keyspace)
     if start is None:
         return None
     book = Book(symbol, feed, 0)

@@ -86,6 +86,7 @@ FEED_CODES: dict[str, int] = {
     "sierra": 5,
     "import": 6,
     "test": 7,
+    "uw": 8,
 }
 FEED_NAMES = {code: name for name, code in FEED_CODES.items()}
 

@@ -66,7 +66,7 @@ def _data(key: str, entry_id: Any, raw: dict[Any, Any]) -> bytes:
 
 def _block(symbol: str, entry_id: Any, raw: dict[Any, Any]) -> list[StoredTrade]:
     stream_id = _text(entry_id)
-    trades = decode_trades(symbol, _data(keys.trades(symbol), entry_id, raw))
+    trades = decode_trades(symbol, _data(f"trades of {symbol}", entry_id, raw))
     return [StoredTrade(f"{stream_id}:{index}", trade) for index, trade in enumerate(trades)]
 
 
@@ -85,14 +85,16 @@ def _xrevrange(client: redis.Redis, key: str, **kwargs: Any) -> Entries:
     return cast(Entries, client.xrevrange(key, **kwargs) or [])
 
 
-def trades_last(*, symbol: str, count: int = 100, client: redis.Redis | None = None) -> list[StoredTrade]:
-    """The `count` most recent trades, oldest first."""
+def trades_last(
+    *, symbol: str, count: int = 100, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> list[StoredTrade]:
+    """The `count` most recent trades, oldest first (of the live store, or a replay's `keyspace`)."""
     client, count = _client(client), max(1, min(count, MAX_PAGE))
     collected: list[StoredTrade] = []
     high = "+"
     while len(collected) < count:
         # Blocks hold a batch each (often hundreds of trades): read a few at a time.
-        entries = _xrevrange(client, keys.trades(symbol), max=high, min="-", count=4)
+        entries = _xrevrange(client, keyspace.trades(symbol), max=high, min="-", count=4)
         if not entries:
             break
         for entry_id, raw in entries:
@@ -111,12 +113,13 @@ def trades_between(
     cursor: str | None = None,
     limit: int = 1000,
     client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> TradePage:
     """Trades with exchange time in [start, end], in stream order, `limit` per page; pass
     `next_cursor` back as `cursor` for the next page (None when there is no more). A cursor is
     a trade's id, `<entry id>:<index>`."""
     client, limit = _client(client), max(1, min(limit, MAX_PAGE))
-    key = keys.trades(symbol)
+    key = keyspace.trades(symbol)
     start_ns, end_ns = to_epoch_ms(start) * NS_PER_MS, (to_epoch_ms(end) + 1) * NS_PER_MS
     skip_through = -1
     if cursor:
@@ -147,8 +150,10 @@ def trades_between(
     return TradePage(page, page[-1].id if more else None)
 
 
-def quote_latest(*, symbol: str, client: redis.Redis | None = None) -> Quote | None:
-    values = _fields(_client(client).hgetall(keys.last(symbol)))
+def quote_latest(
+    *, symbol: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> Quote | None:
+    values = _fields(_client(client).hgetall(keyspace.last(symbol)))
     if "quote_ts" not in values:
         return None
     ms = int(values["quote_ts"])
@@ -163,9 +168,11 @@ def quote_latest(*, symbol: str, client: redis.Redis | None = None) -> Quote | N
     )
 
 
-def last_values(*, symbol: str, client: redis.Redis | None = None) -> dict[str, Any]:
+def last_values(
+    *, symbol: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> dict[str, Any]:
     """Last trade price/size/time and the best bid/ask, as the last-value hash holds them."""
-    values = _fields(_client(client).hgetall(keys.last(symbol)))
+    values = _fields(_client(client).hgetall(keyspace.last(symbol)))
     result: dict[str, Any] = {}
     if "price" in values:
         result.update(price=from_price_int(values["price"]), size=int(values["size"]), ts_ms=int(values["ts"]))
@@ -191,10 +198,12 @@ def _apply(book: Book, row: DepthRow) -> None:
         side.pop(row.price, None)
 
 
-def book_at(*, symbol: str, at: datetime, feed: str, client: redis.Redis | None = None) -> Book | None:
+def book_at(
+    *, symbol: str, at: datetime, feed: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> Book | None:
     """The book of `feed` as it stood at `at`: its latest snapshot at or before `at` with the
     updates after it applied. None when the hot store holds no snapshot of that feed before `at`."""
-    client, key = _client(client), keys.depth(symbol)
+    client, key = _client(client), keyspace.depth(symbol)
     at_ms = to_epoch_ms(at)
     high = f"{at_ms}-18446744073709551615"
     start: tuple[str, int] | None = None
@@ -310,9 +319,12 @@ def dead_letters_list(*, source: str, count: int = 100, client: redis.Redis | No
     ]
 
 
-def streamer_status(*, name: str, client: redis.Redis | None = None) -> dict[str, str]:
-    """The status hash a streamer process keeps (state, connected_since, last_message, rates)."""
-    return _fields(_client(client).hgetall(keys.streamer(name)))
+def streamer_status(
+    *, name: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> dict[str, str]:
+    """The status hash a streamer process keeps (state, connected_since, last_message, rates); a
+    replay's process keeps it in its sandbox (`keyspace`)."""
+    return _fields(_client(client).hgetall(keyspace.streamer(name)))
 
 
 @dataclass(frozen=True)
@@ -322,10 +334,16 @@ class StoredQuote:
 
 
 def quotes_between(
-    *, symbol: str, start: datetime, end: datetime, limit: int = 100_000, client: redis.Redis | None = None
+    *,
+    symbol: str,
+    start: datetime,
+    end: datetime,
+    limit: int = 100_000,
+    client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> list[StoredQuote]:
     """Quotes with exchange time in [start, end] from the hot store, in stream order (at most `limit`)."""
-    client, key = _client(client), keys.quotes(symbol)
+    client, key = _client(client), keyspace.quotes(symbol)
     start_ns, end_ns = to_epoch_ms(start) * NS_PER_MS, (to_epoch_ms(end) + 1) * NS_PER_MS
     before = _xrevrange(client, key, max=f"({to_epoch_ms(start)}-0", min="-", count=1)
     low = _text(before[0][0]) if before else f"{to_epoch_ms(start)}-0"

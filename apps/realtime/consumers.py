@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.core import keys
+from apps.core.exceptions import BadInputError, NotFoundError
+from apps.marketdata.replays import keyspace_for
 from apps.realtime.auth import answered_subprotocol
 from apps.realtime.session import ClientSession
 from apps.realtime.topics import TOPICS
 
 CLOSE_UNAUTHENTICATED = 4401
+# `?replay=<id>`: an id no replay can have (4422), or no such replay (4404); the reason names it.
+CLOSE_BAD_REPLAY = 4422
+CLOSE_UNKNOWN_REPLAY = 4404
 # At most 123 bytes: the limit of a close frame's reason.
 UNAUTHENTICATED_REASON = (
     "authentication required: log in, send Authorization: Bearer <token>,"
@@ -32,10 +40,30 @@ class TopicConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED, reason=UNAUTHENTICATED_REASON)
             return
+        keyspace = await self._keyspace()
+        if keyspace is None:
+            return
         self.session = ClientSession(
-            topic=self.topic, send=self._send_text, close=self._close_with, limit=settings.REALTIME_QUEUE_FRAMES
+            topic=self.topic.in_keyspace(keyspace),
+            send=self._send_text,
+            close=self._close_with,
+            limit=settings.REALTIME_QUEUE_FRAMES,
         )
         self.session.start()
+
+    async def _keyspace(self) -> keys.KeySpace | None:
+        """The store `?replay=<id>` names (live without it); None once the socket is closed for a
+        bad or unknown id. Only the query string's `replay` is read: a token never goes in a URL."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        replay = query.get("replay", [None])[-1]
+        try:
+            return await sync_to_async(keyspace_for)(replay_id=replay)
+        except BadInputError:
+            await self.close(code=CLOSE_BAD_REPLAY, reason=f"replay: {str(replay)[:48]!r} is not a replay id")
+        except NotFoundError:
+            reason = f"no replay {replay!r}: it never ran, expired or was deleted"
+            await self.close(code=CLOSE_UNKNOWN_REPLAY, reason=reason)
+        return None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.session is not None:

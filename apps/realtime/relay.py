@@ -131,7 +131,9 @@ _relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Relay]] 
 def relay_for(topic: Topic) -> Relay:
     """This process's relay of `topic` (one per event loop: each loop has its own Redis connections)."""
     relays = _relays.setdefault(asyncio.get_running_loop(), {})
-    relay = relays.get(topic.name)
+    # Live and each replay's sandbox have a relay of their own: their streams never mix.
+    name = topic.name if topic.keyspace.is_live else f"{topic.name}@{topic.keyspace.replay_id}"
+    relay = relays.get(name)
     if relay is None:
-        relay = relays[topic.name] = Relay(topic, client=get_async_redis())
+        relay = relays[name] = Relay(topic, client=get_async_redis())
     return relay

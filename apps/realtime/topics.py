@@ -10,7 +10,7 @@ sc, alerts), so a client resumes with the last id it saw.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -112,6 +112,15 @@ class Topic:
     stream: Callable[[str], str]
     resolve: Callable[[str], str]
     decode: Decoder
+    # The store it reads: live, or a replay's sandbox (`in_keyspace`).
+    keyspace: keys.KeySpace = keys.LIVE
+
+    def in_keyspace(self, keyspace: keys.KeySpace) -> Topic:
+        """This topic over another store: its streams are the same keys in `keyspace`."""
+        if keyspace == self.keyspace:
+            return self
+        live_stream = self.stream if self.keyspace.is_live else TOPICS[self.name].stream
+        return replace(self, stream=lambda symbol: keyspace.scoped(live_stream(symbol)), keyspace=keyspace)
 
     def position(self, text: str, *, now: datetime) -> StreamPosition:
         """A client's resume position; PositionError when it is not one of this topic's forms or

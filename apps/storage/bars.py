@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from apps.core import keys
 from apps.core.epoch import from_epoch_ns, to_epoch_ns
 from apps.core.exceptions import BadInputError
 from apps.core.positions import StreamPosition
@@ -47,13 +48,20 @@ def _bars_of(trades: Sequence[StoredTrade], width_ns: int) -> list[BarRow]:
 
 
 def bars_range(
-    *, symbol: str, interval: str, start: datetime, end: datetime, client: redis.Redis | None = None
+    *,
+    symbol: str,
+    interval: str,
+    start: datetime,
+    end: datetime,
+    client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> list[BarRow]:
     """OHLCV bars of every trade in [start, end] at any interval of INTERVAL_NS, oldest first.
 
     Bars before the first trade that may not be flushed come from the lake (DuckDB); from that
     bar on they are built from the lake and the hot store merged, each trade once. More than
-    MAX_BARS bars is a BadInputError naming `start`.
+    MAX_BARS bars is a BadInputError naming `start`. A replay's `keyspace` has no lake: its bars
+    are built from its sandbox's trades alone.
     """
     width = INTERVAL_NS[interval]
     start_ns, end_ns = to_epoch_ns(start), to_epoch_ns(end)
@@ -61,8 +69,11 @@ def bars_range(
         raise BadInputError(
             "start", f"{interval} bars from start to end would be more than {MAX_BARS:,}; narrow the range"
         )
-    pending = unflushed_since_ns(symbol=symbol, client=client)
-    split_ns = end_ns + 1 if pending is None or pending > end_ns else max(start_ns, pending // width * width)
+    if keyspace.is_live:
+        pending = unflushed_since_ns(symbol=symbol, client=client)
+        split_ns = end_ns + 1 if pending is None or pending > end_ns else max(start_ns, pending // width * width)
+    else:
+        split_ns = start_ns
     bars: list[BarRow] = []
     if split_ns > start_ns:
         lake_end = min(end, from_epoch_ns(split_ns - 1))
@@ -72,6 +83,6 @@ def bars_range(
             if to_epoch_ns(bar.start) < split_ns
         ]
     if split_ns <= end_ns:
-        recent = trades_in_range(symbol=symbol, start=from_epoch_ns(split_ns), end=end)
+        recent = trades_in_range(symbol=symbol, start=from_epoch_ns(split_ns), end=end, keyspace=keyspace)
         bars += _bars_of([item for item in recent if item.trade.ts_event >= split_ns], width)
     return bars

@@ -26,34 +26,43 @@ class BookView:
     asks: list[tuple[float, int]]
 
 
-def depth_feed_latest(*, symbol: str, at: datetime, client: redis.Redis | None = None) -> str | None:
+def depth_feed_latest(
+    *, symbol: str, at: datetime, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> str | None:
     """The feed of the last depth operation at or before `at` in the hot store."""
     client = client or get_redis()
     at_ms = to_epoch_ns(at) // 1_000_000
-    entries: Any = client.xrevrange(keys.depth(symbol), max=f"{at_ms}-18446744073709551615", min="-", count=1)
+    entries: Any = client.xrevrange(keyspace.depth(symbol), max=f"{at_ms}-18446744073709551615", min="-", count=1)
     if not entries:
         return None
     rows = decode_depth(entries[0][1][b"d"])
     return rows[-1].feed if rows else None
 
 
-def book_view(*, symbol: str, at: datetime, feed: str | None, levels: int) -> BookView | None:
+def book_view(
+    *, symbol: str, at: datetime, feed: str | None, levels: int, keyspace: keys.KeySpace = keys.LIVE
+) -> BookView | None:
     """The book of `feed` at `at`, `levels` deep: from the hot store, else from the lake's depth
     operations (without a last-update time). Without a feed, that of the last depth operation
-    at or before `at` in the hot store. None when there is no such book."""
-    feed = feed or depth_feed_latest(symbol=symbol, at=at)
+    at or before `at` in the hot store. None when there is no such book. A replay's `keyspace`
+    has no lake: its sandbox alone."""
+    feed = feed or depth_feed_latest(symbol=symbol, at=at, keyspace=keyspace)
     if feed is None:
         return None
-    book = book_at(symbol=symbol, at=at, feed=feed)
+    book = book_at(symbol=symbol, at=at, feed=feed, keyspace=keyspace)
     if book is not None:
         sides = book.levels(levels)
         return BookView(feed, book.ts_ms or None, sides["bids"], sides["asks"])
+    if not keyspace.is_live:
+        return None
     lake = lake_book_at(symbol=symbol, at=at, feed=feed)
     if lake is None:
         return None
     return BookView(feed, None, lake["bids"][:levels], lake["asks"][:levels])
 
 
-def books_compare(*, symbol: str, at: datetime, feeds: Sequence[str], levels: int) -> dict[str, BookView | None]:
+def books_compare(
+    *, symbol: str, at: datetime, feeds: Sequence[str], levels: int, keyspace: keys.KeySpace = keys.LIVE
+) -> dict[str, BookView | None]:
     """The books of several feeds at one instant, by feed (None for a feed without one)."""
-    return {feed: book_view(symbol=symbol, at=at, feed=feed, levels=levels) for feed in feeds}
+    return {feed: book_view(symbol=symbol, at=at, feed=feed, levels=levels, keyspace=keyspace) for feed in feeds}

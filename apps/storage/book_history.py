@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 
+from apps.core import keys
 from apps.core.clock import to_epoch_ms, utc_now
 from apps.marketdata.blocks import DepthOp, DepthRow
 from apps.marketdata.depth_reads import (
@@ -111,27 +112,31 @@ def book_history(
     feed: str | None = None,
     lake: Path | None = None,
     client: redis.Redis | None = None,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> BookHistory:
     """The book of `feed` (default: the feed that last changed a book of `symbol`) at the end of
     each `step_ms` from `start` to `end` (not past now), `levels` deep per side. The book begins at
     the newest snapshot at or before `start` (or the first one in the range: columns before it are
-    empty). No depth at all: no feed and no columns."""
+    empty). No depth at all: no feed and no columns. A replay's `keyspace` has no lake: its sandbox alone."""
     end = min(end, utc_now())
     step = history_step(start=start, end=end, step_ms=step_ms)
     start_ms, end_ms = to_epoch_ms(start), to_epoch_ms(end)
     if end_ms < start_ms:
         return BookHistory(feed, step, [])
-    in_lake = has_view("depth_data", lake)
-    feed = feed or depth_feed_last(symbol=symbol, client=client)
+    in_lake = keyspace.is_live and has_view("depth_data", lake)
+    feed = feed or depth_feed_last(symbol=symbol, client=client, keyspace=keyspace)
     if feed is None and in_lake:
         feed = _lake_feed_last(symbol, start, end, lake)
     if feed is None:
         return BookHistory(None, step, [])
-    hot_clear = depth_clear_before(symbol=symbol, feed=feed, at_ms=start_ms, client=client)
+    hot_clear = depth_clear_before(symbol=symbol, feed=feed, at_ms=start_ms, client=client, keyspace=keyspace)
     lake_clear = _lake_clear_before(symbol, feed, start, lake) if in_lake else None
     begin = max([ms for ms in (hot_clear[2] if hot_clear else None, lake_clear) if ms is not None], default=start_ms)
     ops = _lake_ops(symbol, feed, begin, end_ms, lake) if in_lake else {}
-    for item in depth_ops_between(symbol=symbol, feed=feed, start_ms=begin, end_ms=end_ms, client=client):
+    hot_ops = depth_ops_between(
+        symbol=symbol, feed=feed, start_ms=begin, end_ms=end_ms, client=client, keyspace=keyspace
+    )
+    for item in hot_ops:
         ops.setdefault(item.id, item.row)
     ordered = sorted(ops.items(), key=lambda pair: stream_order(pair[0], pair[1].ts_event))
 

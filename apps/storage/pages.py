@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from apps.core import keys
 from apps.core.epoch import from_epoch_ns
 from apps.core.exceptions import BadInputError
 from apps.core.positions import StreamPosition, StreamPositionError
@@ -62,13 +63,19 @@ def _page(
 
 
 def trades_page(
-    *, symbol: str, start: datetime, end: datetime, cursor: str | None = None, limit: int = 1000
+    *,
+    symbol: str,
+    start: datetime,
+    end: datetime,
+    cursor: str | None = None,
+    limit: int = 1000,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> tuple[list[StoredTrade], str | None]:
     """Trades with exchange time in [start, end] from the lake and the hot store, in time order,
     `limit` per page; pass `next_cursor` back as `cursor` for the next page (None: no more).
     A cursor this function did not return is a BadInputError naming `cursor`."""
     return _page(
-        lambda low, high: trades_in_range(symbol=symbol, start=low, end=high),
+        lambda low, high: trades_in_range(symbol=symbol, start=low, end=high, keyspace=keyspace),
         lambda item: item.trade.ts_event,
         start=start,
         end=end,
@@ -78,11 +85,17 @@ def trades_page(
 
 
 def quotes_page(
-    *, symbol: str, start: datetime, end: datetime, cursor: str | None = None, limit: int = 1000
+    *,
+    symbol: str,
+    start: datetime,
+    end: datetime,
+    cursor: str | None = None,
+    limit: int = 1000,
+    keyspace: keys.KeySpace = keys.LIVE,
 ) -> tuple[list[StoredQuote], str | None]:
     """Quotes in [start, end] from the lake and the hot store, in time order, `limit` per page."""
     return _page(
-        lambda low, high: quotes_in_range(symbol=symbol, start=low, end=high),
+        lambda low, high: quotes_in_range(symbol=symbol, start=low, end=high, keyspace=keyspace),
         lambda item: item.quote.ts_event,
         start=start,
         end=end,

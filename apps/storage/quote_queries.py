@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apps.core import keys
 from apps.marketdata.events import Quote, Side, Trade
 from apps.marketdata.selectors import StoredQuote, quotes_between
 from apps.storage.connection import fetch, has_view, ns_range
@@ -36,10 +37,14 @@ def lake_quotes(*, symbol: str, start: datetime, end: datetime, lake: Path | Non
     return sorted(quotes, key=lambda item: stream_order(item.id, item.quote.ts_event))
 
 
-def quotes_in_range(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredQuote]:
-    """Quotes in [start, end] from the lake and the hot store together, each once, in stream order."""
-    merged = {item.id: item for item in lake_quotes(symbol=symbol, start=start, end=end, lake=lake)}
-    for item in quotes_between(symbol=symbol, start=start, end=end):
+def quotes_in_range(
+    *, symbol: str, start: datetime, end: datetime, lake: Path | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> list[StoredQuote]:
+    """Quotes in [start, end] from the lake and the hot store together, each once, in stream order
+    (a replay's `keyspace`: its sandbox only)."""
+    lake_part = lake_quotes(symbol=symbol, start=start, end=end, lake=lake) if keyspace.is_live else []
+    merged = {item.id: item for item in lake_part}
+    for item in quotes_between(symbol=symbol, start=start, end=end, keyspace=keyspace):
         merged.setdefault(item.id, item)
     return sorted(merged.values(), key=lambda item: stream_order(item.id, item.quote.ts_event))
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from apps.core.keys import REPLAY_PREFIX
+
 # A stream pattern: fixed parts around one `{SYM}`, in the characters keys use (apps/core/keys.py).
 _PATTERN = re.compile(r"^[a-z0-9_:-]*\{SYM\}[a-z0-9_:-]*$")
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -67,6 +69,9 @@ class LakeTable:
                 f"{self.name}: stream pattern {self.stream!r} must hold one {SYMBOL_PLACEHOLDER} among "
                 "lower-case letters, digits, ':', '_' and '-' (e.g. md:trades:{SYM})"
             )
+        if self.stream.startswith(REPLAY_PREFIX):
+            # Replay sandboxes are never flushed into the lake (apps/core/keys.py KeySpace).
+            raise LakeTableError(f"{self.name}: stream pattern {self.stream!r} is in a replay sandbox's namespace")
         if not _CATEGORY.match(self.retention):
             raise LakeTableError(f"{self.name}: retention category {self.retention!r} must be a short lower-case name")
         for column, kind in (("ts_event", pa.types.is_timestamp), ("stream_id", pa.types.is_string)):

@@ -86,6 +86,28 @@ def lake_day_counts(*, day: date, symbols: Sequence[str] | None = None, lake: Pa
         connection.close()
 
 
+def lake_day_span(
+    *, day: date, symbols: Sequence[str] | None = None, lake: Path | None = None
+) -> tuple[int, int] | None:
+    """The first and last exchange time (ns) stored for `day`, over every market-data table, for
+    the symbols given or all: the replay's clock runs from one to the other. None: nothing stored."""
+    lake = Path(lake or settings.LAKE_DIR)
+    connection = _connection(lake)
+    try:
+        spans = []
+        for table in _tables(lake, day):
+            where, params = _symbol_filter(symbols)
+            row = connection.execute(
+                f"select min(epoch_ns(ts_event)), max(epoch_ns(ts_event)) from {_source(lake, table, day)} {where}",  # noqa: S608
+                params,
+            ).fetchone()
+            if row and row[0] is not None:
+                spans.append((int(row[0]), int(row[1])))
+        return (min(low for low, _ in spans), max(high for _, high in spans)) if spans else None
+    finally:
+        connection.close()
+
+
 def lake_days(*, lake: Path | None = None) -> list[date]:
     """Days with market data in the lake, oldest first."""
     lake = Path(lake or settings.LAKE_DIR)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from apps.core import keys
 from apps.core.positions import StreamPosition
 from apps.marketdata.events import Side, Trade
 from apps.marketdata.selectors import StoredTrade, trades_between
@@ -120,13 +121,17 @@ def _stream_order(item: StoredTrade) -> StreamPosition:
     return stream_order(item.id, item.trade.ts_event)
 
 
-def trades_in_range(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredTrade]:
+def trades_in_range(
+    *, symbol: str, start: datetime, end: datetime, lake: Path | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> list[StoredTrade]:
     """Trades in [start, end] from the lake and the hot store together: one continuous result in
-    stream order, each trade once, whether it has been flushed, is pending, or is only in Redis."""
-    merged = {item.id: item for item in lake_trades(symbol=symbol, start=start, end=end, lake=lake)}
+    stream order, each trade once, whether it has been flushed, is pending, or is only in Redis.
+    A replay's `keyspace` has no lake: its sandbox alone holds it."""
+    lake_part = lake_trades(symbol=symbol, start=start, end=end, lake=lake) if keyspace.is_live else []
+    merged = {item.id: item for item in lake_part}
     cursor: str | None = None
     while True:
-        page = trades_between(symbol=symbol, start=start, end=end, cursor=cursor, limit=10_000)
+        page = trades_between(symbol=symbol, start=start, end=end, cursor=cursor, limit=10_000, keyspace=keyspace)
         for item in page.trades:
             merged.setdefault(item.id, item)
         if page.next_cursor is None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from apps.core import keys
 from apps.marketdata.events import Side
 from apps.storage.trade_queries import trades_in_range
 
@@ -54,9 +55,12 @@ def globex_session_start(*, at: datetime) -> datetime:
     raise AssertionError("every week has a session open")  # pragma: no cover - eight days always hold one
 
 
-def volume_profile(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> VolumeProfile:
-    """Volume at each traded price in [start, end], split by aggressor, with the range's VWAP."""
-    trades = trades_in_range(symbol=symbol, start=start, end=end, lake=lake)
+def volume_profile(
+    *, symbol: str, start: datetime, end: datetime, lake: Path | None = None, keyspace: keys.KeySpace = keys.LIVE
+) -> VolumeProfile:
+    """Volume at each traded price in [start, end], split by aggressor, with the range's VWAP (of
+    a replay's sandbox alone with its `keyspace`)."""
+    trades = trades_in_range(symbol=symbol, start=start, end=end, lake=lake, keyspace=keyspace)
     by_price: dict[float, list[int]] = {}
     volume = 0
     notional = 0.0

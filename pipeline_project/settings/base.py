@@ -31,8 +31,10 @@ INSTALLED_APPS = [
     "apps.marketdata",
     "apps.storage",
     "apps.gex",
+    "apps.uw",
     "apps.accounts",
     "apps.brokers",
+    "apps.alerts",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",
     "apps.dashboard",
@@ -127,6 +129,7 @@ SIERRA_CHART_DIR = ENV.sierra_chart_dir
 SIERRA_FILE_MODE = ENV.sierra_file_mode
 LOG_LEVEL = ENV.LOG_LEVEL
 FLUSH_FAILPOINT = ENV.FLUSH_FAILPOINT
+ALERTS_FAILPOINT = ENV.ALERTS_FAILPOINT
 RUNTIME_CONFIG_REFRESH_SECONDS = ENV.RUNTIME_CONFIG_REFRESH_SECONDS
 # WebSockets (apps/realtime): frames queued per connection before a slow client is closed with
 # 4008 (trades, alerts) or conflated to the newest frame per symbol (depth, gex, sc). Frames are

@@ -1,6 +1,7 @@
 /* The REST API, polling, and the banner that lists what is failing right now. */
 
 import { $, h } from "./dom.js";
+import { REPLAY } from "./replay.js";
 
 const API = document.getElementById("dashboard").dataset.apiBase;
 
@@ -29,6 +30,7 @@ class HttpError extends Error {}
 /** GET a JSON document from the API; null for a 404 when `missingOk`. */
 export async function getJSON(path, params = {}, { missingOk = false, base = API } = {}) {
   const url = new URL(base + path, location.origin);
+  if (REPLAY && base === API) url.searchParams.set("replay", REPLAY);
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }

@@ -14,6 +14,7 @@ import { compareIds, fmtInt, fmtPrice, iso } from "./format.js";
 import { Book, DepthFeed } from "./depth_book.js";
 import { Heatmap } from "./depth_heatmap.js";
 import { Ladder } from "./depth_ladder.js";
+import { now as clockNow } from "./replay.js";
 import { tickSize } from "./tick_size.js";
 import { showSocketState, TopicSocket } from "./topic_socket.js";
 import { RECENT_MS, VolumeProfile } from "./volume_profile.js";
@@ -107,7 +108,7 @@ export function startDepthPanel({ symbolOf }) {
     trades.want([]);
     setState("loading", `${symbol} · loading…`);
     await feed.follow(symbol);
-    const now = Date.now();
+    const now = clockNow();
     heatmap.resize();
     const windowMs = heatmap.capacity * heatmap.columnMs;
     const [history, session] = await Promise.all([
@@ -189,7 +190,7 @@ export function startDepthPanel({ symbolOf }) {
 
   // The range picker starts a quarter of an hour back, in the browser's time (a datetime-local value).
   const pad = (value) => String(value).padStart(2, "0");
-  const back = new Date(Date.now() - 15 * 60000);
+  const back = new Date(clockNow() - 15 * 60000);
   $("#depth-from").value =
     `${back.getFullYear()}-${pad(back.getMonth() + 1)}-${pad(back.getDate())}T${pad(back.getHours())}:${pad(back.getMinutes())}:00`;
 
@@ -221,7 +222,7 @@ export function startDepthPanel({ symbolOf }) {
   function frame() {
     requestAnimationFrame(frame);
     const start = performance.now();
-    const now = Date.now();
+    const now = clockNow();
     if (state.mode === "live") profile.expire(now);
     heatmap.draw(now, book, profile.vwap);
     const between = performance.now();

@@ -9,6 +9,7 @@
 import { getJSON, recovered, report } from "./api.js";
 import { $, h, pressOne } from "./dom.js";
 import { fmtInt, fmtPrice, iso, toMs } from "./format.js";
+import { now as clockNow } from "./replay.js";
 import { showSocketState, TopicSocket } from "./topic_socket.js";
 
 const INTERVAL_MS = { "1s": 1000, "5s": 5000, "1m": 60000 };
@@ -183,7 +184,7 @@ export function startPriceChart() {
       const body = await getJSON("ticks", {
         symbol,
         start: iso(startMs),
-        end: iso(Date.now() + 60000),
+        end: iso(clockNow() + 60000),
         cursor,
         limit: 5000,
       });
@@ -195,7 +196,7 @@ export function startPriceChart() {
   }
 
   async function changeReference(symbol) {
-    const body = await getJSON("bars", { symbol, interval: "1d", start: iso(Date.now() - 8 * 86400000), end: iso(Date.now() + 60000) });
+    const body = await getJSON("bars", { symbol, interval: "1d", start: iso(clockNow() - 8 * 86400000), end: iso(clockNow() + 60000) });
     const days = body.bars || [];
     if (days.length >= 2) return { price: days[days.length - 2].close, label: "prior day's close" };
     if (days.length === 1) return { price: days[0].open, label: "today's open" };
@@ -221,7 +222,7 @@ export function startPriceChart() {
     showPrice(null);
     showChartState();
 
-    const now = Date.now();
+    const now = clockNow();
     const [barsBody, reference] = await Promise.all([
       getJSON("bars", { symbol, interval, start: iso(now - WINDOW_MS[interval]), end: iso(now + 60000) }),
       changeReference(symbol).catch(() => null),

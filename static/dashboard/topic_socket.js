@@ -2,6 +2,7 @@
 
 import { recovered, report } from "./api.js";
 import { compareIds } from "./format.js";
+import { replaySuffix } from "./replay.js";
 
 const root = document.getElementById("dashboard");
 const WS = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${root.dataset.wsBase}`;
@@ -39,7 +40,7 @@ export class TopicSocket {
     this.setState(this.state === "connecting" ? "connecting" : "reconnecting");
     let socket;
     try {
-      socket = new WebSocket(`${WS}${this.topic}`, PROTOCOLS);
+      socket = new WebSocket(`${WS}${this.topic}${replaySuffix()}`, PROTOCOLS);
     } catch (error) {
       this.retry(`cannot open (${error.message})`);
       return;

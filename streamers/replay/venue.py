@@ -12,7 +12,8 @@ import msgspec
 
 from streamers.config import StreamerConfigError
 from streamers.feed import FeedClient
-from streamers.replay.config import ReplayConfig
+from streamers.replay.config import DEFAULT_EXPIRE_HOURS, ReplayConfig, replay_id_default
+from streamers.replay.sandbox import ReplaySandbox
 from streamers.venue import Venue
 
 
@@ -28,7 +29,24 @@ def add_arguments(parser: ArgumentParser) -> None:
         default=ReplayConfig.speed,
         help="1 = real time, 10 = ten times faster, 0 = as fast as possible",
     )
-    parser.add_argument("--keep-time", action="store_true", help="keep recorded times instead of shifting them to now")
+    parser.add_argument(
+        "--replay-id",
+        help="the sandbox's id (lower-case letters, digits, '-'); default: from the source, e.g. 2026-11-20-es-1a2b",
+    )
+    parser.add_argument("--paused", action="store_true", help="start paused: manage.py replay resume ID starts it")
+    lifetime = parser.add_mutually_exclusive_group()
+    lifetime.add_argument(
+        "--expire-hours",
+        type=float,
+        default=DEFAULT_EXPIRE_HOURS,
+        help=f"delete the sandbox this long after its last write (default {DEFAULT_EXPIRE_HOURS:g})",
+    )
+    lifetime.add_argument("--keep", action="store_true", help="keep the sandbox until manage.py replay delete ID")
+    parser.add_argument(
+        "--into-live",
+        action="store_true",
+        help="recovery of spilled batches (var/spill/): write the --file into the live store as recorded, no sandbox",
+    )
 
 
 def config_from_options(options: dict[str, Any]) -> ReplayConfig:
@@ -44,7 +62,10 @@ def config_from_options(options: dict[str, Any]) -> ReplayConfig:
         date=day,
         symbols=symbols or None,
         speed=options["speed"],
-        keep_time=options["keep_time"],
+        replay_id=options.get("replay_id"),
+        paused=bool(options.get("paused")),
+        expire_hours=None if options.get("keep") else options.get("expire_hours", DEFAULT_EXPIRE_HOURS),
+        into_live=bool(options.get("into_live")),
     )
 
 
@@ -84,19 +105,55 @@ def replay_file_check(path: Path) -> None:
 
 
 def client(config: ReplayConfig) -> FeedClient[Any]:
+    from django.conf import settings
+
     from streamers.replay.client import ReplayClient
+    from streamers.replay.progress import ReplayProgressView
 
     if config.file is not None:  # then there is no date (the config holds exactly one source)
         replay_file_check(config.file)
-        return ReplayClient(path=config.file, speed=config.speed, keep_time=config.keep_time)
-    if config.date is None:
+        if config.into_live:
+            return ReplayClient(path=config.file, speed=config.speed)
+        symbols = list(config.symbols or ())
+        total = None
+    elif config.date is not None:
+        symbols = _lake_symbols(config.date, config.symbols) or []
+        total = sum(_lake_counts(config.date, symbols).values())
+    else:
         raise StreamerConfigError("the replay streamer needs --date YYYY-MM-DD or --file PATH")
-    return ReplayClient(
-        day=config.date,
-        symbols=_lake_symbols(config.date, config.symbols),
-        speed=config.speed,
-        keep_time=config.keep_time,
+    replay_id = config.replay_id or replay_id_default(day=config.date, file=config.file, symbols=config.symbols)
+    _replay_id_free(replay_id)
+    sandbox = ReplaySandbox(
+        redis_url=settings.REDIS_URL,
+        replay_id=replay_id,
+        expire_seconds=config.expire_seconds,
+        start_paused=config.paused,
     )
+    return ReplayClient(
+        path=config.file,
+        day=config.date,
+        symbols=symbols or None,
+        speed=config.speed,
+        sandbox=sandbox,
+        view=ReplayProgressView(),
+        total=total,
+    )
+
+
+def _replay_id_free(replay_id: str) -> None:
+    """Refuse, before anything starts, an id another replay uses (`open` claims it for good)."""
+    from apps.marketdata.replays import replay_get
+
+    if replay_get(replay_id=replay_id) is not None:
+        raise StreamerConfigError(
+            f"--replay-id {replay_id!r} is in use; delete it (manage.py replay delete {replay_id}) or pick another"
+        )
+
+
+def _lake_counts(day: date, symbols: list[str]) -> dict[str, int]:
+    from apps.storage.replay import lake_day_counts
+
+    return lake_day_counts(day=day, symbols=symbols or None)
 
 
 def _lake_symbols(day: date, given: tuple[str, ...] | None) -> list[str] | None:

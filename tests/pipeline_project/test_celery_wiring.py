@@ -16,6 +16,7 @@ from pipeline_project.celery import app
 
 # A rename strands messages already queued under the old name: change this list on purpose.
 REGISTERED = {
+    "apps.alerts.tasks.alerts_deliver",
     "apps.core.tasks.beat_heartbeat",
     "apps.core.tasks.runtime_config_snapshot",
     "apps.gex.tasks.gex_history_import",
@@ -25,6 +26,7 @@ REGISTERED = {
     "apps.storage.tasks.compact",
     "apps.storage.tasks.flush_streams",
     "apps.storage.tasks.purge",
+    "apps.uw.tasks.uw_market_tide_poll",
 }
 
 
@@ -52,6 +54,7 @@ def test_one_queue_per_workload() -> None:
         ("apps.alerts.tasks.evaluate", "alerts"),
         ("apps.batch.tasks.import_scid", "batch"),
         ("apps.core.tasks.beat_heartbeat", "default"),
+        ("apps.uw.tasks.uw_market_tide_poll", "default"),
     ],
 )
 def test_tasks_are_routed_by_module(task_name: str, queue: str) -> None:

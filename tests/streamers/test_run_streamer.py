@@ -10,9 +10,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from apps.core import keys
 from apps.core.embedded_redis import free_port
+from apps.core.redis import get_redis
 from apps.marketdata.events import Trade, decode_json
 from apps.marketdata.selectors import streamer_status, trades_last
 
@@ -84,16 +87,28 @@ def test_sigterm_writes_every_buffered_event_and_a_recording_replays(
     assert [item.trade.seq for item in stored] == [event.seq for event in recorded_trades]
     assert streamer_status(name="simulator")["state"] == "stopped"
 
+    live_before = get_redis().xrange(keys.trades("ESZ26"))
     replay = run_streamer(
-        ["replay", "--file", str(record), "--speed", "0", "--metrics-port", "0"], process_env, tmp_path / "replay.log"
+        ["replay", "--file", str(record), "--speed", "0", "--metrics-port", "0", "--replay-id", "rec-1"],
+        process_env,
+        tmp_path / "replay.log",
     )
     assert replay.wait(timeout=60) == 0, (tmp_path / "replay.log").read_text()
-    status = streamer_status(name="replay")
+    sandbox = keys.KeySpace.replay("rec-1")
+    status = streamer_status(name="replay", keyspace=sandbox)
     assert status["state"] == "stopped"
     assert int(status["events_written"]) == len(recorded)
-    replayed = [item for item in trades_last(symbol="ESZ26", count=20_000) if item.trade.feed == "replay"]
-    assert [item.trade.seq for item in replayed] == [event.seq for event in recorded_trades]
-    assert [item.trade.price for item in replayed] == [event.price for event in recorded_trades]
+    assert streamer_status(name="replay") == {}, "the replay's status stays in its sandbox"
+    replayed = trades_last(symbol="ESZ26", count=20_000, keyspace=sandbox)
+    # The recorded session again, as it happened: same exchange times, same feed.
+    assert [item.trade for item in replayed] == [
+        msgspec.structs.replace(item.trade, ts_recv=replayed_item.trade.ts_recv)
+        for item, replayed_item in zip(stored, replayed, strict=True)
+    ]
+    assert get_redis().xrange(keys.trades("ESZ26")) == live_before, "the live stream is untouched"
+    log = (tmp_path / "replay.log").read_text()
+    assert "replay rec-1: its own sandbox" in log
+    assert "replay rec-1 finished: clock " in log, "a pipe gets plain progress lines"
 
 
 def test_an_unknown_streamer_is_refused_with_the_choices(process_env: dict[str, str], tmp_path: Path) -> None:

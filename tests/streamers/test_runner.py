@@ -250,7 +250,7 @@ def test_a_fast_feed_is_written_in_full_batches_and_loses_nothing(tmp_path: Path
 
     batch = 2000
     runner = StreamerRunner(
-        ReplayClient(path=recording, speed=0, keep_time=True),
+        ReplayClient(path=recording, speed=0),
         config(name="replay", fixed_symbols=("ESZ26",), batch_size=batch),
         redis_url=settings.REDIS_URL,
     )

@@ -25,7 +25,8 @@ def options(**given: object) -> dict[str, object]:
     """What `run_streamer` hands a venue: its own options' defaults and the shared ones."""
     values: dict[str, object] = {
         "rate": 20.0, "seed": 7, "url": None, "always_open": False,
-        "date": None, "file": None, "speed": 1.0, "keep_time": False, "symbols": None,
+        "date": None, "file": None, "speed": 1.0, "symbols": None, "replay_id": None, "paused": False,
+        "expire_hours": 24.0, "keep": False, "into_live": False,
     }  # fmt: skip
     values.update(given)
     return values
@@ -58,11 +59,21 @@ def test_a_bad_simulator_option_is_refused_by_name(given: dict[str, object], mes
 def test_the_replay_config_takes_one_source(tmp_path: Path) -> None:
     venue = VENUES["replay"]
     (tmp_path / "a.jsonl").write_text('{"type": "trade"}\n')
-    config = venue.config_from_options(options(file=str(tmp_path / "a.jsonl"), speed=0.0, keep_time=True))
-    assert config == ReplayConfig(file=tmp_path / "a.jsonl", speed=0.0, keep_time=True)
+    config = venue.config_from_options(options(file=str(tmp_path / "a.jsonl"), speed=0.0, replay_id="r-1", keep=True))
+    assert config == ReplayConfig(file=tmp_path / "a.jsonl", speed=0.0, replay_id="r-1", expire_hours=None)
     client = venue.client(config)
     assert isinstance(client, ReplayClient)
-    assert (client.path, client.speed, client.keep_time) == (tmp_path / "a.jsonl", 0.0, True)
+    assert (client.path, client.speed, client.replay_id) == (tmp_path / "a.jsonl", 0.0, "r-1")
+    assert client.sandbox is not None
+    assert client.sandbox.expire_seconds is None, "--keep: the sandbox never expires"
+    default = venue.client(venue.config_from_options(options(file=str(tmp_path / "a.jsonl"))))
+    assert isinstance(default, ReplayClient)
+    assert default.sandbox is not None
+    assert default.replay_id.startswith("a-"), "the default id names the source"
+    assert default.sandbox.expire_seconds == 24 * 3600
+    recovery = venue.client(venue.config_from_options(options(file=str(tmp_path / "a.jsonl"), into_live=True)))
+    assert isinstance(recovery, ReplayClient)
+    assert recovery.sandbox is None, "--into-live writes the live store: the recovery of spilled batches"
     day = venue.config_from_options(options(date="2026-11-20", symbols="ES, NQZ26"))
     assert (day.date, day.symbols) == (date(2026, 11, 20), ("ES", "NQZ26"))
 
@@ -74,6 +85,12 @@ def test_the_replay_config_takes_one_source(tmp_path: Path) -> None:
         ReplayConfig(file=tmp_path / "a.jsonl", speed=-1.0)
     with pytest.raises(StreamerConfigError, match="--date '2026-13-01' is not a date"):
         venue.config_from_options(options(date="2026-13-01"))
+    with pytest.raises(StreamerConfigError, match=r"--replay-id: replay id 'Bad Id\}' is not valid"):
+        ReplayConfig(file=tmp_path / "a.jsonl", replay_id="Bad Id}")
+    with pytest.raises(StreamerConfigError, match="--into-live takes a --file"):
+        ReplayConfig(date=date(2026, 11, 20), into_live=True)
+    with pytest.raises(StreamerConfigError, match="--expire-hours must be more than 0"):
+        ReplayConfig(file=tmp_path / "a.jsonl", expire_hours=0)
 
 
 def help_text(*args: str) -> str:

@@ -4,9 +4,8 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from apps.api import render
-from apps.api.inputs import instant_check, symbol_resolve
+from apps.api.inputs import instant_check, scope_of, symbol_resolve
 from apps.api.schemas import NOT_FOUND, BookOut, BookQuery, CompareQuery, DepthCompareOut
-from apps.core.clock import utc_now
 from apps.core.exceptions import BadInputError, NotFoundError
 from apps.marketdata.events import FEED_CODES
 from apps.storage.book import book_view, books_compare
@@ -23,10 +22,11 @@ def _feed(raw: str, *, field: str) -> str:
 
 @router.get("/depth/book", response={200: BookOut, **NOT_FOUND}, summary="The order book of one feed at an instant")
 def depth_book(request: HttpRequest, query: Query[BookQuery]) -> dict[str, object]:
-    at = instant_check(query.at, field="at") if query.at else utc_now()
-    symbol = symbol_resolve(query.symbol, at=at)
+    scope = scope_of(query.replay)
+    at = instant_check(query.at, field="at") if query.at else scope.now
+    symbol = symbol_resolve(query.symbol, at=at, keyspace=scope.keyspace)
     feed = _feed(query.feed, field="feed") if query.feed else None
-    book = book_view(symbol=symbol, at=at, feed=feed, levels=query.levels)
+    book = book_view(symbol=symbol, at=at, feed=feed, levels=query.levels, keyspace=scope.keyspace)
     if book is None:
         raise NotFoundError(f"no book of {symbol} at {at.isoformat()}" + (f" from {feed}" if feed else ""))
     return {"symbol": symbol, "feed": book.feed, "time": at, **render.book_sides(book)}
@@ -37,10 +37,11 @@ def depth_compare(request: HttpRequest, query: Query[CompareQuery]) -> dict[str,
     names = [part.strip() for part in query.feeds.split(",") if part.strip()]
     if len(names) != 2 or names[0] == names[1]:
         raise BadInputError("feeds", f"feeds {query.feeds!r} must name two different feeds, e.g. schwab,tastytrade")
-    at = instant_check(query.at, field="at") if query.at else utc_now()
-    symbol = symbol_resolve(query.symbol, at=at)
+    scope = scope_of(query.replay)
+    at = instant_check(query.at, field="at") if query.at else scope.now
+    symbol = symbol_resolve(query.symbol, at=at, keyspace=scope.keyspace)
     feeds = [_feed(name, field="feeds") for name in names]
-    books = books_compare(symbol=symbol, at=at, feeds=feeds, levels=query.levels)
+    books = books_compare(symbol=symbol, at=at, feeds=feeds, levels=query.levels, keyspace=scope.keyspace)
     return {
         "symbol": symbol,
         "time": at,

@@ -17,10 +17,9 @@ from apps.api.depth_schemas import (
     ProfileOut,
     ProfileQuery,
 )
-from apps.api.inputs import instant_check, symbol_resolve, time_range
+from apps.api.inputs import instant_check, scope_of, symbol_resolve, time_range
 from apps.api.render import from_ms
 from apps.api.schemas import NOT_FOUND
-from apps.core.clock import utc_now
 from apps.core.exceptions import NotFoundError
 from apps.marketdata.depth_reads import book_live
 from apps.storage.book_history import book_history
@@ -35,8 +34,9 @@ router = Router(tags=["depth"])
     summary="The newest book, with the /ws/depth position to follow it from",
 )
 def depth_live(request: HttpRequest, query: Query[LiveBookQuery]) -> dict[str, object]:
-    symbol = symbol_resolve(query.symbol)
-    live = book_live(symbol=symbol, feed=query.feed)
+    scope = scope_of(query.replay)
+    symbol = symbol_resolve(query.symbol, at=scope.now, keyspace=scope.keyspace)
+    live = book_live(symbol=symbol, feed=query.feed, keyspace=scope.keyspace)
     if live is None:
         raise NotFoundError(f"no book of {symbol} in the hot store" + (f" from {query.feed}" if query.feed else ""))
     sides = live.book.levels(max(len(live.book.bids), len(live.book.asks)))
@@ -55,10 +55,19 @@ def depth_live(request: HttpRequest, query: Query[LiveBookQuery]) -> dict[str, o
     summary="The book at the end of each step of a range, lake and hot store (heatmap columns)",
 )
 def depth_history(request: HttpRequest, query: Query[BookHistoryQuery]) -> dict[str, object]:
-    start, end = time_range(query.start, query.end, default=timedelta(minutes=15), limit=timedelta(days=HISTORY_DAYS))
-    symbol = symbol_resolve(query.symbol, at=end)
+    scope = scope_of(query.replay)
+    start, end = time_range(
+        query.start, query.end, default=timedelta(minutes=15), limit=timedelta(days=HISTORY_DAYS), now=scope.now
+    )
+    symbol = symbol_resolve(query.symbol, at=end, keyspace=scope.keyspace)
     history = book_history(
-        symbol=symbol, start=start, end=end, step_ms=query.step_ms, levels=query.levels, feed=query.feed
+        symbol=symbol,
+        start=start,
+        end=end,
+        step_ms=query.step_ms,
+        levels=query.levels,
+        feed=query.feed,
+        keyspace=scope.keyspace,
     )
     return {
         "symbol": symbol,
@@ -76,13 +85,16 @@ def depth_history(request: HttpRequest, query: Query[BookHistoryQuery]) -> dict[
     summary="Volume by price and VWAP of a range (default: the current session), lake and hot store",
 )
 def profile(request: HttpRequest, query: Query[ProfileQuery]) -> dict[str, object]:
+    scope = scope_of(query.replay)
     if query.start is None:
-        end = instant_check(query.end, field="end") if query.end else utc_now()
-        start, end = time_range(globex_session_start(at=end), end, default=timedelta(days=1))
+        end = instant_check(query.end, field="end") if query.end else scope.now
+        start, end = time_range(globex_session_start(at=end), end, default=timedelta(days=1), now=scope.now)
     else:
-        start, end = time_range(query.start, query.end, default=timedelta(days=1), limit=timedelta(days=PROFILE_DAYS))
-    symbol = symbol_resolve(query.symbol, at=end)
-    result = volume_profile(symbol=symbol, start=start, end=end)
+        start, end = time_range(
+            query.start, query.end, default=timedelta(days=1), limit=timedelta(days=PROFILE_DAYS), now=scope.now
+        )
+    symbol = symbol_resolve(query.symbol, at=end, keyspace=scope.keyspace)
+    result = volume_profile(symbol=symbol, start=start, end=end, keyspace=scope.keyspace)
     return {
         "symbol": symbol,
         "start": start,

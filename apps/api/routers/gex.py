@@ -7,13 +7,20 @@ import msgspec
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from apps.api.inputs import instant_check, ticker_check, time_range
-from apps.api.schemas import ERRORS, NOT_FOUND, GEXAtQuery, GEXHistoryOut, GEXHistoryQuery, GEXQuery, GEXSnapshotOut
+from apps.api.inputs import instant_check, scope_of, ticker_check, time_range
+from apps.api.schemas import NOT_FOUND, GEXAtQuery, GEXHistoryOut, GEXHistoryQuery, GEXQuery, GEXSnapshotOut
 from apps.core.exceptions import NotFoundError
 from apps.gex.selectors import snapshot_at, snapshot_latest, snapshots_between
 from apps.gex.snapshots import GEXSnapshot, category_canonical
 
 router = Router(tags=["gex"])
+
+
+def _live_only(replay: str | None) -> None:
+    """A replay replays trades, quotes and depth; it holds no GEX snapshot (404, or the id's error)."""
+    if replay is not None:
+        scope_of(replay)
+        raise NotFoundError(f"replay {replay!r} holds no GEX snapshots: a replay carries trades, quotes and depth")
 
 
 def _snapshot(snapshot: GEXSnapshot) -> dict[str, Any]:
@@ -22,6 +29,7 @@ def _snapshot(snapshot: GEXSnapshot) -> dict[str, Any]:
 
 @router.get("/gex/latest", response={200: GEXSnapshotOut, **NOT_FOUND}, summary="The newest GEX snapshot")
 def gex_latest(request: HttpRequest, query: Query[GEXQuery]) -> dict[str, Any]:
+    _live_only(query.replay)
     ticker, category = ticker_check(query.ticker), category_canonical(query.category.value)
     snapshot = snapshot_latest(ticker=ticker, category=category)
     if snapshot is None:
@@ -31,6 +39,7 @@ def gex_latest(request: HttpRequest, query: Query[GEXQuery]) -> dict[str, Any]:
 
 @router.get("/gex/at", response={200: GEXSnapshotOut, **NOT_FOUND}, summary="The GEX snapshot in force at an instant")
 def gex_at(request: HttpRequest, query: Query[GEXAtQuery]) -> dict[str, Any]:
+    _live_only(query.replay)
     ticker, category = ticker_check(query.ticker), category_canonical(query.category.value)
     at = instant_check(query.at, field="at")
     snapshot = snapshot_at(ticker=ticker, category=category, at=at)
@@ -39,8 +48,9 @@ def gex_at(request: HttpRequest, query: Query[GEXAtQuery]) -> dict[str, Any]:
     return _snapshot(snapshot)
 
 
-@router.get("/gex/history", response={200: GEXHistoryOut, **ERRORS}, summary="GEX snapshots in a time range")
+@router.get("/gex/history", response={200: GEXHistoryOut, **NOT_FOUND}, summary="GEX snapshots in a time range")
 def gex_history(request: HttpRequest, query: Query[GEXHistoryQuery]) -> dict[str, Any]:
+    _live_only(query.replay)
     ticker, category = ticker_check(query.ticker), category_canonical(query.category.value)
     start, end = time_range(query.start, query.end, default=timedelta(days=1))
     page, next_cursor = snapshots_between(

@@ -44,9 +44,20 @@ class HotStoreWriter:
     pipelined round trip plus one pub/sub notification.
     """
 
-    def __init__(self, client: redis.asyncio.Redis, *, feed: str) -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        feed: str,
+        keyspace: keys.KeySpace = keys.LIVE,
+        expire_seconds: int | None = None,
+    ) -> None:
         self.client = client
         self.feed = feed
+        # The live store, or a replay's sandbox: the same layout under the sandbox's prefix.
+        self.keyspace = keyspace
+        # A sandbox's keys expire this long after their last write (None: never; live keys never do).
+        self.expire_seconds = expire_seconds
         self._trades = client.register_script(TRADES)
         self._block = client.register_script(BLOCK)
         self._loaded = False
@@ -98,14 +109,15 @@ class HotStoreWriter:
             return WriteResult()
 
         calls: list[tuple[str, str, Sequence[Event]]] = []
+        space = self.keyspace
         async with self.client.pipeline(transaction=False) as pipe:
             for symbol, batch in trades.items():
                 last = batch[-1]
                 pipe.evalsha(  # type: ignore[unused-awaitable]
                     self._trades.sha,
                     2,
-                    keys.trades(symbol),
-                    keys.last(symbol),
+                    space.trades(symbol),
+                    space.last(symbol),
                     batch[0].ts_event // NS_PER_MS,
                     encode_trades(TradeColumns.of(batch)),
                     len(batch),
@@ -113,14 +125,14 @@ class HotStoreWriter:
                     last.size,
                     last.ts_event // NS_PER_MS,
                 )
-                calls.append(("trades", keys.trades(symbol), batch))
+                calls.append(("trades", space.trades(symbol), batch))
             for symbol, quote_batch in quotes.items():
                 last_quote = quote_batch[-1]
                 pipe.evalsha(  # type: ignore[unused-awaitable]
                     self._block.sha,
                     2,
-                    keys.quotes(symbol),
-                    keys.last(symbol),
+                    space.quotes(symbol),
+                    space.last(symbol),
                     quote_batch[0].ts_event // NS_PER_MS,
                     len(quote_batch),
                     encode_quotes(quote_batch),
@@ -135,21 +147,24 @@ class HotStoreWriter:
                     "quote_ts",
                     last_quote.ts_event // NS_PER_MS,
                 )
-                calls.append(("quotes", keys.quotes(symbol), quote_batch))
+                calls.append(("quotes", space.quotes(symbol), quote_batch))
             for symbol, depth_batch in depth.items():
                 pipe.evalsha(  # type: ignore[unused-awaitable]
                     self._block.sha,
                     2,
-                    keys.depth(symbol),
-                    keys.last(symbol),
+                    space.depth(symbol),
+                    space.last(symbol),
                     depth_batch[0].ts_event // NS_PER_MS,
                     len(depth_batch),
                     encode_depth(depth_batch),
                 )
-                calls.append(("depth", keys.depth(symbol), depth_batch))
+                calls.append(("depth", space.depth(symbol), depth_batch))
+            if self.expire_seconds:
+                for key in {key for _, stream_key, batch in calls for key in (stream_key, space.last(batch[0].symbol))}:
+                    pipe.expire(key, self.expire_seconds)  # type: ignore[unused-awaitable]
             if trades:
                 summary = {"feed": self.feed, "symbols": sorted(trades), "count": sum(len(b) for b in trades.values())}
-                pipe.publish(keys.trades_channel(self.feed), dumps(summary))  # type: ignore[unused-awaitable]
+                pipe.publish(space.trades_channel(self.feed), dumps(summary))  # type: ignore[unused-awaitable]
             replies = await pipe.execute(raise_on_error=False)
 
         return _collect(calls, replies)

@@ -8,8 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.core import keys
 from streamers.config import RunnerConfig, StreamerConfigError
 from streamers.registry import VENUES
+from streamers.replay.sandbox import ReplaySandbox
 from streamers.runner import StreamerRunner
 
 LIST = "list"
@@ -59,7 +61,9 @@ class Command(BaseCommand):
         port = venue.metrics_port if options["metrics_port"] is None else options["metrics_port"]
         symbols = tuple(part.strip() for part in (options["symbols"] or "").split(",") if part.strip())
         try:
-            client = venue.client_from_options(options)
+            venue_config = venue.config_from_options(options)
+            client = venue.client(venue_config)
+            sink = venue.sink(venue_config, settings.REDIS_URL) if venue.sink else None
             config = RunnerConfig(
                 name=venue.name,
                 batch_size=options["batch_size"],
@@ -68,11 +72,27 @@ class Command(BaseCommand):
                 fixed_symbols=symbols or None,
                 symbols_setting=venue.symbols_setting,
                 record_path=options["record"],
+                subscription_setting=venue.subscription_setting,
             )
         except StreamerConfigError as error:
             raise CommandError(str(error)) from None
+        sandbox = getattr(client, "sandbox", None)
+        keyspace, expire_seconds = keys.LIVE, None
+        if isinstance(sandbox, ReplaySandbox):
+            keyspace, expire_seconds = sandbox.keyspace, sandbox.expire_seconds
+            kept = (
+                "kept until deleted" if expire_seconds is None else f"deleted {expire_seconds / 3600:g} h after its end"
+            )
+            self.stdout.write(
+                f"replay {sandbox.replay_id}: its own sandbox, never the live data ({kept}); watch it at"
+                f" /?replay={sandbox.replay_id}; manage.py replay pause|resume|delete {sandbox.replay_id}"
+            )
+            self.stdout.flush()
+        runner = StreamerRunner(
+            client, config, redis_url=settings.REDIS_URL, sink=sink, keyspace=keyspace, expire_seconds=expire_seconds
+        )
         try:
-            asyncio.run(StreamerRunner(client, config, redis_url=settings.REDIS_URL).run())
+            asyncio.run(runner.run())
         except StreamerConfigError as error:  # found on start-up: the metrics port, say
             raise CommandError(str(error)) from None
 

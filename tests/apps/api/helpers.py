@@ -34,5 +34,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
     ("get", "/api/status/flush", {}),
     ("get", "/api/status/queues", {}),
     ("get", "/api/alerts/recent", {}),
+    ("get", "/api/replays", {}),
+    ("get", "/api/replays/nov20", {}),
     *CONTROL_ENDPOINTS,
 ]

@@ -18,6 +18,7 @@ from apps.storage.flush import streams_flush
 from apps.storage.replay import LakeDayReader, lake_day_counts, lake_days
 from streamers.config import RunnerConfig
 from streamers.replay.client import ReplayClient
+from streamers.replay.sandbox import ReplaySandbox
 from streamers.runner import StreamerRunner
 from tests.factories import write
 
@@ -102,26 +103,31 @@ def test_the_replay_streamer_writes_a_lake_day_back_to_redis(tmp_path: Path) -> 
     client = get_redis()
     client.delete(*client.keys("md:*"))
 
+    sandbox = ReplaySandbox(redis_url=settings.REDIS_URL, replay_id="day", expire_seconds=None, start_paused=False)
     runner = StreamerRunner(
-        ReplayClient(day=DAY, lake=tmp_path, speed=0, keep_time=True),
+        ReplayClient(day=DAY, lake=tmp_path, speed=0, sandbox=sandbox),
         RunnerConfig(name="replay", fixed_symbols=("ESZ26", "NQZ26"), status_interval=0.2),
         redis_url=settings.REDIS_URL,
+        keyspace=sandbox.keyspace,
     )
     asyncio.run(runner.run())
 
     assert runner.events_written == len(written)
+    # Into the replay's sandbox, as stored: exchange times and feeds.
     replayed = [(t.trade.ts_event, t.trade.price, t.trade.size, t.trade.side, t.trade.seq, t.trade.feed)
-                for t in trades_last(symbol="ESZ26", count=10)]  # fmt: skip
+                for t in trades_last(symbol="ESZ26", count=10, keyspace=sandbox.keyspace)]  # fmt: skip
     assert replayed == [
-        (event.ts_event, event.price, event.size, event.side, event.seq, "replay")
+        (event.ts_event, event.price, event.size, event.side, event.seq, event.feed)
         for event in written
         if isinstance(event, Trade) and event.symbol == "ESZ26"
     ]
-    quote = quote_latest(symbol="NQZ26")
+    assert client.keys("md:*") == [], "nothing live"
+    quote = quote_latest(symbol="NQZ26", keyspace=sandbox.keyspace)
     assert quote is not None
     assert (quote.bid_price, quote.ask_price) == (20999.75, 21000.0)
     # The book between the two snapshots, rebuilt from what the replay wrote.
-    book = book_at(symbol="ESZ26", at=datetime.fromtimestamp((T0 + 6 * MS) / 1e9, tz=UTC), feed="replay")
+    at = datetime.fromtimestamp((T0 + 6 * MS) / 1e9, tz=UTC)
+    book = book_at(symbol="ESZ26", at=at, feed="test", keyspace=sandbox.keyspace)
     assert book is not None
     assert sorted(book.bids.items(), reverse=True) == [(6000.25, 6), (6000.0, 5), (5999.75, 7)]
     assert sorted(book.asks.items()) == [(6000.5, 9)]
@@ -162,14 +168,18 @@ def test_a_pause_in_the_replayed_day_longer_than_the_watchdog_loses_nothing_and_
     client = get_redis()
     client.delete(*client.keys("md:*"))
 
+    sandbox = ReplaySandbox(redis_url=settings.REDIS_URL, replay_id="quiet", expire_seconds=None, start_paused=False)
     runner = StreamerRunner(
-        ReplayClient(day=DAY, lake=tmp_path, speed=1, keep_time=True),
+        ReplayClient(day=DAY, lake=tmp_path, speed=1, sandbox=sandbox),
         RunnerConfig(name="replay", fixed_symbols=("ESZ26",), status_interval=0.2),
         redis_url=settings.REDIS_URL,
+        keyspace=sandbox.keyspace,
     )
     asyncio.run(runner.run())
 
     assert runner.events_written == 1200
-    assert sorted(t.trade.seq for t in trades_last(symbol="ESZ26", count=2000)) == list(range(1200))
+    replayed = trades_last(symbol="ESZ26", count=2000, keyspace=sandbox.keyspace)
+    assert sorted(t.trade.seq for t in replayed) == list(range(1200))
     assert (runner.reconnects, runner.gaps) == (0, 0)
+    assert not get_redis().exists(sandbox.keyspace.gaps)
     assert gaps_list(feed="replay") == []

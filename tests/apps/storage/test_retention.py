@@ -60,6 +60,9 @@ def lake(tmp_path: Path, settings: pytest.FixtureRequest) -> Path:
 def test_policies_exist_for_every_data_type() -> None:
     assert sorted(RetentionPolicy.objects.values_list("data_type", flat=True)) == [
         "depth",
+        "flow_alert",
+        "market_agg",
+        "option_trade",
         "quotes",
         "snapshots",
         "trades",

@@ -1,0 +1,54 @@
+"""Reads of the alerts app: the enabled rules compiled, with the state their recorded alerts
+imply (cooldowns, dedup windows), and recent alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from django.db.models import Max
+
+from apps.alerts.models import AlertEvent, AlertRule
+from apps.alerts.rules import CompiledRule, RuleCompileError, rule_compile
+from apps.alerts.services import rule_data
+
+log = structlog.get_logger(__name__)
+
+
+def rules_version() -> tuple[int, int]:
+    """Changes when any rule is created, edited, enabled, disabled or deleted."""
+    rows = AlertRule.objects.aggregate(top=Max("version"), last=Max("updated_at"))
+    count = AlertRule.objects.count()
+    stamp = rows["last"].timestamp() if rows["last"] else 0
+    return count, hash((rows["top"], stamp))
+
+
+def rule_compiled(rule: AlertRule, *, restore: bool = True) -> CompiledRule:
+    """`rule` compiled; with `restore`, its cooldown and dedup state rebuilt from the alerts it
+    recorded, so a restarted engine neither repeats nor misses what the running one would have done."""
+    compiled = rule_compile(rule_id=rule.pk, version=rule.version, name=rule.name, data=rule_data(rule))
+    window = max(compiled.spec.cooldown_seconds, compiled.spec.dedup_seconds)
+    if restore and window:
+        latest = AlertEvent.objects.filter(rule=rule, test=False).aggregate(top=Max("event_time"))["top"]
+        if latest is not None:
+            recent = AlertEvent.objects.filter(
+                rule=rule, test=False, event_time__gte=latest - timedelta(seconds=window)
+            ).values_list("key", "fingerprint", "input")
+            for key, fingerprint, item in recent:
+                compiled.remember(key=key, fingerprint=fingerprint, ts_ns=int(item["ts_event"]))
+    return compiled
+
+
+def rules_enabled_compiled() -> list[CompiledRule]:
+    """Every enabled rule that compiles (one that no longer does is logged and skipped)."""
+    compiled = []
+    for rule in AlertRule.objects.filter(enabled=True).order_by("pk"):
+        try:
+            compiled.append(rule_compiled(rule))
+        except RuleCompileError as error:
+            log.error("alerts.rule_skipped", rule_id=rule.pk, name=rule.name, error=error.message)
+    return compiled
+
+
+def events_of_rule(*, rule: AlertRule, limit: int = 100) -> list[AlertEvent]:
+    return list(AlertEvent.objects.filter(rule=rule).order_by("-event_time", "-id")[:limit])
