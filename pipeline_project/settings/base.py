@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.brokers",
     "apps.alerts",
+    "apps.trading",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",
     "apps.dashboard",
