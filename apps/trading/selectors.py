@@ -70,3 +70,9 @@ def start_of_day() -> datetime:
 
 def audit_recent(*, limit: int = 50) -> list[TradeAudit]:
     return list(TradeAudit.objects.all()[:limit])
+
+
+def allowlisted_guilds() -> list[str]:
+    """Every guild listed for some cog (the bot syncs its slash commands to these)."""
+    rows = BotAllowlistEntry.objects.filter(kind=BotAllowlistEntry.Kind.GUILD)
+    return sorted({value for value in rows.values_list("discord_id", flat=True) if value.isdigit()})

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from pydantic import StrictBool
 
 from apps.accounts.services import control_perform
 from apps.api.auth import request_caller
@@ -20,7 +21,7 @@ router = Router(tags=["control"])
 
 
 class KillSwitchIn(Schema):
-    on: bool = Field(description="true stops every new order (cancels still go through); false allows them again")
+    on: StrictBool = Field(description="true stops every new order (cancels still go through); false allows them again")
     reason: str = Field("", max_length=200)
 
 

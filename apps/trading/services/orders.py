@@ -69,6 +69,8 @@ class Validated:
 class TicketView:
     ticket: TradeTicket
     dry_run: dict[str, Any]
+    # The order as validated (prices as plain decimal strings).
+    order: dict[str, Any]
 
 
 def _broker(broker: Broker | None) -> Broker:
@@ -358,7 +360,7 @@ def order_request(
         account=broker.target.account,
     )
     audit_write(kind=TradeAudit.Kind.AWAITING, requester=requester, ticket=ticket.id, order=full, result=dry)
-    return TicketView(ticket=ticket, dry_run=dry)
+    return TicketView(ticket=ticket, dry_run=dry, order=full)
 
 
 def _plain(price: Decimal | None) -> Decimal:
