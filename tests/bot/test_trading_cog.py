@@ -129,7 +129,9 @@ async def test_status_changes_are_reported_on_a_plain_tuesday(cog: TradingCog, f
 async def test_the_bot_loads_its_cogs_and_records_its_state(trading: Broker) -> None:
     bot = PipelineBot(guild_ids=[])
     await bot.setup_hook()
-    assert {"buy", "sell", "killswitch", "gex", "levels", "status", "streamer"} <= {command.name for command in bot.commands}
+    assert {"buy", "sell", "killswitch", "gex", "levels", "status", "streamer"} <= {
+        command.name for command in bot.commands
+    }
     assert {"gex", "levels"} <= {command.name for command in bot.tree.get_commands()}
     assert bot.command_prefix == "!"
     assert process_status_read(name="bot")["state"] == "starting"
