@@ -18,7 +18,7 @@ from bot.metrics import COMMANDS, CONNECTED, DISCONNECTS
 from bot.requesters import requester_of
 
 log = structlog.get_logger(__name__)
-COGS = ("bot.cogs.trading", "bot.cogs.gex", "bot.cogs.status")
+COGS = ("bot.cogs.trading", "bot.cogs.gex", "bot.cogs.status", "bot.cogs.alerts")
 STATUS_NAME = "bot"
 
 

@@ -129,7 +129,7 @@ async def test_status_changes_are_reported_on_a_plain_tuesday(cog: TradingCog, f
 async def test_the_bot_loads_its_cogs_and_records_its_state(trading: Broker) -> None:
     bot = PipelineBot(guild_ids=[])
     await bot.setup_hook()
-    assert {"buy", "sell", "killswitch", "gex", "levels", "status", "streamer"} <= {
+    assert {"buy", "sell", "killswitch", "gex", "levels", "status", "streamer", "alerts"} <= {
         command.name for command in bot.commands
     }
     assert {"gex", "levels"} <= {command.name for command in bot.tree.get_commands()}
