@@ -3,23 +3,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
+from celery.result import AsyncResult
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.alerts.backtest import backtest_run
+from apps.alerts.backtest import MAX_DAYS, BacktestReport
 from apps.alerts.models import AlertDelivery, AlertEvent, AlertRule
 from apps.alerts.rules import RuleCompileError
 from apps.alerts.services import SPEC_FIELDS, alert_test_fire, rule_check, rule_delete, rule_save
+from apps.alerts.tasks import alerts_backtest
 from apps.core.exceptions import ApplicationError
+
+_TASK_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -84,25 +90,50 @@ class AlertRuleAdmin(admin.ModelAdmin):
         ]
 
     def backtest_view(self, request: HttpRequest, rule_id: int) -> HttpResponse:
+        """The form; on submit the backtest runs on the `alerts` queue and this page follows it
+        (a progress bar, refreshed every second), then shows the report and offers the CSV."""
         rule = get_object_or_404(AlertRule, pk=rule_id)
+        task_id = request.GET.get("task", "")
+        if task_id:
+            return self._backtest_followed(request, rule, task_id)
         form = BacktestForm(request.GET or None)
-        report = None
         if form.is_valid():
-            try:
-                report = backtest_run(rule=rule, start=form.cleaned_data["start"], end=form.cleaned_data["end"])
-            except ApplicationError as error:
-                form.add_error(None, error.message)
-            if report is not None and request.GET.get("format") == "csv":
-                response = HttpResponse(report.csv(), content_type="text/csv")
-                response["Content-Disposition"] = f'attachment; filename="backtest-{rule.pk}.csv"'
-                return response
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+            if end < start or (end - start).days >= MAX_DAYS:
+                form.add_error("end", f"give an end on or after the start, at most {MAX_DAYS} days later")
+            else:
+                task = alerts_backtest.apply_async(args=(rule.pk, start.isoformat(), end.isoformat()), queue="alerts")
+                url = reverse("admin:alerts_alertrule_backtest", args=[rule.pk])
+                return HttpResponseRedirect(f"{url}?{urlencode({'task': task.id})}")
+        return self._backtest_page(request, rule, {"form": form})
+
+    def _backtest_followed(self, request: HttpRequest, rule: AlertRule, task_id: str) -> HttpResponse:
+        if not _TASK_ID.match(task_id):
+            return HttpResponseBadRequest("task must be a task id")
+        result: AsyncResult[Any] = AsyncResult(task_id)
+        if result.failed():
+            return self._backtest_page(request, rule, {"form": BacktestForm(), "error": str(result.result)})
+        if not result.successful():
+            meta = result.info if isinstance(result.info, dict) else {}
+            context = {"running": True, "done": meta.get("done", 0), "total": meta.get("total", 0)}
+            return self._backtest_page(request, rule, context)
+        data = cast(dict[str, Any], result.result)
+        report = BacktestReport(
+            **{**data, "start": date.fromisoformat(data["start"]), "end": date.fromisoformat(data["end"])}
+        )
+        if request.GET.get("format") == "csv":
+            response = HttpResponse(report.csv(), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="backtest-{rule.pk}.csv"'
+            return response
+        return self._backtest_page(request, rule, {"form": BacktestForm(), "report": report, "task": task_id})
+
+    def _backtest_page(self, request: HttpRequest, rule: AlertRule, context: dict[str, Any]) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
             "rule": rule,
-            "form": form,
-            "report": report,
             "title": f"Backtest: {rule.name}",
             "opts": self.model._meta,
+            **context,
         }
         return TemplateResponse(request, "admin/alerts/backtest.html", context)
 

@@ -12,7 +12,17 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from apps.alerts.inputs import AlertInput
 from apps.alerts.models import Source
@@ -22,6 +32,12 @@ if TYPE_CHECKING:
     from apps.alerts.tape import Tape
 
 Predicate = Callable[[AlertInput, "Tape"], bool]
+# Dollars: a JSON number or a decimal string ("1000000", "2500.50"), kept exact. The pattern is in
+# the schema so that what the schema allows is what the rule accepts.
+Money = Annotated[
+    Decimal,
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d{1,15}(\.\d{1,10})?$"}]}),
+]
 GexLevel = Literal["zero_gamma", "major_pos_vol", "major_neg_vol", "major_pos_oi", "major_neg_oi"]
 
 _UW_OPTIONS = frozenset({Source.UW_OPTION_TRADES, Source.UW_FLOW_ALERTS})
@@ -41,13 +57,10 @@ class _Condition(BaseModel):
     def predicate(self) -> Predicate:
         raise NotImplementedError
 
-    # Stateful conditions read the previous value of the input's series (kept by the tape).
-    stateful: ClassVar[bool] = False
-
 
 class PremiumAtLeast(_Condition):
     kind: Literal["premium_at_least"]
-    min: Decimal = Field(ge=0, description="dollars; UW premium of the trade, or an alert's total premium")
+    min: Money = Field(ge=0, description="dollars; UW premium of the trade, or an alert's total premium")
 
     def applies_to(self) -> frozenset[Source]:
         return _UW_OPTIONS
@@ -59,7 +72,7 @@ class PremiumAtLeast(_Condition):
 
 class TickerIn(_Condition):
     kind: Literal["ticker_in"]
-    tickers: list[str] = Field(min_length=1, max_length=1000)
+    tickers: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(min_length=1, max_length=1000)
 
     @field_validator("tickers")
     @classmethod
@@ -105,8 +118,8 @@ class DteBetween(_Condition):
     cost: ClassVar[int] = 2
 
     kind: Literal["dte"]
-    min: int = Field(default=0, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: StrictInt = Field(default=0, ge=0, le=3650)
+    max: StrictInt | None = Field(default=None, ge=0, le=3650)
 
     @model_validator(mode="after")
     def _ordered(self) -> DteBetween:
@@ -132,7 +145,7 @@ class DteBetween(_Condition):
 class Flag(_Condition):
     kind: Literal["flag"]
     flag: Literal["sweep", "multileg", "opening"]
-    value: bool = True
+    value: StrictBool = True
 
     def applies_to(self) -> frozenset[Source]:
         return _UW_OPTIONS
@@ -146,8 +159,10 @@ class OtmPercent(_Condition):
     cost: ClassVar[int] = 2
 
     kind: Literal["otm_percent"]
-    min: float | None = Field(default=None, description="percent out of the money; negative is in the money")
-    max: float | None = None
+    min: StrictFloat | None = Field(
+        default=None, ge=-1000, le=1000, description="percent out of the money; negative is in the money"
+    )
+    max: StrictFloat | None = Field(default=None, ge=-1000, le=1000)
 
     @model_validator(mode="after")
     def _bounded(self) -> OtmPercent:
@@ -177,7 +192,7 @@ class VolumeOiRatio(_Condition):
     cost: ClassVar[int] = 2
 
     kind: Literal["volume_oi_ratio"]
-    min: float = Field(gt=0)
+    min: StrictFloat = Field(gt=0, le=1e9)
 
     def applies_to(self) -> frozenset[Source]:
         return _UW_OPTIONS
@@ -202,9 +217,12 @@ class GexCross(_Condition):
     kind: Literal["gex_cross"]
     level: GexLevel = "zero_gamma"
     direction: Literal["up", "down", "either"] = "either"
-    gex_ticker: str | None = Field(default=None, description="the GEX ticker whose levels a trade is held against")
-    category: str = "gex_full"
-    stateful: ClassVar[bool] = True
+    gex_ticker: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$",
+        description="the GEX ticker whose levels a trade is held against (ES_SPX, SPX, ...); default: its symbol",
+    )
+    category: str = Field(default="gex_full", pattern=r"^[a-z0-9_]{1,32}$")
 
     def applies_to(self) -> frozenset[Source]:
         return frozenset({Source.MD_TRADES, Source.MD_BARS, Source.GEX_SNAPSHOTS})
@@ -233,8 +251,12 @@ class GexCross(_Condition):
 
 class FeedLeg(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    symbol: str
-    feed: str = Field(default="", description="the feed's name (schwab, tastytrade, ...); empty: any feed")
+    symbol: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
+    feed: str = Field(
+        default="",
+        pattern=r"^[a-z0-9_-]{0,32}$",
+        description="the feed's name (schwab, tastytrade, ...); empty: any feed",
+    )
 
 
 class FeedSpread(_Condition):
@@ -245,8 +267,7 @@ class FeedSpread(_Condition):
     kind: Literal["feed_spread"]
     a: FeedLeg
     b: FeedLeg
-    min: float = Field(gt=0)
-    stateful: ClassVar[bool] = True
+    min: StrictFloat = Field(gt=0, le=1e9)
 
     def applies_to(self) -> frozenset[Source]:
         return frozenset({Source.MD_TRADES})
@@ -277,8 +298,7 @@ class GexLevelChange(_Condition):
 
     kind: Literal["gex_level_change"]
     level: GexLevel = "zero_gamma"
-    min_change: float = Field(gt=0)
-    stateful: ClassVar[bool] = True
+    min_change: StrictFloat = Field(gt=0, le=1e9)
 
     def applies_to(self) -> frozenset[Source]:
         return frozenset({Source.GEX_SNAPSHOTS})
@@ -301,8 +321,8 @@ class NetPremium(_Condition):
 
     kind: Literal["net_premium"]
     of: Literal["call", "put", "call_minus_put"] = "call_minus_put"
-    min: Decimal | None = None
-    max: Decimal | None = None
+    min: Money | None = None
+    max: Money | None = None
 
     @model_validator(mode="after")
     def _bounded(self) -> NetPremium:

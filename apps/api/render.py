@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -147,7 +148,15 @@ class ORJSONRenderer(BaseRenderer):
     media_type = "application/json"
 
     def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
-        return orjson.dumps(data, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(data, default=_error_context, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+
+
+def _error_context(value: Any) -> str:
+    """What orjson cannot encode in a validation error's context: a Decimal bound (`ge`), the
+    ValueError a validator raised. Anything else is a bug and stays a TypeError."""
+    if isinstance(value, Decimal | BaseException):
+        return str(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 def purge_run(run: PurgeRun) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pipeline_project.celery import app
 
 # A rename strands messages already queued under the old name: change this list on purpose.
 REGISTERED = {
+    "apps.alerts.tasks.alerts_backtest",
     "apps.alerts.tasks.alerts_deliver",
     "apps.core.tasks.beat_heartbeat",
     "apps.core.tasks.runtime_config_snapshot",

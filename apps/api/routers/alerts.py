@@ -28,14 +28,14 @@ _SECRETS = {"secret", "url", "webhook_url"}
 class RuleIn(Schema):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=10_000)
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
     source: Source
     match: Match = Match.ALL
     conditions: list[Condition] = Field(default_factory=list, max_length=50)
     session: SessionFilter = SessionFilter.ANY
-    cooldown_seconds: int = Field(default=0, ge=0, le=7 * 86_400)
+    cooldown_seconds: int = Field(default=0, ge=0, le=7 * 86_400, strict=True)
     cooldown_key: CooldownKey = CooldownKey.SYMBOL
-    dedup_seconds: int = Field(default=0, ge=0, le=7 * 86_400)
+    dedup_seconds: int = Field(default=0, ge=0, le=7 * 86_400, strict=True)
     actions: list[dict[str, Any]] = Field(
         default_factory=list,
         max_length=20,

@@ -61,8 +61,14 @@ def test_the_served_document_is_the_one_fuzzed() -> None:
 )
 def test_the_api_answers_generated_requests_as_documented(case: Any, staff: Caller) -> None:
     # Every check, "schema-valid request rejected" (positive_data_acceptance) included: the
-    # document states each rule the handlers enforce, so a request it allows is answered.
-    case.call_and_validate(headers={"Authorization": f"Bearer {staff.secret}"}, checks=list(ALL_CHECKS))
+    # document states each rule the handlers enforce, so a request it allows is answered. One
+    # exception: an alert rule's conditions must apply to its source (a DTE range on GEX
+    # snapshots cannot compile), a relation between fields no schema states, and issue 15 wants
+    # such a rule refused (422 naming the condition) rather than saved.
+    checks = list(ALL_CHECKS)
+    if case.method in {"POST", "PUT"} and case.path in {"/api/alerts/rules", "/api/alerts/rules/{rule_id}"}:
+        checks = [check for check in checks if check.__name__ != "positive_data_acceptance"]
+    case.call_and_validate(headers={"Authorization": f"Bearer {staff.secret}"}, checks=checks)
 
 
 def test_the_docs_page_serves_swagger_from_our_own_static_files() -> None:
