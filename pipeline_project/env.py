@@ -123,6 +123,11 @@ class PipelineEnv(BaseSettings):
     UW_API_URL: str = "https://api.unusualwhales.com"
     DISCORD_ENABLED: bool = False
     DISCORD_BOT_TOKEN: SecretStr = SecretStr("")
+    # Trading from the bot: tastytrade's sandbox (certification) API unless TRADING_LIVE=true AND
+    # the runtime setting trading.live AND the account in trading.live_accounts.
+    TRADING_LIVE: bool = False
+    TRADING_ACCOUNT: str = ""
+    TRADING_SANDBOX_API_URL: str = "https://api.cert.tastyworks.com"
 
     @classmethod
     def settings_customise_sources(
@@ -178,6 +183,13 @@ class PipelineEnv(BaseSettings):
         if not value.startswith(("sqlite:", "postgres://", "postgresql://")):
             raise ValueError("must be a sqlite:/// or postgres:// URL")
         dj_database_url.parse(value)
+        return value
+
+    @field_validator("TRADING_SANDBOX_API_URL")
+    @classmethod
+    def _trading_sandbox_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash, e.g. https://api.cert.tastyworks.com")
         return value
 
     @field_validator("TASTYTRADE_API_URL")

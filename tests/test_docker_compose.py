@@ -90,3 +90,11 @@ def test_prometheus_scrapes_the_web_metrics_with_the_token() -> None:
     assert secret == "/run/secrets/metrics_token"
     assert "metrics_token" in SERVICES["prometheus"]["secrets"]
     assert COMPOSE["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+
+
+def test_the_bot_service_runs_run_bot_with_its_metrics_checked() -> None:
+    bot = SERVICES["bot"]
+    assert bot["command"][:3] == ["python", "manage.py", "run_bot"]
+    port = bot["command"][bot["command"].index("--metrics-port") + 1]
+    assert port in " ".join(bot["healthcheck"]["test"])
+    assert bot["profiles"] == ["discord"]

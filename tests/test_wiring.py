@@ -54,6 +54,9 @@ ALLOWED = {
     # A domain app: the sources it evaluates (market data, GEX, Unusual Whales) and storage's
     # exactly-once reader and lake; it registers nothing anyone below it imports.
     "apps.alerts": {"apps.core", "apps.marketdata", "apps.storage", "apps.gex", "apps.uw"},
+    # A domain app: orders at the broker, checked against market data (the last trade) and the
+    # broker logins; no door (the bot and the API call it), no other domain.
+    "apps.trading": {"apps.core", "apps.marketdata", "apps.brokers"},
 }
 
 

@@ -52,3 +52,8 @@ def rules_enabled_compiled() -> list[CompiledRule]:
 
 def events_of_rule(*, rule: AlertRule, limit: int = 100) -> list[AlertEvent]:
     return list(AlertEvent.objects.filter(rule=rule).order_by("-event_time", "-id")[:limit])
+
+
+def rules_summary() -> list[tuple[str, bool, str]]:
+    """(name, enabled, source) of every rule, by name (the bot's `!alerts`)."""
+    return list(AlertRule.objects.order_by("name").values_list("name", "enabled", "source"))

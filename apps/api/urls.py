@@ -10,7 +10,20 @@ from apps.api.auth import API_AUTH
 from apps.api.errors import install_error_handlers
 from apps.api.ratelimit import RedisRateLimit
 from apps.api.render import ORJSONRenderer
-from apps.api.routers import alerts, bars, control, depth, depth_views, exports, gex, quotes, replays, status, ticks
+from apps.api.routers import (
+    alerts,
+    bars,
+    control,
+    depth,
+    depth_views,
+    exports,
+    gex,
+    quotes,
+    replays,
+    status,
+    ticks,
+    trading,
+)
 
 api = NinjaAPI(
     title="data-pipeline",
@@ -23,7 +36,7 @@ api = NinjaAPI(
     renderer=ORJSONRenderer(),
 )
 install_error_handlers(api)
-for module in (ticks, quotes, depth, depth_views, bars, exports, gex, status, control, replays, alerts):
+for module in (ticks, quotes, depth, depth_views, bars, exports, gex, status, control, replays, alerts, trading):
     api.add_router("", module.router)
 
 urlpatterns = [path("", api.urls)]

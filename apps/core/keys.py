@@ -333,3 +333,8 @@ class KeySpace:
 
 
 LIVE = KeySpace()
+
+
+def process_status(name: str) -> str:
+    """The status hash of a long-running process that is not a streamer (the Discord bot)."""
+    return f"process:{name}"

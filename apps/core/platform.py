@@ -48,54 +48,61 @@ def platform_processes(
     brokers = [ProcessSpec("schwab", [python, "manage.py", "run_streamer", "schwab"])] if env.SCHWAB_ENABLED else []
     if env.TASTYTRADE_ENABLED:
         brokers.append(ProcessSpec("tastytrade", [python, "manage.py", "run_streamer", "tastytrade"]))
-    return [
-        ProcessSpec(
-            "web",
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "pipeline_project.asgi:application",
-                "--host",
-                env.WEB_HOST,
-                "--port",
-                str(web_port),
-                "--lifespan",
-                "off",
-                # Refuses an over-long URL with 414 (a WebSocket handshake would hang without it).
-                "--http",
-                "pipeline_project.uvicorn_protocol:BoundedHttpToolsProtocol",
-                # The API logs each request itself; uvicorn's access log would only repeat it
-                # (it is redacted like every log line, apps/core/redaction.py).
-                "--no-access-log",
-            ],
-        ),
-        ProcessSpec(
-            "worker",
-            [
-                *celery,
+    return (
+        [
+            ProcessSpec(
+                "web",
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "pipeline_project.asgi:application",
+                    "--host",
+                    env.WEB_HOST,
+                    "--port",
+                    str(web_port),
+                    "--lifespan",
+                    "off",
+                    # Refuses an over-long URL with 414 (a WebSocket handshake would hang without it).
+                    "--http",
+                    "pipeline_project.uvicorn_protocol:BoundedHttpToolsProtocol",
+                    # The API logs each request itself; uvicorn's access log would only repeat it
+                    # (it is redacted like every log line, apps/core/redaction.py).
+                    "--no-access-log",
+                ],
+            ),
+            ProcessSpec(
                 "worker",
-                "-Q",
-                ",".join(Queue.all_names()),
-                "--concurrency",
-                str(env.CELERY_WORKER_CONCURRENCY),
-                "--loglevel",
-                env.LOG_LEVEL,
-                "--hostname",
-                "worker@%h",
-            ],
-        ),
-        ProcessSpec("beat", [*celery, "beat", "--loglevel", env.LOG_LEVEL]),
-        ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
-        # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
-        ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
-        # The alert engine: a long-lived consumer of the hot streams (its state, cooldowns and
-        # the previous price of each series, lives between batches; a Celery task would not keep it).
-        ProcessSpec("alerts", [python, "manage.py", "run_alerts"]),
-        *brokers,
-    ] + (
-        # A real feed, switched on by its credentials in .env (UW_ENABLED and UW_API_TOKEN).
-        [ProcessSpec("uw", [python, "manage.py", "run_streamer", "uw"])] if env.UW_ENABLED else []
+                [
+                    *celery,
+                    "worker",
+                    "-Q",
+                    ",".join(Queue.all_names()),
+                    "--concurrency",
+                    str(env.CELERY_WORKER_CONCURRENCY),
+                    "--loglevel",
+                    env.LOG_LEVEL,
+                    "--hostname",
+                    "worker@%h",
+                ],
+            ),
+            ProcessSpec("beat", [*celery, "beat", "--loglevel", env.LOG_LEVEL]),
+            ProcessSpec("flower", [*celery, "flower", f"--port={flower_port}", f"--address={env.WEB_HOST}"]),
+            # The demo feed, so a new user sees live data at once, whatever the hour; metrics on :9101.
+            ProcessSpec("simulator", [python, "manage.py", "run_streamer", "simulator", "--always-open"]),
+            # The alert engine: a long-lived consumer of the hot streams (its state, cooldowns and
+            # the previous price of each series, lives between batches; a Celery task would not keep it).
+            ProcessSpec("alerts", [python, "manage.py", "run_alerts"]),
+            *brokers,
+        ]
+        + (
+            # A real feed, switched on by its credentials in .env (UW_ENABLED and UW_API_TOKEN).
+            [ProcessSpec("uw", [python, "manage.py", "run_streamer", "uw"])] if env.UW_ENABLED else []
+        )
+        + (
+            # The Discord bot (DISCORD_ENABLED and DISCORD_BOT_TOKEN); metrics on :9106.
+            [ProcessSpec("bot", [python, "manage.py", "run_bot"])] if env.DISCORD_ENABLED else []
+        )
     )
 
 

@@ -54,6 +54,7 @@ LABELS: dict[str, str] = {
     "account": "a broker account configured in the token store",
     "service": "a Schwab streamer service name of its protocol (LEVELONE_FUTURES, ADMIN, ...)",
     "code": "a Schwab response code of its protocol",
+    "cog": "a cog of bot/cogs (gex, status, alerts, trading)",
 }
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -279,6 +280,10 @@ BROKER_REFRESH_EXPIRING = Gauge(
 BROKER_TOKEN_EXPIRY = Gauge(
     "pipeline_broker_token_expiry_timestamp_seconds", "When a broker token expires (Unix time)", ["feed", "credential"]
 )
+# The Discord bot (`run_bot`, its own /metrics port).
+BOT_CONNECTED = Gauge("pipeline_bot_connected", "1 while the bot holds a Discord gateway connection")
+BOT_DISCONNECTS = Counter("pipeline_bot_disconnects_total", "Discord gateway disconnects")
+BOT_COMMANDS = Counter("pipeline_bot_commands_total", "Commands handled by cog and outcome", ["cog", "outcome"])
 TRADING_KILL_SWITCH = Gauge("pipeline_trading_kill_switch", "1 while the trading kill switch is on", [])
 TRADING_ATTEMPTS = Counter("pipeline_trading_attempts_total", "Order attempts by decision", ["decision"])
 ALERT_MATCHES = Counter("pipeline_alert_matches_total", "Alert rule matches", [])

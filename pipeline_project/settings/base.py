@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.brokers",
     "apps.alerts",
     "apps.monitoring",
+    "apps.trading",
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.api",
     "apps.dashboard",

@@ -126,6 +126,21 @@ class FakeTastytrade:
         self.sent: list[SentRow] = []
         self.placed_orders: list[dict[str, Any]] = []
         self.orders: dict[int, dict[str, Any]] = {}
+        # Trading (the bot's tests): net position per order symbol and the day's realized P&L,
+        # moved by `fill`; scripted order failures (status, code, message) answered by the next
+        # dry-run or place calls; a delay before order answers (a broker timing out).
+        self.positions: dict[str, int] = {}
+        self.realized_today: dict[str, float] = {}
+        self.order_failures: list[tuple[int, str, str]] = []
+        self.order_delay = 0.0
+        # Seconds between taking an order and answering (the answer lost to a client's timeout).
+        self.answer_delay = 0.0
+        # Futures roots the instruments endpoint knows; any other symbol is 404 as at tastytrade.
+        self.future_roots = {"ES", "MES", "NQ", "MNQ", "RTY", "YM", "CL", "GC"}
+        self.dry_runs = 0
+        # Called (on the fake's thread) when the positions are read: a test's way to change the
+        # world between a service's checks, as an admin acting at that moment would.
+        self.on_positions: Callable[[], None] | None = None
         self._order_ids = itertools.count(1001)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -168,6 +183,8 @@ class FakeTastytrade:
         app.router.add_post("/accounts/{account}/orders/dry-run", self._dry_run)
         app.router.add_post("/accounts/{account}/orders", self._place)
         app.router.add_get("/accounts/{account}/orders/live", self._live_orders)
+        app.router.add_get("/accounts/{account}/orders", self._all_orders)
+        app.router.add_get("/accounts/{account}/positions", self._positions)
         app.router.add_get("/accounts/{account}/orders/{order_id}", self._order)
         app.router.add_delete("/accounts/{account}/orders/{order_id}", self._cancel)
         app.router.add_get("/realtime", self._dxlink)
@@ -275,6 +292,8 @@ class FakeTastytrade:
             return refused
         symbol = request.match_info["symbol"]
         root, code = symbol[:-2].lstrip("/"), symbol[-2:]
+        if root not in self.future_roots or len(code) != 2 or not code[1].isdigit():
+            return _error(404, "record_not_found", f"Future {symbol} not found")
         return _data(
             {
                 "symbol": symbol,
@@ -373,6 +392,11 @@ class FakeTastytrade:
             return refused
         if request.match_info["account"] != FAKE_ACCOUNT:
             return _error(404, "record_not_found", f"Account {request.match_info['account']} not found")
+        if self.order_delay:
+            await asyncio.sleep(self.order_delay)
+        if self.order_failures:
+            status, code, message = self.order_failures.pop(0)
+            return _error(status, code, message)
         try:
             body = await request.json()
         except json.JSONDecodeError:
@@ -386,6 +410,7 @@ class FakeTastytrade:
         body = await self._order_body(request)
         if isinstance(body, web.Response):
             return body
+        self.dry_runs += 1
         order = self._order_from(body, status="Received", order_id=None)
         return _data({"order": order, **self._effects(body)}, request.path)
 
@@ -397,6 +422,8 @@ class FakeTastytrade:
         with self._lock:
             self.placed_orders.append(body)
             self.orders[order["id"]] = order
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return _data({"order": order, **self._effects(body)}, request.path)
 
     async def _live_orders(self, request: web.Request) -> web.Response:
@@ -404,6 +431,13 @@ class FakeTastytrade:
             return refused
         live = [order for order in self.orders.values() if order["status"] not in ("Cancelled", "Filled")]
         return _data({"items": live}, request.path)
+
+    async def _all_orders(self, request: web.Request) -> web.Response:
+        """The account's orders of the day, whatever their status (newest first)."""
+        if refused := self._authorized(request):
+            return refused
+        items = sorted(self.orders.values(), key=lambda order: -int(order["id"]))
+        return _data({"items": items}, request.path)
 
     async def _order(self, request: web.Request) -> web.Response:
         if refused := self._authorized(request):
@@ -421,6 +455,55 @@ class FakeTastytrade:
             return _error(404, "record_not_found", "Order not found")
         order["status"] = "Cancelled"
         return _data(order, request.path)
+
+    async def _positions(self, request: web.Request) -> web.Response:
+        if refused := self._authorized(request):
+            return refused
+        if self.on_positions is not None:
+            await asyncio.to_thread(self.on_positions)
+        items = []
+        for symbol in sorted(set(self.positions) | set(self.realized_today)):
+            quantity = self.positions.get(symbol, 0)
+            realized = self.realized_today.get(symbol, 0.0)
+            items.append(
+                {
+                    "account-number": FAKE_ACCOUNT,
+                    "symbol": symbol,
+                    "instrument-type": "Future",
+                    "underlying-symbol": symbol[:-2],
+                    "quantity": str(abs(quantity)),
+                    "quantity-direction": "Long" if quantity > 0 else "Short" if quantity < 0 else "Zero",
+                    "close-price": "0.0",
+                    "average-open-price": "0.0",
+                    "multiplier": "50.0",
+                    "cost-effect": "Debit",
+                    "is-suppressed": False,
+                    "is-frozen": False,
+                    "realized-day-gain": f"{abs(realized):.2f}",
+                    "realized-day-gain-effect": "Credit" if realized >= 0 else "Debit",
+                    "realized-today": f"{abs(realized):.2f}",
+                    "realized-today-effect": "Credit" if realized >= 0 else "Debit",
+                    "created-at": _now_iso(),
+                    "updated-at": _now_iso(),
+                }
+            )
+        return _data({"items": items}, request.path)
+
+    def fill(self, order_id: int, *, realized: float = 0.0) -> None:
+        """Fills a placed order: the position moves by its legs, `realized` is added to the day's P&L."""
+        with self._lock:
+            order = self.orders[order_id]
+            order["status"] = "Filled"
+            for leg in order["legs"]:
+                sign = 1 if str(leg.get("action", "")).startswith("Buy") else -1
+                symbol = str(leg["symbol"])
+                self.positions[symbol] = self.positions.get(symbol, 0) + sign * int(leg.get("quantity", 0))
+                self.realized_today[symbol] = self.realized_today.get(symbol, 0.0) + realized
+                leg["remaining-quantity"] = 0
+
+    def set_status(self, order_id: int, status: str) -> None:
+        with self._lock:
+            self.orders[order_id]["status"] = status
 
     # -- DXLink --------------------------------------------------------------------------------
 
