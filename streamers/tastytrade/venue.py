@@ -60,6 +60,12 @@ def client(config: TastytradeConfig) -> FeedClient[Any]:
     return TastytradeClient(config, store=BrokerTokenSessionStore())
 
 
+def _enabled() -> bool:
+    from django.conf import settings
+
+    return bool(settings.ENV.TASTYTRADE_ENABLED)
+
+
 VENUE = Venue(
     name="tastytrade",
     help="tastytrade's DXLink feed: time and sales, quotes, summaries, greeks and depth (TASTYTRADE_* credentials)",
@@ -69,4 +75,9 @@ VENUE = Venue(
     add_arguments=add_arguments,
     config_from_options=config_from_options,
     client=client,
+    needs=(
+        "TASTYTRADE_ENABLED=true, TASTYTRADE_CLIENT_SECRET, TASTYTRADE_REFRESH_TOKEN and BROKER_TOKEN_KEY; "
+        "depth needs an account entitled to DXLink Order events"
+    ),
+    configured=_enabled,
 )
