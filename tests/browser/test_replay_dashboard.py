@@ -21,7 +21,9 @@ from tests.browser.test_dashboard import (  # noqa: F401 - the fixtures this tes
 )
 from tests.replays import DAY, day_events, events_file, run_replay
 
-pytestmark = [pytest.mark.calendar, pytest.mark.slow]
+# Not a calendar test: the replayed day is fixed (20 November) and the live tab runs on the real
+# clock of the processes the platform fixture starts, like tests/browser/test_dashboard.py.
+pytestmark = [pytest.mark.slow]
 
 
 def test_a_replay_of_20_november_in_a_second_tab_beside_the_live_one(
