@@ -8,6 +8,7 @@ never match by construction.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
@@ -50,12 +51,13 @@ class _Condition(BaseModel):
     # of one field first, tests that parse several fields or look things up last.
     cost: ClassVar[int] = 1
 
-    # Each subclass says which sources carry what it needs and how it tests one input.
-    def applies_to(self) -> frozenset[Source]:
-        raise NotImplementedError
+    # Each subclass says which sources carry what it needs and how it tests one input
+    # (pydantic's model metaclass is an ABCMeta: a subclass missing one cannot be built).
+    @abstractmethod
+    def applies_to(self) -> frozenset[Source]: ...
 
-    def predicate(self) -> Predicate:
-        raise NotImplementedError
+    @abstractmethod
+    def predicate(self) -> Predicate: ...
 
 
 class PremiumAtLeast(_Condition):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -41,7 +42,7 @@ from apps.storage.registry import lake_tables
 log = structlog.get_logger(__name__)
 
 
-class ScrapedCollector(Collector):
+class ScrapedCollector(Collector, ABC):
     """A collector of catalogue series; `describe` names them without reading anything (the
     registry would otherwise run `collect` when it is registered)."""
 
@@ -61,8 +62,9 @@ class ScrapedCollector(Collector):
             families = [series.described() for series in self.series]
         return iter(families)
 
+    @abstractmethod
     def gather(self) -> Iterator[Metric]:
-        raise NotImplementedError
+        """The series' samples, read now (each subclass reads its own source)."""
 
 
 def _id_ms(entry_id: Any) -> int:
