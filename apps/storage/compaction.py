@@ -25,6 +25,7 @@ import structlog
 
 from apps.core.clock import utc_now
 from apps.storage.lake import LakePathError, partition_dir, partition_file, publish, staging_dir, write_temp
+from apps.storage.minute_bars import minute_bars_rebuild
 from apps.storage.registry import lake_tables
 
 log = structlog.get_logger(__name__)
@@ -173,4 +174,6 @@ def lake_compact(
         results.append(partition_compact(lake=lake, partition=partition))
         if progress:
             progress(done, len(partitions))
+    # The closed days' trades are final now: keep their one-minute bars in step with them.
+    minute_bars_rebuild(lake=lake, before=today)
     return results

@@ -90,6 +90,13 @@ def fetch(lake: Path | None, sql: str, params: list[Any], attempts: int = 10) ->
     return []
 
 
+def duckdb_rows(lake: Path | None, sql: str, params: list[Any]) -> list[Any]:
+    """The rows of `sql` that names its Parquet files itself (no view) on this thread's connection.
+    A duckdb.IOException (a file compaction swapped away) is the caller's to retry: only it can
+    list the files again."""
+    return lake_connection(lake).execute(sql, params).fetchall()
+
+
 def _forget_connection(lake: Path | None) -> None:
     cached = getattr(_local, "connections", {})
     connection = cached.pop(str(lake or settings.LAKE_DIR), None)

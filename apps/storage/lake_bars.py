@@ -3,21 +3,25 @@ per process."""
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from django.conf import settings
 
 from apps.core.clock import utc_now
 from apps.core.epoch import from_epoch_ns
 from apps.core.sessions import SessionKind
-from apps.storage.bar_windows import bar_grid
-from apps.storage.connection import LakeQueryError, fetch, has_view, ns_range
+from apps.storage.bar_windows import BarGrid, bar_grid
+from apps.storage.connection import LakeQueryError, duckdb_rows, ns_range
+from apps.storage.minute_bars import MINUTE_NS, TRADES_OHLCV, days_bars, parquet_list
 
 INTERVAL_NS = {
     name: seconds * 1_000_000_000
@@ -105,82 +109,130 @@ def lake_bars(
 
 
 def _lake_bars(*, symbol: str, start: datetime, end: datetime, interval: str, lake: Path | None) -> list[LakeBar]:
-    if not has_view("tick_data", lake):
-        return []
     width = INTERVAL_NS[interval]
     # Integer nanoseconds throughout: 2-3x faster in DuckDB than time_bucket on timestamps.
-    rows: list[Any] = fetch(
-        lake,
-        f"""
-        with trades as (
-            select epoch_ns(ts_event) as ns, price, size from tick_data
-            where symbol = ? and date between ?::date and ?::date
-        )
-        select ns // {width} as bucket, arg_min(price, ns), max(price), min(price), arg_max(price, ns),
-               sum(size), count(*)
-        from trades where ns between ? and ?
-        group by bucket order by bucket
-        """,  # noqa: S608 - the width comes from INTERVAL_NS
-        [symbol, start.astimezone(UTC).date(), end.astimezone(UTC).date(), *ns_range(start, end)],
+    rows = _bucketed(
+        symbol=symbol, start=start, end=end, width=width, lake=lake, bucket=f"r.ns // {width} * {width}", windows=None
     )
-    return [
-        LakeBar(
-            datetime.fromtimestamp(row[0] * width / 1e9, tz=UTC),
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            int(row[5]),
-            int(row[6]),
-        )
-        for row in rows
-    ]
+    return [_bar(row) for row in rows]
 
 
 def _lake_session_bars(
     *, symbol: str, start: datetime, end: datetime, interval: str, session: SessionKind, lake: Path | None
 ) -> list[LakeBar]:
-    if not has_view("tick_data", lake):
-        return []
     width = INTERVAL_NS[interval]
     grid = bar_grid(session=session, width_ns=width, start=start, end=end)
     if not grid.windows:
         return []
-    windows = grid.windows
     # The same arithmetic as BarGrid.bucket (the hot store's side), in integer nanoseconds.
     bucket = (
-        "w.open_ns" if grid.daily else f"greatest(w.anchor_ns + (t.ns - w.anchor_ns) // {width} * {width}, w.start_ns)"
+        "w.open_ns" if grid.daily else f"greatest(w.anchor_ns + (r.ns - w.anchor_ns) // {width} * {width}, w.start_ns)"
     )
-    rows: list[Any] = fetch(
-        lake,
-        f"""
-        with trades as (
-            select epoch_ns(ts_event) as ns, price, size from tick_data
-            where symbol = ? and date between ?::date and ?::date
-        ),
-        windows as (
-            select unnest(?::bigint[]) as start_ns, unnest(?::bigint[]) as end_ns,
-                   unnest(?::bigint[]) as open_ns, unnest(?::bigint[]) as anchor_ns
-        ),
-        bucketed as (
-            select {bucket} as bucket, t.ns, t.price, t.size
-            from trades t join windows w on t.ns >= w.start_ns and t.ns < w.end_ns
-            where t.ns between ? and ?
+    rows = _bucketed(symbol=symbol, start=start, end=end, width=width, lake=lake, bucket=bucket, windows=grid)
+    return [_bar(row) for row in rows]
+
+
+def _bucketed(
+    *, symbol: str, start: datetime, end: datetime, width: int, lake: Path | None, bucket: str, windows: BarGrid | None
+) -> list[Any]:
+    """(bucket ns, open, high, low, close, volume, trades) per bucket, oldest first, from the
+    one-minute bars of the days that have current ones (apps/storage/minute_bars.py) and the
+    trades of the others. Both give the same bars: a bar's rows are whole minutes whenever
+    the width is whole minutes and the trading-day windows start on a minute."""
+    lake_dir = Path(lake or settings.LAKE_DIR)
+    for attempt in range(_ATTEMPTS):
+        source, params = _source(symbol=symbol, start=start, end=end, width=width, lake=lake_dir, windows=windows)
+        if source is None:
+            return []
+        if windows is None:
+            sql = f"""
+                with rows as ({source})
+                select {bucket} as bucket, {ROWS_OHLCV} from rows r group by bucket order by bucket
+            """  # noqa: S608 - widths from INTERVAL_NS, paths from the lake's path builder
+        else:
+            sql = f"""
+                with rows as ({source}),
+                windows as (
+                    select unnest(?::bigint[]) as start_ns, unnest(?::bigint[]) as end_ns,
+                           unnest(?::bigint[]) as open_ns, unnest(?::bigint[]) as anchor_ns
+                )
+                select {bucket} as bucket, {ROWS_OHLCV}
+                from rows r join windows w on r.ns >= w.start_ns and r.ns < w.end_ns
+                group by bucket order by bucket
+            """  # noqa: S608 - widths from INTERVAL_NS, paths from the lake's path builder
+            params = [
+                *params,
+                [window.start_ns for window in windows.windows],
+                [window.end_ns for window in windows.windows],
+                [window.open_ns for window in windows.windows],
+                [window.anchor_ns for window in windows.windows],
+            ]
+        try:
+            return duckdb_rows(lake_dir, sql, params)
+        except duckdb.IOException:
+            # Compaction swapped a partition between listing its files and reading them: list again.
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return []
+
+
+_ATTEMPTS = 10
+
+
+def _bar(row: Any) -> LakeBar:
+    return LakeBar(from_epoch_ns(int(row[0])), row[1], row[2], row[3], row[4], int(row[5]), int(row[6]))
+
+
+# Over rows (ns, open, high, low, close, volume, trades), at most one row per `ns`: a one-minute
+# bar of the bars table, or the trades of one grain of time aggregated on the fly.
+ROWS_OHLCV = "arg_min(r.open, r.ns), max(r.high), min(r.low), arg_max(r.close, r.ns), sum(r.volume), sum(r.trades)"
+
+
+def _source(
+    *, symbol: str, start: datetime, end: datetime, width: int, lake: Path, windows: BarGrid | None
+) -> tuple[str | None, list[Any]]:
+    """The SQL of the rows of [start, end]: minute bars for the whole minutes of days whose bars
+    are current, trades for the rest; None when the lake has nothing there."""
+    start_ns, end_ns = ns_range(start, end)
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    # The grain trades are first aggregated to: a minute when bars are whole minutes, else the bar
+    # width (1s-30s divide a minute); 1 ns when the trading-day windows do not fall on the grain.
+    grain = math.gcd(width, MINUTE_NS)
+    if windows is not None and any(
+        value % grain for window in windows.windows for value in (window.start_ns, window.end_ns, window.anchor_ns)
+    ):
+        grain = 1
+    whole_minutes = grain == MINUTE_NS
+    days = days_bars(lake, symbol, first, last)
+    bar_days = [bars for bars in days if bars.current] if whole_minutes else []
+    # Minutes wholly inside [start_ns, end_ns]: the bars' part.
+    low = -(-start_ns // MINUTE_NS) * MINUTE_NS
+    high = (end_ns + 1) // MINUTE_NS * MINUTE_NS
+    covered = {bars.day for bars in bar_days}
+    tick_files: list[Path] = []
+    for bars in days:
+        # A day with bars still needs its trades for a partial minute at either end of the range.
+        day = bars.day
+        if day not in covered or (day == first and low != start_ns) or (day == last and high != end_ns + 1):
+            tick_files.extend(bars.ticks)
+    parts: list[str] = []
+    params: list[Any] = []
+    if bar_days:
+        parts.append(
+            f"select minute_ns as ns, open, high, low, close, volume, trades "  # noqa: S608 - paths quoted
+            f"from read_parquet({parquet_list(bars.path for bars in bar_days)}) where minute_ns >= ? and minute_ns < ?"
         )
-        select bucket, arg_min(price, ns), max(price), min(price), arg_max(price, ns), sum(size), count(*)
-        from bucketed group by bucket order by bucket
-        """,  # noqa: S608 - the width comes from INTERVAL_NS
-        [
-            symbol,
-            start.astimezone(UTC).date(),
-            end.astimezone(UTC).date(),
-            [window.start_ns for window in windows],
-            [window.end_ns for window in windows],
-            [window.open_ns for window in windows],
-            [window.anchor_ns for window in windows],
-            *ns_range(start, end),
-        ],
-    )
-    return [
-        LakeBar(from_epoch_ns(int(row[0])), row[1], row[2], row[3], row[4], int(row[5]), int(row[6])) for row in rows
-    ]
+        params += [low, high]
+    if tick_files:
+        covered_list = sorted(covered)
+        parts.append(
+            f"select t // {grain} * {grain} as ns, {TRADES_OHLCV} "  # noqa: S608
+            f"from (select epoch_ns(ts_event) as t, price, size, date from read_parquet({parquet_list(tick_files)}, "
+            "hive_partitioning = true)) "
+            "where t between ? and ? and not (date = any(?::date[]) and t >= ? and t < ?) group by 1"
+        )
+        params += [start_ns, end_ns, covered_list, low, high]
+    if not parts:
+        return None, []
+    return " union all ".join(parts), params

@@ -22,6 +22,7 @@ from apps.core.clock import utc_now
 from apps.core.positions import StreamPosition
 from apps.core.redis import get_redis
 from apps.marketdata.services.trim import safe_min_id
+from apps.storage import minute_bars
 from apps.storage.flush import hot_streams
 from apps.storage.models import PurgeRun, RetentionPolicy
 from apps.storage.registry import lake_tables, retention_categories
@@ -141,10 +142,13 @@ def purge_plan(
             for table in lake_tables():
                 if table.retention != category:
                     continue
-                for path in sorted((lake / table.name).rglob("*.parquet")):
-                    day = _partition_date(path.relative_to(lake))
-                    if day is not None and day < cutoff:
-                        plan.files.append(PlannedFile(str(path.relative_to(lake)), path.stat().st_size))
+                # The one-minute bars kept beside the trades go with them (apps/storage/minute_bars.py).
+                derived = [minute_bars.TABLE] if table.name == minute_bars.SOURCE_TABLE else []
+                for directory in (table.name, *derived):
+                    for path in sorted((lake / directory).rglob("*.parquet")):
+                        day = _partition_date(path.relative_to(lake))
+                        if day is not None and day < cutoff:
+                            plan.files.append(PlannedFile(str(path.relative_to(lake)), path.stat().st_size))
         for key in hot_streams(client, retention=category):
             target = (window_ms, 0)
             group_min, _ = safe_min_id(client, key)
