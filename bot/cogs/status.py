@@ -22,7 +22,8 @@ from apps.marketdata.services.streamer_control import streamer_enable
 from apps.marketdata.streamer_status import streamers_status_list
 from apps.monitoring.metrics import BOT_COMMANDS as COMMANDS
 from apps.storage.selectors import flush_status_list
-from apps.trading.selectors import Requester, allowlist_refusal
+from apps.trading.selectors import Requester
+from bot.allowlist import cog_allowed
 from bot.requesters import requester_of
 
 BOT_USER = "discord-bot"
@@ -79,8 +80,7 @@ class StatusCog(commands.Cog, name="status"):
         self.bot = bot
 
     async def cog_check(self, ctx: commands.Context[Any]) -> bool:
-        requester = requester_of(user=ctx.author, guild=ctx.guild, channel=ctx.channel)
-        return await asyncio.to_thread(allowlist_refusal, cog="status", requester=requester) is None
+        return await cog_allowed(ctx, cog="status")
 
     async def status_reply(self) -> StatusReply:
         return StatusReply("Status", embed=await asyncio.to_thread(status_embed))
