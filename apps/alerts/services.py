@@ -18,6 +18,7 @@ from apps.alerts.rules import Fire, rule_spec_parse
 from apps.core.clock import utc_now
 from apps.core.exceptions import BadInputError
 from apps.core.services import runtime_config_announce
+from apps.monitoring.metrics import ALERT_MATCHES
 
 log = structlog.get_logger(__name__)
 
@@ -197,6 +198,7 @@ def alerts_record(*, fires: Sequence[Fire], deliver: bool = True) -> int:
     }
     if deliver:
         AlertDelivery.objects.bulk_create(_deliveries_for([row for row in created if not row.muted], actions_of))
+    ALERT_MATCHES.inc(len(created))
     return len(created)
 
 

@@ -1,6 +1,7 @@
 """Muting a rule (`!alert mute RULE 30m`, the admin): while the mute is in force the engine still
 records the rule's matches (marked muted) but delivers none of them, not even later; once it ends
-the next match is delivered again. The clock is set, never slept on."""
+the next match is delivered again (and the alert series count what happened). The clock is set,
+never slept on."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
+from prometheus_client import REGISTRY
 
 from apps.alerts.deliveries import deliveries_run
 from apps.alerts.durations import duration_parse
@@ -44,6 +46,13 @@ def big_prints() -> AlertRule:
 def trade(trade_id: str, premium: str = "2500000.00") -> OptionTrade:
     payload = {**OPTION_TRADE, "id": trade_id, "premium": premium}
     return option_trade_parse(dumps(payload), ts_recv=1726670167412_000_000)
+
+
+DELIVERED = {"action": "websocket", "outcome": "delivered"}
+
+
+def metric(name: str, labels: dict[str, str] | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
 
 
 def fired_ids() -> list[str]:
@@ -106,6 +115,7 @@ def test_the_engine_delivers_nothing_of_a_muted_rule_until_the_mute_ends() -> No
     client.set(keys.ALERTS_ENGINE_SINCE, "0")  # the engine's groups read the streams from their start
     big_prints()
     engine = AlertEngine(client=client)
+    matches, delivered = metric("pipeline_alert_matches_total"), metric("pipeline_alert_deliveries_total", DELIVERED)
     with time_machine.travel(NOON, tick=False) as clock:
         rule_mute(rule_name="big prints", duration="30m", by="discord:42")
         engine.refresh_rules(force=True)
@@ -127,6 +137,8 @@ def test_the_engine_delivers_nothing_of_a_muted_rule_until_the_mute_ends() -> No
         deliveries_run()
     assert fired_ids() == ["after"], "only the match after the mute reaches /ws/alerts; the muted ones never do"
     assert AlertEvent.objects.get(input__id="after").muted is False
+    assert metric("pipeline_alert_matches_total") == matches + 3, "muted matches are matches"
+    assert metric("pipeline_alert_deliveries_total", DELIVERED) == delivered + 1
 
 
 def test_the_admin_lists_mutes_and_adds_one() -> None:
