@@ -17,6 +17,7 @@ from apps.monitoring.metrics import BOT_COMMANDS as COMMANDS
 from apps.monitoring.metrics import BOT_CONNECTED as CONNECTED
 from apps.monitoring.metrics import BOT_DISCONNECTS as DISCONNECTS
 from apps.trading.services.commands import command_refused_record
+from bot.allowlist import NotAllowedHere, PipelineTree
 from bot.requesters import requester_of
 
 log = structlog.get_logger(__name__)
@@ -32,7 +33,7 @@ class PipelineBot(commands.Bot):
     def __init__(self, *, guild_ids: list[int], cogs: tuple[str, ...] = COGS) -> None:
         intents = discord.Intents.default()
         intents.message_content = True
-        super().__init__(command_prefix="!", intents=intents)
+        super().__init__(command_prefix="!", intents=intents, tree_cls=PipelineTree)
         self.guild_ids = guild_ids
         self.cog_modules = cogs
 
@@ -64,13 +65,18 @@ class PipelineBot(commands.Bot):
 
     async def on_command_error(self, context: commands.Context[Any], exception: commands.CommandError) -> None:
         reply = command_error_reply(context.message.content, exception)
-        COMMANDS.labels(context.cog.qualified_name if context.cog else "none", "error").inc()
+        refused = isinstance(exception, NotAllowedHere)
+        COMMANDS.labels(context.cog.qualified_name if context.cog else "none", "refused" if refused else "error").inc()
         requester = requester_of(user=context.author, guild=context.guild, channel=context.channel)
-        rule = "unknown_command" if isinstance(exception, commands.CommandNotFound) else "bad_command"
+        if isinstance(exception, commands.CommandNotFound):
+            rule = "unknown_command"
+        else:
+            rule = "not_allowlisted" if refused else "bad_command"
         await asyncio.to_thread(
             command_refused_record, requester=requester, command=context.message.content, rule=rule, message=reply
         )
-        await context.send(reply)
+        # In the channel for a `!` command; only to the person who asked for a slash command.
+        await context.send(reply, ephemeral=True)
 
 
 def command_error_reply(content: str, exception: commands.CommandError) -> str:
@@ -80,6 +86,8 @@ def command_error_reply(content: str, exception: commands.CommandError) -> str:
         return f"Unknown command {word[:40]!r}: try !help."
     if isinstance(exception, commands.UserInputError):
         return f"That command's input is not right: {exception}"
+    if isinstance(exception, NotAllowedHere):
+        return str(exception)
     if isinstance(exception, commands.CheckFailure):
         return "This command is not allowed here."
     return f"That command failed: {type(exception).__name__}."

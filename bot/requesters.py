@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from apps.trading.selectors import Requester
 
 
-def requester_of(*, user: discord.abc.User, guild: discord.Guild | None, channel: object) -> Requester:
+def requester_of(*, user: discord.abc.User, guild: discord.abc.Snowflake | None, channel: object) -> Requester:
     roles: tuple[str, ...] = ()
     is_admin = False
     if isinstance(user, discord.Member):
@@ -21,3 +23,10 @@ def requester_of(*, user: discord.abc.User, guild: discord.Guild | None, channel
         is_admin=is_admin,
         source="discord",
     )
+
+
+def interaction_requester(interaction: discord.Interaction[Any]) -> Requester:
+    """The requester of a slash command (its guild and channel by id: they need not be cached)."""
+    guild = discord.Object(id=interaction.guild_id) if interaction.guild_id else None
+    channel = interaction.channel or (discord.Object(id=interaction.channel_id) if interaction.channel_id else None)
+    return requester_of(user=interaction.user, guild=guild, channel=channel)

@@ -19,10 +19,20 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.alerts.backtest import MAX_DAYS, BacktestReport
-from apps.alerts.models import AlertDelivery, AlertEvent, AlertRule
+from apps.alerts.models import AlertDelivery, AlertEvent, AlertMute, AlertRule
 from apps.alerts.rules import RuleCompileError
-from apps.alerts.services import SPEC_FIELDS, alert_test_fire, rule_check, rule_delete, rule_save
+from apps.alerts.selectors import mute_in_force
+from apps.alerts.services import (
+    SPEC_FIELDS,
+    alert_test_fire,
+    mute_end,
+    rule_check,
+    rule_delete,
+    rule_mute_until,
+    rule_save,
+)
 from apps.alerts.tasks import alerts_backtest
+from apps.core.clock import utc_now
 from apps.core.exceptions import ApplicationError
 
 _TASK_ID = re.compile(r"^[0-9a-f-]{36}$")
@@ -51,7 +61,17 @@ class BacktestForm(forms.Form):
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
     form = AlertRuleForm
-    list_display = ("name", "source", "enabled", "match", "session", "cooldown_seconds", "version", "backtest_link")
+    list_display = (
+        "name",
+        "source",
+        "enabled",
+        "muted_until",
+        "match",
+        "session",
+        "cooldown_seconds",
+        "version",
+        "backtest_link",
+    )
     list_filter = ("source", "enabled")
     search_fields = ("name",)
     readonly_fields = ("version", "created_at", "updated_at")
@@ -64,6 +84,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: AlertRule) -> None:
         rule_delete(rule=obj)
+
+    @admin.display(description="muted until")
+    def muted_until(self, rule: AlertRule) -> str:
+        mute = mute_in_force(rule=rule)
+        return f"{mute.until:%Y-%m-%d %H:%M} UTC ({mute.muted_by})" if mute else "—"
 
     @admin.display(description="backtest")
     def backtest_link(self, rule: AlertRule) -> str:
@@ -156,3 +181,50 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class AlertMuteForm(forms.ModelForm):
+    class Meta:
+        model = AlertMute
+        fields = ("rule", "until")
+
+    def clean_until(self) -> Any:
+        until = self.cleaned_data["until"]
+        if until is not None and until <= utc_now():
+            raise ValidationError("give an end in the future")
+        return until
+
+
+@admin.register(AlertMute)
+class AlertMuteAdmin(admin.ModelAdmin):
+    """Mutes (`!alert mute RULE 30m` or here): while one is in force its rule's alerts are
+    recorded (marked muted) and sent nowhere. Added here or from Discord; ended early by the
+    action, never edited."""
+
+    form = AlertMuteForm
+    list_display = ("rule", "until", "in_force", "muted_by", "created_at", "unmuted_by")
+    list_filter = ("rule",)
+    actions = ("end_now",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AlertMute | None = None) -> Any:
+        return ("rule", "until", "muted_by", "created_at", "unmuted_by") if obj else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: AlertMute | None = None) -> bool:
+        return False
+
+    @admin.display(boolean=True, description="in force")
+    def in_force(self, mute: AlertMute) -> bool:
+        return mute.until > utc_now()
+
+    def save_model(self, request: HttpRequest, obj: AlertMute, form: Any, change: bool) -> None:
+        if change:
+            return
+        saved = rule_mute_until(
+            rule=form.cleaned_data["rule"], until=form.cleaned_data["until"], by=f"admin:{request.user.get_username()}"
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description="End the selected mutes now")
+    def end_now(self, request: HttpRequest, queryset: Any) -> None:
+        ended = sum(mute_end(mute=mute, by=f"admin:{request.user.get_username()}") for mute in queryset)
+        self.message_user(request, f"{ended} mute(s) ended")

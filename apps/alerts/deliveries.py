@@ -25,6 +25,7 @@ from apps.alerts.models import AlertDelivery, AlertEvent
 from apps.core.clock import utc_now
 from apps.core.codec import dumps
 from apps.core.redis import get_redis
+from apps.monitoring.metrics import ALERT_DELIVERIES
 
 log = structlog.get_logger(__name__)
 
@@ -145,6 +146,10 @@ def delivery_finish(*, delivery: AlertDelivery, outcome: Outcome) -> str:
             "next_attempt_at": now + timedelta(seconds=wait),
         }
     AlertDelivery.objects.filter(pk=delivery.pk, claimed_by=delivery.claimed_by).update(**fields)
+    outcome_name = {AlertDelivery.State.DONE: "delivered", AlertDelivery.State.FAILED: "failed"}.get(
+        fields["state"], "retry"
+    )
+    ALERT_DELIVERIES.labels(delivery.kind, outcome_name).inc()
     if not outcome.ok:
         log.warning(
             "alerts.delivery_failed",

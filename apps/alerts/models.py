@@ -82,6 +82,9 @@ class AlertEvent(models.Model):
     event_time = models.DateTimeField(db_index=True)
     input: models.JSONField[Any, Any] = models.JSONField()
     test = models.BooleanField(default=False, help_text="a test-fire from the admin or the API")
+    muted = models.BooleanField(
+        default=False, help_text="matched while its rule was muted: recorded, delivered nowhere (not later either)"
+    )
     fired_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,6 +96,26 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}@{self.position}"
+
+
+class AlertMute(models.Model):
+    """A rule silenced until `until` (`!alert mute RULE 30m`, the admin). While a mute is in force
+    the rule still matches and its alerts are recorded (marked `muted`, so cooldowns and history
+    stay what they would have been) but get no deliveries. Unmuting ends it early (`until` moves
+    to that moment); a new mute of a muted rule replaces the old one."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="mutes")
+    until = models.DateTimeField(db_index=True)
+    muted_by = models.CharField(max_length=100, help_text="who muted it (discord:<user id> or admin:<username>)")
+    created_at = models.DateTimeField()
+    unmuted_by = models.CharField(max_length=100, blank=True, help_text="who ended it early, if anyone")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["rule", "-until"], name="alerts_mute_rule_until")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} muted until {self.until:%Y-%m-%d %H:%M:%S}"
 
 
 class AlertDelivery(models.Model):

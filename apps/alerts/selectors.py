@@ -3,14 +3,16 @@ imply (cooldowns, dedup windows), and recent alerts."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 from django.db.models import Max
 
-from apps.alerts.models import AlertEvent, AlertRule
+from apps.alerts.models import AlertEvent, AlertMute, AlertRule
 from apps.alerts.rules import CompiledRule, RuleCompileError, rule_compile
 from apps.alerts.services import rule_data
+from apps.core.clock import utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +56,34 @@ def events_of_rule(*, rule: AlertRule, limit: int = 100) -> list[AlertEvent]:
     return list(AlertEvent.objects.filter(rule=rule).order_by("-event_time", "-id")[:limit])
 
 
-def rules_summary() -> list[tuple[str, bool, str]]:
-    """(name, enabled, source) of every rule, by name (the bot's `!alerts`)."""
-    return list(AlertRule.objects.order_by("name").values_list("name", "enabled", "source"))
+@dataclass(frozen=True)
+class RuleSummary:
+    name: str
+    enabled: bool
+    source: str
+    # The mute in force now, if any: until when, and who set it.
+    muted_until: datetime | None = None
+    muted_by: str = ""
+
+
+def mute_in_force(*, rule: AlertRule) -> AlertMute | None:
+    return AlertMute.objects.filter(rule=rule, until__gt=utc_now()).order_by("-until").first()
+
+
+def rules_summary() -> list[RuleSummary]:
+    """Every rule by name with the mute in force now (the bot's `!alerts`)."""
+    mutes: dict[int, AlertMute] = {}
+    for mute in AlertMute.objects.filter(until__gt=utc_now()).order_by("until"):
+        mutes[mute.rule_id] = mute  # the latest-ending wins
+    return [
+        RuleSummary(
+            name=name,
+            enabled=enabled,
+            source=source,
+            muted_until=mutes[pk].until if pk in mutes else None,
+            muted_by=mutes[pk].muted_by if pk in mutes else "",
+        )
+        for pk, name, enabled, source in AlertRule.objects.order_by("name").values_list(
+            "pk", "name", "enabled", "source"
+        )
+    ]

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from django.db import transaction
 from django.db.models import F
 
-from apps.alerts.models import AlertDelivery, AlertEvent, AlertRule
+from apps.alerts.durations import duration_parse
+from apps.alerts.models import AlertDelivery, AlertEvent, AlertMute, AlertRule
 from apps.alerts.rules import Fire, rule_spec_parse
 from apps.core.clock import utc_now
 from apps.core.exceptions import BadInputError
 from apps.core.services import runtime_config_announce
+from apps.monitoring.metrics import ALERT_MATCHES
 
 log = structlog.get_logger(__name__)
 
@@ -88,14 +90,84 @@ def _deliveries_for(events: Sequence[AlertEvent], actions_of: dict[int, list[dic
     ]
 
 
+def rule_named(name: str) -> AlertRule:
+    """The rule called `name` (exactly, else the one rule whose name differs only in case);
+    BadInputError naming `rule` when there is none."""
+    name = name.strip()
+    rule = AlertRule.objects.filter(name=name).first()
+    if rule is None:
+        candidates = list(AlertRule.objects.filter(name__iexact=name)[:2])
+        rule = candidates[0] if len(candidates) == 1 else None
+    if rule is None:
+        raise BadInputError("rule", f"there is no alert rule named {name[:100]!r} (!alerts lists them)")
+    return rule
+
+
+def _mutes_end(*, rule: AlertRule, at: datetime, by: str) -> int:
+    return AlertMute.objects.filter(rule=rule, until__gt=at).update(until=at, unmuted_by=by[:100])
+
+
+@transaction.atomic
+def rule_mute(*, rule_name: str, duration: str, by: str) -> AlertMute:
+    """Mute the rule called `rule_name` for `duration` (`30m`, `2h`, `1h30m`, `1d`) from now: its
+    matches are recorded but delivered nowhere until then. A mute in force is replaced.
+    BadInputError naming `rule` or `duration`."""
+    length = duration_parse(duration)
+    rule = rule_named(rule_name)
+    now = utc_now()
+    AlertRule.objects.select_for_update().filter(pk=rule.pk).first()  # one mute change per rule at a time
+    _mutes_end(rule=rule, at=now, by=by)
+    mute = AlertMute.objects.create(rule=rule, until=now + length, muted_by=by[:100], created_at=now)
+    log.info("alerts.rule_muted", rule_id=rule.pk, until=mute.until.isoformat(), by=by)
+    return mute
+
+
+@transaction.atomic
+def rule_mute_until(*, rule: AlertRule, until: datetime, by: str) -> AlertMute:
+    """Mute `rule` until the moment `until` (the admin's form); BadInputError naming `until`."""
+    now = utc_now()
+    if until <= now:
+        raise BadInputError("until", f"{until.isoformat()} has passed: a mute needs an end in the future")
+    AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+    _mutes_end(rule=rule, at=now, by=by)
+    return AlertMute.objects.create(rule=rule, until=until, muted_by=by[:100], created_at=now)
+
+
+@transaction.atomic
+def rule_unmute(*, rule_name: str, by: str) -> AlertRule:
+    """End the mute of the rule called `rule_name` now; BadInputError naming `rule` when there is
+    no such rule or it is not muted."""
+    rule = rule_named(rule_name)
+    if not _mutes_end(rule=rule, at=utc_now(), by=by):
+        raise BadInputError("rule", f"the alert rule {rule.name!r} is not muted")
+    log.info("alerts.rule_unmuted", rule_id=rule.pk, by=by)
+    return rule
+
+
+def mute_end(*, mute: AlertMute, by: str) -> bool:
+    """End one mute now (the admin's action); False when it had already ended."""
+    now = utc_now()
+    return bool(AlertMute.objects.filter(pk=mute.pk, until__gt=now).update(until=now, unmuted_by=by[:100]))
+
+
+def muted_rule_ids(*, rule_ids: set[int], at: datetime) -> set[int]:
+    return set(AlertMute.objects.filter(rule_id__in=rule_ids, until__gt=at).values_list("rule_id", flat=True))
+
+
 @transaction.atomic
 def alerts_record(*, fires: Sequence[Fire], deliver: bool = True) -> int:
     """Record each match as an AlertEvent with one delivery per action of its rule (none when
     `deliver` is False: a replay's alerts are recorded and sent nowhere), in one transaction. A
     match already recorded (the same rule and input position: a batch evaluated again after a
-    crash) is not recorded twice. Returns how many alerts were new."""
+    crash) is not recorded twice. Returns how many alerts were new.
+
+    The match of a rule muted now (wall clock, when it is recorded) is recorded with `muted` set
+    and no deliveries: it is never sent, not even once the mute ends. Recording it keeps the
+    rule's cooldown and dedup state (rebuilt from recorded alerts on restart) what it would have
+    been unmuted, and keeps the rule's history whole."""
     if not fires:
         return 0
+    muted = muted_rule_ids(rule_ids={fire.rule.rule_id for fire in fires}, at=utc_now())
     rows = [
         AlertEvent(
             rule_id=fire.rule.rule_id,
@@ -107,6 +179,7 @@ def alerts_record(*, fires: Sequence[Fire], deliver: bool = True) -> int:
             fingerprint=fire.item.uid[:200],
             event_time=fire.item.event_time,
             input=fire.item.record(),
+            muted=fire.rule.rule_id in muted,
         )
         for fire in fires
     ]
@@ -124,7 +197,8 @@ def alerts_record(*, fires: Sequence[Fire], deliver: bool = True) -> int:
         )
     }
     if deliver:
-        AlertDelivery.objects.bulk_create(_deliveries_for(created, actions_of))
+        AlertDelivery.objects.bulk_create(_deliveries_for([row for row in created if not row.muted], actions_of))
+    ALERT_MATCHES.inc(len(created))
     return len(created)
 
 

@@ -20,9 +20,8 @@ from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.selectors import last_values
 from apps.marketdata.symbols import SymbolError, lead_contract
 from apps.monitoring.metrics import BOT_COMMANDS as COMMANDS
-from apps.trading.selectors import allowlist_refusal
+from bot.allowlist import cog_allowed
 from bot.gex_chart import profile_png
-from bot.requesters import requester_of
 
 _TICKER = re.compile(r"^[A-Z][A-Z0-9_]{0,11}$")
 CATEGORIES = ("gex_zero", "gex_one", "gex_full")
@@ -61,8 +60,7 @@ class GexCog(commands.Cog, name="gex"):
         self.bot = bot
 
     async def cog_check(self, ctx: commands.Context[Any]) -> bool:
-        requester = requester_of(user=ctx.author, guild=ctx.guild, channel=ctx.channel)
-        return await asyncio.to_thread(allowlist_refusal, cog="gex", requester=requester) is None
+        return await cog_allowed(ctx, cog="gex")
 
     async def gex_reply(self, *, ticker: str, category: str = "gex_zero") -> GexReply:
         ticker = ticker.strip().upper()

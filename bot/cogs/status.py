@@ -1,7 +1,8 @@
 """Platform status in Discord: `!status` (streamers with state, rate and last message age, flush
-lag per stream, Celery queue depths) and `!streamer stop|start NAME` for server administrators,
-through the same audited control service as the REST API (a ControlAction row, done by the
-staff user `discord-bot` on behalf of the Discord user named in its parameters)."""
+lag per stream, Celery queue depths, the last beat heartbeat, circuit breaker states; orange when
+the heartbeat is stale or a breaker is not closed) and `!streamer stop|start NAME` for server
+administrators, through the same audited control service as the REST API (a ControlAction row,
+done by the staff user `discord-bot` on behalf of the Discord user named in its parameters)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from apps.core.queue_depths import queue_depths
 from apps.marketdata.services.streamer_control import streamer_enable
 from apps.marketdata.streamer_status import streamers_status_list
 from apps.monitoring.metrics import BOT_COMMANDS as COMMANDS
+from apps.monitoring.selectors import BeatHeartbeat, beat_heartbeat, breaker_states
 from apps.storage.selectors import flush_status_list
-from apps.trading.selectors import Requester, allowlist_refusal
+from apps.trading.selectors import Requester
+from bot.allowlist import cog_allowed
 from bot.requesters import requester_of
 
 BOT_USER = "discord-bot"
@@ -59,7 +62,19 @@ def status_embed() -> discord.Embed:
     embed.add_field(name="Flush lag", value="\n".join(flush[:15]) or "nothing to flush", inline=False)
     queues = [f"{queue}: {depth}" for queue, depth in queue_depths()]
     embed.add_field(name="Queues", value=", ".join(queues) or "none", inline=False)
+    beat, breakers = beat_heartbeat(), breaker_states()
+    embed.add_field(name="Beat heartbeat", value=beat_line(beat), inline=False)
+    embed.add_field(name="Breakers", value=", ".join(f"{name}: {state}" for name, state in breakers), inline=False)
+    if beat.stale or any(state != "closed" for _, state in breakers):
+        embed.colour = discord.Colour.orange()
     return embed
+
+
+def beat_line(beat: BeatHeartbeat) -> str:
+    if beat.last_run is None or beat.age_seconds is None:
+        return "never recorded: is celery beat running?"
+    line = f"{beat.last_run:%H:%M:%S} UTC ({beat.age_seconds:.0f} s ago)"
+    return f"{line}, stale" if beat.stale else line
 
 
 def streamer_switch(*, requester: Requester, name: str, enabled: bool) -> dict[str, Any]:
@@ -79,8 +94,7 @@ class StatusCog(commands.Cog, name="status"):
         self.bot = bot
 
     async def cog_check(self, ctx: commands.Context[Any]) -> bool:
-        requester = requester_of(user=ctx.author, guild=ctx.guild, channel=ctx.channel)
-        return await asyncio.to_thread(allowlist_refusal, cog="status", requester=requester) is None
+        return await cog_allowed(ctx, cog="status")
 
     async def status_reply(self) -> StatusReply:
         return StatusReply("Status", embed=await asyncio.to_thread(status_embed))
@@ -98,7 +112,7 @@ class StatusCog(commands.Cog, name="status"):
             return StatusReply(f"Refused: {error.message}")
         return StatusReply(f"Streamer {name} {'started' if result['enabled'] else 'stopped'}.")
 
-    @commands.command(name="status", help="!status - streamers, flush lag, queues")
+    @commands.command(name="status", help="!status - streamers, flush lag, queues, beat heartbeat, breakers")
     async def status(self, ctx: commands.Context[Any]) -> None:
         reply = await self.status_reply()
         COMMANDS.labels("status", "ok").inc()

@@ -1,20 +1,24 @@
 """The alerts cog without a Discord connection: the bot's route is installed for the alert
 engine's Discord action, a channel the bot cannot see is a failed (not retried) delivery, the
-per-channel rate limit, and `!alerts`."""
+per-channel rate limit, `!alerts` and `!alert mute|unmute`."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from apps.alerts.action_specs import DiscordAction
 from apps.alerts.actions import discord as discord_action
-from apps.alerts.models import AlertRule
+from apps.alerts.models import AlertMute, AlertRule
+from apps.trading.selectors import Requester
 from bot.client import PipelineBot
-from bot.cogs.alerts import AlertsCog, ChannelRateLimit
+from bot.cogs.alerts import AlertsCog, ChannelRateLimit, mute_words
 
 pytestmark = pytest.mark.django_db(transaction=True)
+MEMBER = Requester(user="43", guild="900", channel="500")
 
 
 def test_five_messages_per_five_seconds_per_channel() -> None:
@@ -55,3 +59,48 @@ async def test_alerts_lists_the_rules() -> None:
     assert await cog.alerts_reply() == "No alert rules."
     await asyncio.to_thread(lambda: AlertRule.objects.create(name="big prints", source="md_trades", enabled=False))
     assert await cog.alerts_reply() == "off **big prints** (md_trades)"
+
+
+def test_mute_words_take_a_rule_name_of_several_words() -> None:
+    assert mute_words(("big", "prints", "30m")) == ("big prints", "30m")
+    assert mute_words(("big prints", "30m")) == ("big prints", "30m")
+    assert mute_words(("30m",)) == ("30m", "")
+
+
+@pytest.mark.asyncio
+async def test_alert_mute_and_unmute_reply_and_alerts_shows_the_mute() -> None:
+    cog = AlertsCog(PipelineBot(guild_ids=[]))
+    await asyncio.to_thread(lambda: AlertRule.objects.create(name="big prints", source="md_trades"))
+    with time_machine.travel(datetime(2026, 3, 10, 17, 0, tzinfo=UTC), tick=False):
+        muted = await cog.mute_reply(requester=MEMBER, rule="big prints", duration="30m")
+        assert muted.content == (
+            "Muted **big prints** until 2026-03-10 17:30 UTC: its alerts are recorded but not sent."
+        )
+        assert not muted.ephemeral
+        assert (
+            await cog.alerts_reply() == "on  **big prints** (md_trades), muted until 2026-03-10 17:30 UTC by discord:43"
+        )
+        unmuted = await cog.unmute_reply(requester=MEMBER, rule="big prints")
+        assert unmuted.content == "Unmuted **big prints**: its alerts are sent again."
+        assert await cog.alerts_reply() == "on  **big prints** (md_trades)"
+
+
+@pytest.mark.parametrize(
+    ("rule", "duration", "reply"),
+    [
+        ("small prints", "30m", "Not muted: there is no alert rule named 'small prints' (!alerts lists them)."),
+        ("big prints", "30", "Not muted: '30' is not a duration: use e.g. 30m, 2h, 1h30m, 1d."),
+        ("big prints", "", "Usage: !alert mute RULE DURATION (e.g. !alert mute big prints 30m)."),
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_bad_mute_names_the_problem(rule: str, duration: str, reply: str) -> None:
+    cog = AlertsCog(PipelineBot(guild_ids=[]))
+    await asyncio.to_thread(lambda: AlertRule.objects.create(name="big prints", source="md_trades"))
+    answer = await cog.mute_reply(requester=MEMBER, rule=rule, duration=duration)
+    assert answer.content == reply
+    assert answer.ephemeral, "a refusal is shown only to the person who asked (slash command)"
+    assert (await cog.unmute_reply(requester=MEMBER, rule="big prints")).content == (
+        "Not unmuted: the alert rule 'big prints' is not muted."
+    )
+    assert not await asyncio.to_thread(AlertMute.objects.exists)

@@ -1,17 +1,21 @@
-"""The status cog without a Discord connection: `!status` shows the streamers, flush lag and
-queues; `!streamer stop|start NAME` is for server administrators and goes through the REST
+"""The status cog without a Discord connection: `!status` shows the streamers, flush lag,
+queues, the last beat heartbeat and the circuit breakers; `!streamer stop|start NAME` is for server administrators and goes through the REST
 API's audited control service."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import discord
 import pytest
+import time_machine
 
 from apps.accounts.models import ControlAction
 from apps.core import keys
 from apps.core.clock import utc_now
+from apps.core.heartbeat import beat_heartbeat_record
 from apps.core.redis import get_redis
 from apps.core.runtime_config import clear_cache, runtime_value
 from apps.trading.selectors import Requester
@@ -52,7 +56,36 @@ async def test_status_shows_each_streamer_with_state_rate_and_last_message_age(c
     assert reply.embed is not None
     fields = {field.name: field.value for field in reply.embed.fields}
     assert "**simulator**: connected, 12.5/s, last message 3 s ago" in str(fields["Streamers"])
-    assert set(fields) == {"Streamers", "Flush lag", "Queues"}
+    assert set(fields) == {"Streamers", "Flush lag", "Queues", "Beat heartbeat", "Breakers"}
+
+
+@pytest.mark.asyncio
+async def test_status_shows_the_last_beat_heartbeat_and_the_breakers(cog: StatusCog) -> None:
+    at = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
+    with time_machine.travel(at, tick=False) as clock:
+        first = await cog.status_reply()
+        fields = {field.name: field.value for field in first.embed.fields} if first.embed else {}
+        assert fields["Beat heartbeat"] == "never recorded: is celery beat running?"
+        assert fields["Breakers"] == "gexbot: closed"
+        assert first.embed is not None
+        assert first.embed.colour == discord.Colour.orange()
+
+        await in_thread(beat_heartbeat_record)
+        clock.shift(timedelta(seconds=12))
+        healthy = await cog.status_reply()
+        assert healthy.embed is not None
+        fields = {field.name: field.value for field in healthy.embed.fields}
+        assert fields["Beat heartbeat"] == "17:00:00 UTC (12 s ago)"
+        assert healthy.embed.colour == discord.Colour.green()
+
+        get_redis().set(f"{keys.gex_breaker('gexbot')}:pybreaker:state", "open")
+        clock.shift(timedelta(minutes=5))
+        troubled = await cog.status_reply()
+        assert troubled.embed is not None
+        fields = {field.name: field.value for field in troubled.embed.fields}
+        assert fields["Beat heartbeat"] == "17:00:00 UTC (312 s ago), stale"
+        assert fields["Breakers"] == "gexbot: open"
+        assert troubled.embed.colour == discord.Colour.orange()
 
 
 @pytest.mark.asyncio

@@ -132,7 +132,8 @@ async def test_the_bot_loads_its_cogs_and_records_its_state(trading: Broker) -> 
     assert {"buy", "sell", "killswitch", "gex", "levels", "status", "streamer", "alerts"} <= {
         command.name for command in bot.commands
     }
-    assert {"gex", "levels"} <= {command.name for command in bot.tree.get_commands()}
+    assert {"gex", "levels", "alerts", "alert"} <= {command.name for command in bot.tree.get_commands()}
+    assert {"alert mute", "alert unmute"} <= {command.qualified_name for command in bot.walk_commands()}
     assert bot.command_prefix == "!"
     assert process_status_read(name="bot")["state"] == "starting"
     await bot.on_disconnect()
@@ -140,6 +141,8 @@ async def test_the_bot_loads_its_cogs_and_records_its_state(trading: Broker) -> 
     status = process_status_read(name="bot")
     assert status["state"] == "disconnected"
     assert status["disconnects"] == "2"
+    for extension in list(bot.extensions):  # the alerts cog's Discord route is process-wide
+        await bot.unload_extension(extension)
 
 
 def test_an_unknown_command_is_named_in_the_reply() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.core.clock import utc_now
+from apps.monitoring.metrics import TRADING_KILL_SWITCH
 from apps.trading.errors import TradeRefusedError
 from apps.trading.models import KillSwitch, TradeAudit
 from apps.trading.selectors import Requester
@@ -28,6 +29,7 @@ def kill_switch_set(*, on: bool, requester: Requester, reason: str = "") -> Kill
     switch.on, switch.changed_at, switch.changed_by = on, utc_now(), requester.user
     switch.reason = reason[:200]
     switch.save()
+    TRADING_KILL_SWITCH.set(1 if on else 0)
     audit_write(
         kind=TradeAudit.Kind.KILL_SWITCH,
         requester=requester,

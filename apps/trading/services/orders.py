@@ -29,6 +29,7 @@ from apps.core.clock import utc_now
 from apps.core.runtime_config import refresh_if_stale, runtime_value
 from apps.marketdata.selectors import last_values
 from apps.marketdata.symbols import MONTH_CODES, Contract, SymbolError, lead_contract, parse_contract
+from apps.monitoring.metrics import TRADING_ATTEMPTS, TRADING_KILL_SWITCH
 from apps.trading.broker import Broker, BrokerError, BrokerTimeoutError, OrderSpec, broker_target
 from apps.trading.errors import TradeRefusedError
 from apps.trading.models import TradeAudit, TradeTicket
@@ -73,6 +74,29 @@ class TicketView:
     order: dict[str, Any]
 
 
+# The decisions on an order attempt that `pipeline_trading_attempts_total{decision}` counts (the
+# metric catalogue's closed list): refused (by any rule), dry_run, confirmed, cancelled (the
+# requester's Cancel), placed, error (the broker failed the placement).
+DECISIONS = frozenset(
+    {
+        TradeAudit.Kind.REFUSED,
+        TradeAudit.Kind.DRY_RUN,
+        TradeAudit.Kind.CONFIRMED,
+        TradeAudit.Kind.CANCELLED,
+        TradeAudit.Kind.PLACED,
+        TradeAudit.Kind.ERROR,
+    }
+)
+
+
+def _decision_write(*, kind: str, requester: Requester, **fields: Any) -> TradeAudit:
+    """A decision on an order attempt: its audit row, and the attempt counted by the decision."""
+    row = audit_write(kind=kind, requester=requester, **fields)
+    if kind in DECISIONS:
+        TRADING_ATTEMPTS.labels(kind).inc()
+    return row
+
+
 def _broker(broker: Broker | None) -> Broker:
     if broker is not None:
         return broker
@@ -90,7 +114,7 @@ def _refuse(
     ticket: uuid.UUID | None = None,
     result: dict[str, Any] | None = None,
 ) -> TradeRefusedError:
-    audit_write(
+    _decision_write(
         kind=TradeAudit.Kind.REFUSED,
         requester=requester,
         rule=rule,
@@ -102,10 +126,18 @@ def _refuse(
     return TradeRefusedError(rule, message)
 
 
+def _kill_switch_read() -> bool:
+    """The switch as the database has it now; the gauge follows every read, so each process that
+    checks (the bot, the web) reports what it last saw, whoever flipped it."""
+    on = kill_switch_on()
+    TRADING_KILL_SWITCH.set(1 if on else 0)
+    return on
+
+
 def _check_kill_switch(
     *, checkpoint: str, requester: Requester, order: dict[str, Any], ticket: uuid.UUID | None
 ) -> None:
-    if kill_switch_on():
+    if _kill_switch_read():
         raise _refuse(
             rule="kill_switch",
             message=f"The kill switch is on: no order is placed (checked at {checkpoint}).",
@@ -336,7 +368,7 @@ def order_request(
             order=full,
             result=dry,
         )
-    audit_write(
+    _decision_write(
         kind=TradeAudit.Kind.DRY_RUN, requester=requester, order=full, result=dry, environment=broker.target.environment
     )
     now = utc_now()
@@ -440,7 +472,7 @@ def order_confirm(*, ticket_id: uuid.UUID, requester: Requester, broker: Broker 
             order=order,
             ticket=ticket.id,
         )
-    audit_write(kind=TradeAudit.Kind.CONFIRMED, requester=requester, ticket=ticket.id, order=order)
+    _decision_write(kind=TradeAudit.Kind.CONFIRMED, requester=requester, ticket=ticket.id, order=order)
     try:
         _validate(
             requester=Requester(
@@ -495,7 +527,7 @@ def order_submit(*, ticket_id: uuid.UUID, requester: Requester, broker: Broker |
             return ticket
         if ticket.state not in (TradeTicket.State.CONFIRMED, TradeTicket.State.SUBMITTING):
             refusal = ("not_confirmed", f"This order is {ticket.state}, not confirmed: nothing was placed.", {})
-        elif kill_switch_on():
+        elif _kill_switch_read():
             refusal = (
                 "kill_switch",
                 "The kill switch is on: no order is placed (checked at submit).",
@@ -530,7 +562,7 @@ def order_submit(*, ticket_id: uuid.UUID, requester: Requester, broker: Broker |
     if failure is not None:
         timeout = isinstance(failure, BrokerTimeoutError)
         rule = "broker_timeout" if timeout else "broker_error"
-        audit_write(
+        _decision_write(
             kind=TradeAudit.Kind.ERROR,
             requester=requester,
             rule=rule,
@@ -544,7 +576,7 @@ def order_submit(*, ticket_id: uuid.UUID, requester: Requester, broker: Broker |
             f"tastytrade did not take the order: {failure}"
             + (" (it may have been placed: a retry looks it up by its identifier first)" if timeout else ""),
         )
-    audit_write(
+    _decision_write(
         kind=TradeAudit.Kind.PLACED,
         requester=requester,
         ticket=ticket.id,
@@ -570,7 +602,7 @@ def ticket_cancel(*, ticket_id: uuid.UUID, requester: Requester) -> TradeTicket:
             order=_ticket_order(ticket),
             ticket=ticket.id,
         )
-    audit_write(kind=TradeAudit.Kind.CANCELLED, requester=requester, ticket=ticket.id, order=_ticket_order(ticket))
+    _decision_write(kind=TradeAudit.Kind.CANCELLED, requester=requester, ticket=ticket.id, order=_ticket_order(ticket))
     ticket.refresh_from_db()
     return ticket
 
