@@ -15,7 +15,9 @@ What becomes what:
 - Quote -> Quote (a side without a price, "NaN", is no quote yet and is skipped).
 - Order (depth) -> the order book of its symbol (`depth.OrderBooks`), which yields a DepthSnapshot
   each time a transaction of order changes is complete.
-- Summary and Greeks have no normalized kind yet: they are counted by type and not written.
+- Summary and Greeks are no market events: the latest of each per symbol is kept in the context
+  (`summaries`, `greeks`) and the client stores it as the symbol's latest value
+  (`apps.marketdata.services.vendor_stats`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.marketdata.events import Event, Quote, Side, Trade
+from apps.marketdata.vendor_records import VendorGreeks, VendorSummary
 from streamers.feed import MalformedMessageError
 from streamers.tastytrade.depth import OrderBooks, OrderRow
 from streamers.tastytrade.dxlink import NAN_VALUES, REMOVE_EVENT
@@ -36,7 +39,7 @@ _isnan = math.isnan
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 # TimeAndSale `type`: the SDK models it as a string; dxFeed sends NEW / CORRECTION / CANCEL (0/1/2).
 NEW_PRINT = frozenset({"NEW", "0", 0})
-NOT_WRITTEN = frozenset({"Summary", "Greeks", "Trade"})
+NOT_WRITTEN = frozenset({"Trade"})
 
 
 @dataclass
@@ -51,6 +54,9 @@ class ParseContext:
     books: OrderBooks = field(default_factory=OrderBooks)
     # Events per DXLink type in the frames parsed so far (Prometheus reads the deltas).
     rows_by_type: dict[str, int] = field(default_factory=dict)
+    # The latest Summary and Greeks per canonical symbol not yet stored (the client takes them).
+    summaries: dict[str, VendorSummary] = field(default_factory=dict)
+    greeks: dict[str, VendorGreeks] = field(default_factory=dict)
 
 
 def _number(value: Any, *, name: str, event_type: str, row: int) -> float | None:
@@ -115,6 +121,8 @@ def feed_data_events(message: Mapping[str, Any], context: ParseContext, *, ts_re
         elif event_type == "Order":
             rows = _checked(_fast_orders, _orders, values, fields, context, ts_recv)
             events += context.books.apply(rows, ts_recv=ts_recv)
+        elif event_type in ("Summary", "Greeks"):
+            _keep_latest(event_type, values, fields, context, ts_recv)
         elif event_type not in NOT_WRITTEN and event_type != "TimeAndSale":
             raise MalformedMessageError(f"unknown_event_type:{event_type}"[:60], f"no parser for {event_type!r}")
     return events
@@ -337,3 +345,110 @@ def _nanos(millis: Any, nano_part: Any, *, row: int, event_type: str) -> int:
     if ms is None:
         raise MalformedMessageError(f"bad_value:{event_type}", "time is NaN", f"data.{event_type}[{row}].time")
     return int(ms) * 1_000_000 + int(_number(nano_part, name="timeNanoPart", event_type=event_type, row=row) or 0)
+
+
+SUMMARY_FIELDS = (
+    "eventSymbol", "eventTime", "dayId", "dayOpenPrice", "dayHighPrice", "dayLowPrice", "dayClosePrice",
+    "dayClosePriceType", "prevDayId", "prevDayClosePrice", "prevDayClosePriceType", "prevDayVolume", "openInterest",
+)  # fmt: skip
+GREEKS_FIELDS = (
+    "eventSymbol", "eventTime", "eventFlags", "time", "price", "volatility", "delta", "gamma", "theta", "rho", "vega",
+)  # fmt: skip
+
+
+def _keep_latest(
+    event_type: str, values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int
+) -> None:
+    """Each symbol's newest Summary or Greeks, kept for the client to store. The run is checked
+    whole before any is kept: a bad row dead-letters it and keeps nothing of it."""
+    if event_type == "Summary":
+        context.summaries.update(_summaries(values, fields, context, ts_recv))
+    else:
+        context.greeks.update(_greeks(values, fields, context, ts_recv))
+
+
+def _text_or_none(value: Any, *, name: str, event_type: str, row: int) -> str | None:
+    if value is None or value in NAN_VALUES:
+        return None
+    if not isinstance(value, str):
+        raise MalformedMessageError(
+            f"bad_value:{event_type}", f"{name} is {value!r}, not a string", f"data.{event_type}[{row}].{name}"
+        )
+    return value[:32]
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _summaries(
+    values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int
+) -> dict[str, VendorSummary]:
+    """The last Summary of each symbol in the run (a later row of a symbol replaces an earlier one)."""
+    columns = _columns(fields, "Summary", SUMMARY_FIELDS)
+    width = len(fields)
+    latest: dict[str, VendorSummary] = {}
+    for row, start in enumerate(range(0, len(values), width)):
+        record = values[start : start + width]
+        sym, event_time, day_id, day_open, high, low, close, close_type, prev_id, prev_close, prev_type, volume, oi = (
+            record[column] for column in columns
+        )
+
+        def number(value: Any, name: str, row: int = row) -> float | None:
+            return _number(value, name=name, event_type="Summary", row=row)
+
+        def text(value: Any, name: str, row: int = row) -> str | None:
+            return _text_or_none(value, name=name, event_type="Summary", row=row)
+
+        symbol = context.symbol_of(sym)
+        latest[symbol] = VendorSummary(
+            symbol=symbol,
+            feed=FEED,
+            ts_event_ms=int(number(event_time, "eventTime") or 0),
+            ts_recv=ts_recv,
+            day_id=_int_or_none(number(day_id, "dayId")),
+            day_open=number(day_open, "dayOpenPrice"),
+            day_high=number(high, "dayHighPrice"),
+            day_low=number(low, "dayLowPrice"),
+            day_close=number(close, "dayClosePrice"),
+            day_close_type=text(close_type, "dayClosePriceType"),
+            prev_day_id=_int_or_none(number(prev_id, "prevDayId")),
+            prev_day_close=number(prev_close, "prevDayClosePrice"),
+            prev_day_close_type=text(prev_type, "prevDayClosePriceType"),
+            prev_day_volume=number(volume, "prevDayVolume"),
+            open_interest=number(oi, "openInterest"),
+        )
+    return latest
+
+
+def _greeks(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> dict[str, VendorGreeks]:
+    """The last Greeks of each symbol in the run; a removed row (eventFlags REMOVE) is skipped."""
+    columns = _columns(fields, "Greeks", GREEKS_FIELDS)
+    width = len(fields)
+    latest: dict[str, VendorGreeks] = {}
+    for row, start in enumerate(range(0, len(values), width)):
+        record = values[start : start + width]
+        sym, event_time, flags, at, price, volatility, delta, gamma, theta, rho, vega = (
+            record[column] for column in columns
+        )
+
+        def number(value: Any, name: str, row: int = row) -> float | None:
+            return _number(value, name=name, event_type="Greeks", row=row)
+
+        if int(number(flags, "eventFlags") or 0) & REMOVE_EVENT:
+            continue
+        symbol = context.symbol_of(sym)
+        latest[symbol] = VendorGreeks(
+            symbol=symbol,
+            feed=FEED,
+            ts_event_ms=int(number(at, "time") or number(event_time, "eventTime") or 0),
+            ts_recv=ts_recv,
+            price=number(price, "price"),
+            volatility=number(volatility, "volatility"),
+            delta=number(delta, "delta"),
+            gamma=number(gamma, "gamma"),
+            theta=number(theta, "theta"),
+            rho=number(rho, "rho"),
+            vega=number(vega, "vega"),
+        )
+    return latest
