@@ -98,3 +98,19 @@ def test_the_bot_service_runs_run_bot_with_its_metrics_checked() -> None:
     port = bot["command"][bot["command"].index("--metrics-port") + 1]
     assert port in " ".join(bot["healthcheck"]["test"])
     assert bot["profiles"] == ["discord"]
+
+
+@pytest.mark.parametrize("venue", ["schwab", "tastytrade"])
+def test_the_broker_streamers_run_only_with_their_profile_on_their_venues_port(venue: str) -> None:
+    from streamers.registry import VENUES
+
+    service = SERVICES[f"streamer-{venue}"]
+    assert service["profiles"] == [venue], "off unless the profile is chosen"
+    command = service["command"]
+    assert command[:4] == ["python", "manage.py", "run_streamer", venue]
+    port = command[command.index("--metrics-port") + 1]
+    assert port == str(VENUES[venue].metrics_port)
+    assert f"127.0.0.1:{port}/metrics" in " ".join(service["healthcheck"]["test"])
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    (streamers,) = [job for job in config["scrape_configs"] if job["job_name"] == "streamers"]
+    assert {"targets": [f"streamer-{venue}:{port}"], "labels": {"streamer": venue}} in streamers["static_configs"]

@@ -20,6 +20,7 @@ from apps.gex.snapshots import GEXSnapshot
 from apps.marketdata.events import FEED_CODES
 from apps.marketdata.selectors import MAX_PAGE
 from apps.marketdata.symbols import MONTH_CODES, ROOTS
+from apps.marketdata.vendor_records import VendorGreeks, VendorSummary
 from apps.storage.lake_bars import INTERVAL_NS
 from apps.storage.registry import retention_categories
 
@@ -299,6 +300,43 @@ class PurgeOut(Schema):
     bytes_freed: int
 
 
+# A feed's own values beside the market events: tastytrade's day Summary and option Greeks (the
+# latest per symbol), Schwab's one-minute bars (CHART_FUTURES and back-filled price history).
+VendorSummaryOut = struct_schema(VendorSummary, name="VendorSummaryOut")
+VendorGreeksOut = struct_schema(VendorGreeks, name="VendorGreeksOut")
+
+
+class VendorLatestOut(Schema):
+    symbol: str
+    feed: str
+    summary: VendorSummaryOut | None = Field(  # type: ignore[valid-type]
+        description="The latest day summary (open, high, low, close so far, previous close and volume,"
+        " open interest); null when the feed sent none."
+    )
+    greeks: VendorGreeksOut | None = Field(  # type: ignore[valid-type]
+        description="The latest option greeks (theoretical price, implied volatility, delta, gamma, theta,"
+        " rho, vega); null when the feed sent none (DXLink computes them for options only)."
+    )
+
+
+class VendorBarOut(Schema):
+    time: datetime
+    start_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class VendorBarsOut(Schema):
+    symbol: str
+    feed: str
+    start: datetime
+    end: datetime
+    bars: list[VendorBarOut] = Field(description="The feed's own minute bars, oldest first (the last 7 days only).")
+
+
 # -- query parameters ---------------------------------------------------------------------
 
 # The patterns below are what the handlers accept, stated in the schema so that a generated
@@ -317,7 +355,9 @@ _MONTH = f"[{MONTH_CODES}{MONTH_CODES.lower()}]"
 # ESZ26_FUT_CME, ESZ26-CME), or a plain equity or index name (SPY), in any case.
 SYMBOL_PATTERN = (
     rf"^(?:/?(?:{_ROOTS})(?:{_MONTH}[0-9]{{1,2}}(?::[Xx]{_LETTER}{{3}}|_[Ff][Uu][Tt]_{_LETTER}+|-{_LETTER}+)?)?"
-    r"|[A-Za-z][A-Za-z0-9.]{0,9})$"
+    r"|[A-Za-z][A-Za-z0-9.]{0,9}"
+    # An OCC option without its padding (AAPL251219C00200000): Schwab's option books.
+    r"|[A-Za-z]{1,6}[0-9]{6}[CPcp][0-9]{8})$"
 )
 FEEDS = sorted(name for name in FEED_CODES if name)
 FEED_PATTERN = rf"^(?:{'|'.join(FEEDS)})$"
@@ -351,7 +391,7 @@ SYMBOL = Field(
     ...,
     pattern=SYMBOL_PATTERN,
     description="A contract (ESZ26, or a feed's form of it: /ESZ26:XCME) or a continuous alias (ES: the lead"
-    " contract); a plain equity or index name (SPY) as it is.",
+    " contract); a plain equity or index name (SPY) as it is; an OCC option without padding (AAPL251219C00200000).",
 )
 TICKER = Field(
     ..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", description="A GEXBot ticker: SPX, ES_SPX, NQ_NDX, ..."
@@ -448,6 +488,18 @@ class BarsQuery(Schema):
         " nothing."
     )
     replay: str | None = REPLAY
+
+
+class VendorLatestQuery(Schema):
+    symbol: str = SYMBOL
+    feed: str = Field("tastytrade", pattern=FEED_PATTERN, description="The feed whose values to show.")
+
+
+class VendorBarsQuery(Schema):
+    symbol: str = SYMBOL
+    feed: str = Field("schwab", pattern=FEED_PATTERN, description="The feed whose own bars to show.")
+    start: AwareDatetime | None = instant("Default: one day before end.")
+    end: AwareDatetime | None = range_end(7)
 
 
 class SessionsQuery(Schema):

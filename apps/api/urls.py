@@ -23,6 +23,7 @@ from apps.api.routers import (
     status,
     ticks,
     trading,
+    vendor,
 )
 
 api = NinjaAPI(
@@ -36,7 +37,21 @@ api = NinjaAPI(
     renderer=ORJSONRenderer(),
 )
 install_error_handlers(api)
-for module in (ticks, quotes, depth, depth_views, bars, exports, gex, status, control, replays, alerts, trading):
+for module in (
+    ticks,
+    quotes,
+    depth,
+    depth_views,
+    bars,
+    exports,
+    gex,
+    status,
+    control,
+    replays,
+    alerts,
+    trading,
+    vendor,
+):
     api.add_router("", module.router)
 
 urlpatterns = [path("", api.urls)]

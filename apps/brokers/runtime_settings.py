@@ -14,7 +14,8 @@ SCHWAB_SYMBOLS = register(
         type=list[Annotated[str, Field(pattern=r"^/?[A-Za-z][A-Za-z0-9./:_-]{0,20}$")]],
         default=[],
         help=(
-            "Symbols the Schwab streamer subscribes to (futures such as ES or ESZ26, equities such as AAPL);"
+            "Symbols the Schwab streamer subscribes to (futures such as ES or ESZ26, equities such as AAPL,"
+            " options in OCC form without padding such as AAPL251219C00200000 for their OPTIONS_BOOK depth);"
             " empty means marketdata.symbols. Switch the feed off with marketdata.disabled_streamers."
         ),
     )

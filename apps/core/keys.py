@@ -48,6 +48,18 @@ def vendor_bars(feed: str, symbol: str) -> str:
     return f"md:vendor_bars:{_name('feed', feed)}:1m:{{{_symbol(symbol)}}}"
 
 
+def vendor_summary(feed: str, symbol: str) -> str:
+    """A feed's latest day summary of a symbol (tastytrade's Summary event: open, high, low,
+    close, previous close and volume, open interest), one JSON value replaced on each update."""
+    return f"md:vendor_summary:{_name('feed', feed)}:{{{_symbol(symbol)}}}"
+
+
+def vendor_greeks(feed: str, symbol: str) -> str:
+    """A feed's latest option greeks of a symbol (tastytrade's Greeks event: price, volatility,
+    delta, gamma, theta, rho, vega), one JSON value replaced on each update."""
+    return f"md:vendor_greeks:{_name('feed', feed)}:{{{_symbol(symbol)}}}"
+
+
 MD_GAPS = "md:gaps"
 # Outages of the hot store as a streamer saw them: it buffered meanwhile (start, end, events held).
 MD_STORE_OUTAGES = "md:store_outages"

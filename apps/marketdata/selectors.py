@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+import msgspec
 import redis
 
 from apps.core import keys
@@ -18,6 +19,8 @@ from apps.core.codec import text as _text
 from apps.core.redis import get_redis
 from apps.marketdata.blocks import DepthOp, DepthRow, decode_depth, decode_quotes, decode_trades
 from apps.marketdata.events import Quote, Side, Trade, from_price_int
+from apps.marketdata.services.vendor_bars import VendorBarRecord
+from apps.marketdata.vendor_records import VendorGreeks, VendorSummary
 
 NS_PER_MS = 1_000_000
 MAX_PAGE = 10_000
@@ -359,3 +362,29 @@ def quotes_between(
             break
         low = f"({_text(entries[-1][0])}"
     return found[:limit]
+
+
+_summary_decode = msgspec.json.Decoder(VendorSummary).decode
+_greeks_decode = msgspec.json.Decoder(VendorGreeks).decode
+_bar_decode = msgspec.json.Decoder(VendorBarRecord).decode
+
+
+def vendor_summary_latest(*, feed: str, symbol: str, client: redis.Redis | None = None) -> VendorSummary | None:
+    """A feed's latest day summary of a symbol (tastytrade's Summary), None when it sent none."""
+    raw = _client(client).get(keys.vendor_summary(feed, symbol))
+    return None if raw is None else _summary_decode(cast(bytes, raw))
+
+
+def vendor_greeks_latest(*, feed: str, symbol: str, client: redis.Redis | None = None) -> VendorGreeks | None:
+    """A feed's latest greeks of a symbol (tastytrade's Greeks), None when it sent none."""
+    raw = _client(client).get(keys.vendor_greeks(feed, symbol))
+    return None if raw is None else _greeks_decode(cast(bytes, raw))
+
+
+def vendor_bars_range(
+    *, feed: str, symbol: str, start_ms: int, end_ms: int, client: redis.Redis | None = None
+) -> list[VendorBarRecord]:
+    """A feed's own one-minute bars (Schwab's CHART_FUTURES and back-filled price history) whose
+    minute starts in [start_ms, end_ms], oldest first. Hot only: the last 7 days."""
+    members = cast(list[bytes], _client(client).zrangebyscore(keys.vendor_bars(feed, symbol), start_ms, end_ms))
+    return [_bar_decode(member) for member in members]

@@ -42,6 +42,9 @@ _FUTURE = re.compile(
     r"(?::(?P<mic>X[A-Z]{3})|_FUT_(?P<sc>[A-Z]+)|-(?P<dtc>[A-Z]+))?$"
 )
 _PLAIN = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+# An OCC option: root (1-6 letters), expiry YYMMDD, C or P, strike x 1000 in 8 digits. Schwab pads
+# the root to six with spaces (`AAPL  251219C00200000`); the canonical form drops the padding.
+_OCC_OPTION = re.compile(r"^(?P<root>[A-Z]{1,6}) *(?P<rest>[0-9]{6}[CP][0-9]{8})$")
 # What a stored symbol may look like (the key builder's form, apps/core/keys.py): a contract code
 # or a ticker such as SPX or GEXBot's ES_SPX. It becomes a directory name in the lake.
 _STORED = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
@@ -146,12 +149,16 @@ def canonical(symbol: str, *, at: datetime) -> str:
     """The canonical symbol for any feed form or continuous alias, as of instant `at`.
 
     `ES` -> the lead contract; `/ESZ25:XCME` -> `ESZ25`; an equity or index ticker (`SPY`,
-    `SPX`) is returned as it is.
+    `SPX`) is returned as it is; an OCC option without its padding (`AAPL  251219C00200000` ->
+    `AAPL251219C00200000`).
     """
     raw = symbol.strip().upper()
     alias = raw.lstrip("/")
     if alias in ROOTS:
         return lead_contract(alias, at).code
+    option = _OCC_OPTION.match(raw)
+    if option:
+        return option["root"] + option["rest"]
     try:
         return parse_contract(raw, reference=to_exchange(at).date()).code
     except SymbolError:
@@ -175,6 +182,20 @@ def canonical_check(symbol: str) -> str:
     if match and (len(match["year"]) != 2 or match["mic"] or match["sc"] or match["dtc"]):
         raise SymbolError(f"symbol {symbol!r} is a feed form, not canonical: store the contract code (e.g. ESZ25)")
     return symbol
+
+
+def occ_option(symbol: str) -> tuple[str, str] | None:
+    """(root, `YYMMDD` + C/P + strike) of an OCC option symbol in either form, else None."""
+    option = _OCC_OPTION.match(symbol.strip().upper())
+    return None if option is None else (option["root"], option["rest"])
+
+
+def to_schwab_option(symbol: str) -> str:
+    """Schwab's key for an OCC option: the root padded to six (`AAPL  251219C00200000`)."""
+    parts = occ_option(symbol)
+    if parts is None:
+        raise SymbolError(f"{symbol!r} is not an OCC option symbol (e.g. AAPL251219C00200000)")
+    return f"{parts[0]:<6}{parts[1]}"
 
 
 def to_venue(symbol: str, venue: Venue, *, at: datetime | None = None) -> str:

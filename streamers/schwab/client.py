@@ -35,7 +35,15 @@ from apps.brokers.services import token_expiry_report, token_refresh_refused, to
 from apps.brokers.tokens import RefreshTokenExpiredError, TokenMissingError, TokenRefreshBusyError
 from apps.core.clock import utc_now
 from apps.marketdata.events import Event
-from apps.marketdata.symbols import SymbolError, Venue, canonical, parse_contract, to_venue
+from apps.marketdata.symbols import (
+    SymbolError,
+    Venue,
+    canonical,
+    occ_option,
+    parse_contract,
+    to_schwab_option,
+    to_venue,
+)
 from apps.monitoring import metrics
 from streamers.config import StreamerConfigError
 from streamers.feed import ConnectionLostError
@@ -295,13 +303,19 @@ class SchwabClient:
     async def subscribe(self, symbols: Sequence[str]) -> None:
         futures: list[str] = []
         equities: list[str] = []
+        options: list[str] = []
         for symbol in symbols:
+            if occ_option(symbol) is not None:
+                # An option's depth (OPTIONS_BOOK); its level one (LEVELONE_OPTIONS) is not read.
+                options.append(to_schwab_option(symbol))
+                continue
             key, is_future = schwab_key(symbol)
             (futures if is_future else equities).append(key)
         wanted: dict[str, tuple[list[str], str]] = {
             "LEVELONE_FUTURES": (futures, FUTURES_FIELDS),
             "CHART_FUTURES": (futures, CHART_FIELDS),
             "LEVELONE_EQUITIES": (equities, EQUITY_FIELDS),
+            "OPTIONS_BOOK": (options, BOOK_FIELDS),
         }
         if self.config.equity_book != "none":
             wanted[self.config.equity_book] = (equities, BOOK_FIELDS)

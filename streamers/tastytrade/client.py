@@ -34,6 +34,7 @@ from streamers.tastytrade.config import TastytradeConfig
 from streamers.tastytrade.dxlink import CHANNELS, DXLINK_VERSION, FIELDS, KEEPALIVE_TIMEOUT
 from streamers.tastytrade.parsing import ParseContext, feed_data_events
 from streamers.tastytrade.session import SessionStore, TastytradeSession
+from streamers.tastytrade.stats import VendorStats
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +57,9 @@ def dxlink_symbol(symbol: str) -> str:
 class TastytradeClient:
     name = FEED
 
-    def __init__(self, config: TastytradeConfig, *, store: SessionStore | None = None) -> None:
+    def __init__(
+        self, config: TastytradeConfig, *, store: SessionStore | None = None, redis_url: str | None = None
+    ) -> None:
         self.config = config
         self.session = TastytradeSession(config, store=store)
         self.event_types = self._event_types()
@@ -70,6 +73,8 @@ class TastytradeClient:
         self.context = ParseContext(
             fields={}, types_by_channel={}, symbol_of=self._symbol_of, trades_from=config.trades_from
         )
+        # Summary and Greeks: each symbol's latest, written beside the events (None: settings.REDIS_URL).
+        self.stats = VendorStats(redis_url=redis_url, context=self.context)
         metrics.STREAMER_TOKEN_SECONDS_LEFT.labels(FEED, "access").set_function(
             lambda: max(0.0, self.session.token_expires_at - time.time())
         )
@@ -113,6 +118,7 @@ class TastytradeClient:
         self._tasks = [
             asyncio.create_task(self._keepalive(), name="tastytrade-keepalive"),
             asyncio.create_task(self._token_refresh(), name="tastytrade-token"),
+            asyncio.create_task(self.stats.write_periodically(), name="tastytrade-stats"),
         ]
         log.info("tastytrade.connected", url=redact(quote.dxlink_url), level=quote.level, types=self.event_types)
 
@@ -371,3 +377,4 @@ class TastytradeClient:
             ws, self._ws = self._ws, None
             with contextlib.suppress(Exception):
                 await ws.close()
+        await self.stats.close()

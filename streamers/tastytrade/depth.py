@@ -44,22 +44,34 @@ class OrderBooks:
         """Apply the rows in order; a snapshot of each book whose transaction completed."""
         touched: dict[str, None] = {}
         books = self.books
+        unknown = Side.UNKNOWN
+        book: _Book | None = None
+        current: str | None = None
+        orders: dict[int, tuple[Side, float, float]] = {}
+        pending = 0
+        newest = 0
+        # Rows of one symbol come in runs: the book is looked up once per run, and its pending
+        # flag and newest time are kept in locals until the run ends.
         for symbol, flags, index, ts_event, price, size, side in rows:
-            book = books.get(symbol)
-            if book is None:
-                book = books[symbol] = _Book()
+            if symbol != current:
+                if book is not None:
+                    book.pending, book.ts_event = bool(pending), newest
+                book = books.get(symbol)
+                if book is None:
+                    book = books[symbol] = _Book()
+                current, orders, newest = symbol, book.orders, book.ts_event
+                touched[symbol] = None
             if flags & SNAPSHOT_BEGIN:
-                book.orders.clear()
-            if flags & REMOVE_EVENT or not size or price is None or side is Side.UNKNOWN:
-                book.orders.pop(index, None)
+                orders.clear()
+            if flags & REMOVE_EVENT or not size or price is None or side is unknown:
+                orders.pop(index, None)
             else:
-                book.orders[index] = (side, price, size)
-            book.pending = bool(flags & TX_PENDING)
-            book.ts_event = max(book.ts_event, ts_event)
-            touched[symbol] = None
-        return [
-            self._snapshot(symbol, self.books[symbol], ts_recv) for symbol in touched if not self.books[symbol].pending
-        ]
+                orders[index] = (side, price, size)
+            pending = flags & TX_PENDING
+            newest = max(newest, ts_event)
+        if book is not None:
+            book.pending, book.ts_event = bool(pending), newest
+        return [self._snapshot(symbol, books[symbol], ts_recv) for symbol in touched if not books[symbol].pending]
 
     def _snapshot(self, symbol: str, book: _Book, ts_recv: int) -> DepthSnapshot:
         bids: dict[float, float] = {}

@@ -15,7 +15,9 @@ What becomes what:
 - Quote -> Quote (a side without a price, "NaN", is no quote yet and is skipped).
 - Order (depth) -> the order book of its symbol (`depth.OrderBooks`), which yields a DepthSnapshot
   each time a transaction of order changes is complete.
-- Summary and Greeks have no normalized kind yet: they are counted by type and not written.
+- Summary and Greeks are no market events: the latest of each per symbol is kept in the context
+  (`summaries`, `greeks`) and the client stores it as the symbol's latest value
+  (`apps.marketdata.services.vendor_stats`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from apps.marketdata.events import Event, Quote, Side, Trade
+from apps.marketdata.vendor_records import VendorGreeks, VendorSummary
 from streamers.feed import MalformedMessageError
 from streamers.tastytrade.depth import OrderBooks, OrderRow
 from streamers.tastytrade.dxlink import NAN_VALUES, REMOVE_EVENT
@@ -36,7 +40,7 @@ _isnan = math.isnan
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 # TimeAndSale `type`: the SDK models it as a string; dxFeed sends NEW / CORRECTION / CANCEL (0/1/2).
 NEW_PRINT = frozenset({"NEW", "0", 0})
-NOT_WRITTEN = frozenset({"Summary", "Greeks", "Trade"})
+NOT_WRITTEN = frozenset({"Trade"})
 
 
 @dataclass
@@ -51,6 +55,9 @@ class ParseContext:
     books: OrderBooks = field(default_factory=OrderBooks)
     # Events per DXLink type in the frames parsed so far (Prometheus reads the deltas).
     rows_by_type: dict[str, int] = field(default_factory=dict)
+    # The latest Summary and Greeks per canonical symbol not yet stored (the client takes them).
+    summaries: dict[str, VendorSummary] = field(default_factory=dict)
+    greeks: dict[str, VendorGreeks] = field(default_factory=dict)
 
 
 def _number(value: Any, *, name: str, event_type: str, row: int) -> float | None:
@@ -115,6 +122,8 @@ def feed_data_events(message: Mapping[str, Any], context: ParseContext, *, ts_re
         elif event_type == "Order":
             rows = _checked(_fast_orders, _orders, values, fields, context, ts_recv)
             events += context.books.apply(rows, ts_recv=ts_recv)
+        elif event_type in ("Summary", "Greeks"):
+            _keep_latest(event_type, values, fields, context, ts_recv)
         elif event_type not in NOT_WRITTEN and event_type != "TimeAndSale":
             raise MalformedMessageError(f"unknown_event_type:{event_type}"[:60], f"no parser for {event_type!r}")
     return events
@@ -132,99 +141,110 @@ def _symbols_of(raw_symbols: list[Any], context: ParseContext) -> dict[Any, str]
     return {raw: context.symbol_of(raw) for raw in set(raw_symbols)}
 
 
+# The fast paths work a run column by column: each column sliced once, converted with `map`
+# (a loop in C rather than in Python bytecode), checked with `any(map(...))`, and the events built
+# by `map(Trade, ...)` over the columns. Anything unusual raises, and `_checked` hands the run to
+# the checking path (which names the field and row). Measured: docs/benchmarks.md.
+
+
+def _column_slices(
+    values: list[Any], fields: tuple[str, ...], event_type: str, wanted: tuple[str, ...]
+) -> list[list[Any]]:
+    width = len(fields)
+    return [values[column::width] for column in _columns(fields, event_type, wanted)]
+
+
+def _has_removed(flags: list[Any]) -> bool:
+    """True when a row carries REMOVE_EVENT (a non-integer flag, "NaN", is no flag)."""
+    return any(flag.__class__ is int and flag & REMOVE_EVENT for flag in set(flags))
+
+
 def _fast_time_and_sales(
     values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int
 ) -> list[Trade]:
-    width = len(fields)
-    columns = [
-        values[column::width]
-        for column in _columns(
-            fields,
-            "TimeAndSale",
-            ("eventSymbol", "time", "timeNanoPart", "index", "price", "size", "aggressorSide", "type", "eventFlags"),
+    symbols, ms, nanos, indexes, raw_prices, raw_sizes, aggressors, kinds, flags = _column_slices(
+        values,
+        fields,
+        "TimeAndSale",
+        ("eventSymbol", "time", "timeNanoPart", "index", "price", "size", "aggressorSide", "type", "eventFlags"),
+    )
+    prices = list(map(float, raw_prices))
+    sizes = list(map(float, raw_sizes))
+    if not NEW_PRINT.issuperset(kinds) or _has_removed(flags) or any(map(_isnan, prices)) or any(map(_isnan, sizes)):
+        raise ValueError("not plain new prints")
+    symbol_of = _symbols_of(symbols, context).__getitem__
+    ts_events = [milli * 1_000_000 + nano for milli, nano in zip(map(int, ms), map(int, nanos), strict=True)]
+    return list(
+        map(
+            Trade,
+            map(symbol_of, symbols),
+            ts_events,
+            repeat(ts_recv),
+            prices,
+            map(int, sizes),
+            map(SIDES.get, aggressors, repeat(Side.UNKNOWN)),
+            repeat(FEED),
+            map(int, indexes),
         )
-    ]
-    symbol_of = _symbols_of(columns[0], context).__getitem__
-    sides, new_print, unknown = SIDES, NEW_PRINT, Side.UNKNOWN
-    trades: list[Trade] = []
-    append = trades.append
-    for raw_symbol, ms, nano, index, raw_price, raw_size, aggressor, kind, flag in zip(*columns, strict=True):
-        px = float(raw_price)
-        qty = float(raw_size)
-        if _isnan(px) or _isnan(qty) or kind not in new_print or (flag.__class__ is int and flag & REMOVE_EVENT):
-            raise ValueError("not a plain new print")
-        append(
-            Trade(
-                symbol_of(raw_symbol),
-                int(ms) * 1_000_000 + int(nano),
-                ts_recv,
-                px,
-                int(qty),
-                sides.get(aggressor, unknown),
-                FEED,
-                int(index),
-            )
-        )
-    return trades
+    )
 
 
 def _fast_quotes(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[Quote]:
-    width = len(fields)
-    columns = [
-        values[column::width]
-        for column in _columns(
-            fields,
-            "Quote",
-            ("eventSymbol", "eventTime", "bidTime", "askTime", "bidPrice", "askPrice", "bidSize", "askSize"),
-        )
+    symbols, event_times, bid_times, ask_times, raw_bids, raw_asks, raw_bid_sizes, raw_ask_sizes = _column_slices(
+        values,
+        fields,
+        "Quote",
+        ("eventSymbol", "eventTime", "bidTime", "askTime", "bidPrice", "askPrice", "bidSize", "askSize"),
+    )
+    bids, asks = list(map(float, raw_bids)), list(map(float, raw_asks))
+    bid_sizes, ask_sizes = list(map(float, raw_bid_sizes)), list(map(float, raw_ask_sizes))
+    if any(map(_isnan, bids)) or any(map(_isnan, asks)) or any(map(_isnan, bid_sizes)) or any(map(_isnan, ask_sizes)):
+        raise ValueError("a side without a price")
+    symbol_of = _symbols_of(symbols, context).__getitem__
+    # The later side's time is the quote's; eventTime is often 0 on a live quote.
+    ts_events = [
+        milli * 1_000_000 or ts_recv
+        for milli in map(max, map(int, bid_times), map(int, ask_times), map(int, event_times))
     ]
-    symbol_of = _symbols_of(columns[0], context).__getitem__
-    quotes: list[Quote] = []
-    append = quotes.append
-    for raw_symbol, event_time, bid_time, ask_time, bid, ask, bid_size, ask_size in zip(*columns, strict=True):
-        bid_px, ask_px, bid_sz, ask_sz = float(bid), float(ask), float(bid_size), float(ask_size)
-        if _isnan(bid_px) or _isnan(ask_px) or _isnan(bid_sz) or _isnan(ask_sz):
-            raise ValueError("a side without a price")
-        ms = max(int(bid_time), int(ask_time), int(event_time))
-        append(
-            Quote(
-                symbol_of(raw_symbol),
-                ms * 1_000_000 or ts_recv,
-                ts_recv,
-                bid_px,
-                int(bid_sz),
-                ask_px,
-                int(ask_sz),
-                FEED,
-            )
+    return list(
+        map(
+            Quote,
+            map(symbol_of, symbols),
+            ts_events,
+            repeat(ts_recv),
+            bids,
+            map(int, bid_sizes),
+            asks,
+            map(int, ask_sizes),
+            repeat(FEED),
         )
-    return quotes
+    )
 
 
 def _fast_orders(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[OrderRow]:
-    width = len(fields)
-    columns = [
-        values[column::width]
-        for column in _columns(fields, "Order", ("eventSymbol", "eventFlags", "index", "time", "price", "size", "side"))
-    ]
-    symbol_of = _symbols_of(columns[0], context).__getitem__
-    sides, unknown = SIDES, Side.UNKNOWN
-    rows: list[OrderRow] = []
-    append = rows.append
-    for raw_symbol, flags, index, ms, raw_price, raw_size, side in zip(*columns, strict=True):
-        px, qty = float(raw_price), float(raw_size)
-        append(
-            (
-                symbol_of(raw_symbol),
-                int(flags),
-                int(index),
-                int(ms) * 1_000_000,
-                None if _isnan(px) else px,
-                None if _isnan(qty) else qty,
-                sides.get(side, unknown),
-            )
+    symbols, flags, indexes, ms, raw_prices, raw_sizes, sides = _column_slices(
+        values, fields, "Order", ("eventSymbol", "eventFlags", "index", "time", "price", "size", "side")
+    )
+    prices: list[float | None] = list(map(float, raw_prices))
+    sizes: list[float | None] = list(map(float, raw_sizes))
+    # NaN (no price, no size) is None in an OrderRow; rare, so looked for before anything is replaced.
+    if any(map(_isnan, prices)):  # type: ignore[arg-type]
+        prices = [None if _isnan(price) else price for price in prices]  # type: ignore[arg-type]
+    if any(map(_isnan, sizes)):  # type: ignore[arg-type]
+        sizes = [None if _isnan(size) else size for size in sizes]  # type: ignore[arg-type]
+    symbol_of = _symbols_of(symbols, context).__getitem__
+    return list(
+        zip(
+            map(symbol_of, symbols),
+            map(int, flags),
+            map(int, indexes),
+            [milli * 1_000_000 for milli in map(int, ms)],
+            prices,
+            sizes,
+            map(SIDES.get, sides, repeat(Side.UNKNOWN)),
+            strict=True,
         )
-    return rows
+    )
 
 
 def _time_and_sales(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> list[Trade]:
@@ -337,3 +357,110 @@ def _nanos(millis: Any, nano_part: Any, *, row: int, event_type: str) -> int:
     if ms is None:
         raise MalformedMessageError(f"bad_value:{event_type}", "time is NaN", f"data.{event_type}[{row}].time")
     return int(ms) * 1_000_000 + int(_number(nano_part, name="timeNanoPart", event_type=event_type, row=row) or 0)
+
+
+SUMMARY_FIELDS = (
+    "eventSymbol", "eventTime", "dayId", "dayOpenPrice", "dayHighPrice", "dayLowPrice", "dayClosePrice",
+    "dayClosePriceType", "prevDayId", "prevDayClosePrice", "prevDayClosePriceType", "prevDayVolume", "openInterest",
+)  # fmt: skip
+GREEKS_FIELDS = (
+    "eventSymbol", "eventTime", "eventFlags", "time", "price", "volatility", "delta", "gamma", "theta", "rho", "vega",
+)  # fmt: skip
+
+
+def _keep_latest(
+    event_type: str, values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int
+) -> None:
+    """Each symbol's newest Summary or Greeks, kept for the client to store. The run is checked
+    whole before any is kept: a bad row dead-letters it and keeps nothing of it."""
+    if event_type == "Summary":
+        context.summaries.update(_summaries(values, fields, context, ts_recv))
+    else:
+        context.greeks.update(_greeks(values, fields, context, ts_recv))
+
+
+def _text_or_none(value: Any, *, name: str, event_type: str, row: int) -> str | None:
+    if value is None or value in NAN_VALUES:
+        return None
+    if not isinstance(value, str):
+        raise MalformedMessageError(
+            f"bad_value:{event_type}", f"{name} is {value!r}, not a string", f"data.{event_type}[{row}].{name}"
+        )
+    return value[:32]
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _summaries(
+    values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int
+) -> dict[str, VendorSummary]:
+    """The last Summary of each symbol in the run (a later row of a symbol replaces an earlier one)."""
+    columns = _columns(fields, "Summary", SUMMARY_FIELDS)
+    width = len(fields)
+    latest: dict[str, VendorSummary] = {}
+    for row, start in enumerate(range(0, len(values), width)):
+        record = values[start : start + width]
+        sym, event_time, day_id, day_open, high, low, close, close_type, prev_id, prev_close, prev_type, volume, oi = (
+            record[column] for column in columns
+        )
+
+        def number(value: Any, name: str, row: int = row) -> float | None:
+            return _number(value, name=name, event_type="Summary", row=row)
+
+        def text(value: Any, name: str, row: int = row) -> str | None:
+            return _text_or_none(value, name=name, event_type="Summary", row=row)
+
+        symbol = context.symbol_of(sym)
+        latest[symbol] = VendorSummary(
+            symbol=symbol,
+            feed=FEED,
+            ts_event_ms=int(number(event_time, "eventTime") or 0),
+            ts_recv=ts_recv,
+            day_id=_int_or_none(number(day_id, "dayId")),
+            day_open=number(day_open, "dayOpenPrice"),
+            day_high=number(high, "dayHighPrice"),
+            day_low=number(low, "dayLowPrice"),
+            day_close=number(close, "dayClosePrice"),
+            day_close_type=text(close_type, "dayClosePriceType"),
+            prev_day_id=_int_or_none(number(prev_id, "prevDayId")),
+            prev_day_close=number(prev_close, "prevDayClosePrice"),
+            prev_day_close_type=text(prev_type, "prevDayClosePriceType"),
+            prev_day_volume=number(volume, "prevDayVolume"),
+            open_interest=number(oi, "openInterest"),
+        )
+    return latest
+
+
+def _greeks(values: list[Any], fields: tuple[str, ...], context: ParseContext, ts_recv: int) -> dict[str, VendorGreeks]:
+    """The last Greeks of each symbol in the run; a removed row (eventFlags REMOVE) is skipped."""
+    columns = _columns(fields, "Greeks", GREEKS_FIELDS)
+    width = len(fields)
+    latest: dict[str, VendorGreeks] = {}
+    for row, start in enumerate(range(0, len(values), width)):
+        record = values[start : start + width]
+        sym, event_time, flags, at, price, volatility, delta, gamma, theta, rho, vega = (
+            record[column] for column in columns
+        )
+
+        def number(value: Any, name: str, row: int = row) -> float | None:
+            return _number(value, name=name, event_type="Greeks", row=row)
+
+        if int(number(flags, "eventFlags") or 0) & REMOVE_EVENT:
+            continue
+        symbol = context.symbol_of(sym)
+        latest[symbol] = VendorGreeks(
+            symbol=symbol,
+            feed=FEED,
+            ts_event_ms=int(number(at, "time") or number(event_time, "eventTime") or 0),
+            ts_recv=ts_recv,
+            price=number(price, "price"),
+            volatility=number(volatility, "volatility"),
+            delta=number(delta, "delta"),
+            gamma=number(gamma, "gamma"),
+            theta=number(theta, "theta"),
+            rho=number(rho, "rho"),
+            vega=number(vega, "vega"),
+        )
+    return latest

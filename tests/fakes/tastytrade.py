@@ -807,6 +807,67 @@ def order(
     }
 
 
+def summary(
+    *,
+    symbol: str,
+    day_id: int,
+    day_open: float,
+    day_high: float,
+    day_low: float,
+    day_close: float | None,
+    prev_day_close: float,
+    prev_day_volume: float,
+    open_interest: float | None,
+) -> dict[str, Any]:
+    """A Summary row: the trading day so far and the day before (None goes out as "NaN")."""
+    return {
+        "eventSymbol": symbol,
+        "eventTime": 0,
+        "dayId": day_id,
+        "dayClosePriceType": "REGULAR",
+        "prevDayId": day_id - 1,
+        "prevDayClosePriceType": "FINAL",
+        "openInterest": open_interest,
+        "dayOpenPrice": day_open,
+        "dayHighPrice": day_high,
+        "dayLowPrice": day_low,
+        "dayClosePrice": day_close,
+        "prevDayClosePrice": prev_day_close,
+        "prevDayVolume": prev_day_volume,
+    }
+
+
+def greeks(
+    *,
+    symbol: str,
+    ts_ns: int,
+    price: float,
+    volatility: float,
+    delta: float,
+    gamma: float,
+    theta: float,
+    rho: float,
+    vega: float,
+) -> dict[str, Any]:
+    """A Greeks row (dxFeed computes them for options)."""
+    ms = ts_ns // 1_000_000
+    return {
+        "eventSymbol": symbol,
+        "eventTime": 0,
+        "eventFlags": 0,
+        "index": ms << 22,
+        "time": ms,
+        "sequence": 0,
+        "price": price,
+        "volatility": volatility,
+        "delta": delta,
+        "gamma": gamma,
+        "theta": theta,
+        "rho": rho,
+        "vega": vega,
+    }
+
+
 class MarketScript:
     """The simulator's seeded market (streamers/simulator/market.py) as DXLink events: each trade
     a TimeAndSale (and a Trade last sale), each quote a Quote, each book a snapshot transaction of

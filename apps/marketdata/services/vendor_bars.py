@@ -3,6 +3,7 @@
 The platform's bars are built from trades (`/api/bars`); these are the vendor's, kept beside
 them for comparison and for the minutes a disconnection left without trades. One sorted-set
 member per minute, scored by its start: writing a minute again (live, then back-filled) replaces it.
+Read with `apps.marketdata.selectors.vendor_bars_range` (REST: /api/vendor/bars).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ class VendorBarWrite:
 
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(VendorBarRecord)
 
 
 async def vendor_bars_write(*, client: redis.asyncio.Redis, feed: str, bars: Sequence[VendorBarWrite]) -> int:
@@ -54,11 +54,3 @@ async def vendor_bars_write(*, client: redis.asyncio.Redis, feed: str, bars: Seq
         pipe.zremrangebyscore(key, "-inf", f"({start - KEEP_MS}")  # type: ignore[unused-awaitable]
     await pipe.execute()
     return len(bars)
-
-
-def vendor_bars_range(
-    *, client: redis.Redis, feed: str, symbol: str, start_ms: int, end_ms: int
-) -> list[VendorBarRecord]:
-    """The bars whose minute starts in [start_ms, end_ms], oldest first."""
-    members: list[bytes] = client.zrangebyscore(keys.vendor_bars(feed, symbol), start_ms, end_ms)  # type: ignore[assignment]
-    return [_decoder.decode(member) for member in members]

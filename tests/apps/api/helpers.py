@@ -28,6 +28,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
     ("get", "/api/profile", {"symbol": "ESZ26"}),
     ("get", "/api/bars", {"symbol": "ESZ26"}),
     ("get", "/api/bars/export", {"symbol": "ESZ26"}),
+    ("get", "/api/vendor/latest", {"symbol": "ESZ26"}),
+    ("get", "/api/vendor/bars", {"symbol": "ESZ26"}),
     ("get", "/api/gex/latest", {"ticker": "ES_SPX"}),
     ("get", "/api/gex/at", {"ticker": "ES_SPX", "at": "2026-11-24T15:00:00Z"}),
     ("get", "/api/gex/history", {"ticker": "ES_SPX"}),

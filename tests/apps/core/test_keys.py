@@ -15,6 +15,9 @@ def test_per_symbol_keys_are_pinned() -> None:
     assert keys.depth("ESZ25") == "md:depth:{ESZ25}"
     assert keys.last("ESZ25") == "md:last:{ESZ25}"
     assert keys.gex_snapshot("SPX", "gex_full") == "gex:snapshot:{SPX}:gex_full"
+    assert keys.vendor_bars("schwab", "ESZ25") == "md:vendor_bars:schwab:1m:{ESZ25}"
+    assert keys.vendor_summary("tastytrade", "ESZ25") == "md:vendor_summary:tastytrade:{ESZ25}"
+    assert keys.vendor_greeks("tastytrade", "ESZ25") == "md:vendor_greeks:tastytrade:{ESZ25}"
 
 
 def test_shared_keys_and_channels_are_pinned() -> None:

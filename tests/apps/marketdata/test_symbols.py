@@ -16,9 +16,11 @@ from apps.marketdata.symbols import (
     canonical_check,
     last_trading_day,
     lead_contract,
+    occ_option,
     parse_contract,
     roll_date,
     third_friday,
+    to_schwab_option,
     to_venue,
 )
 
@@ -113,6 +115,19 @@ def test_other_roots_and_exchanges() -> None:
 def test_equity_and_index_tickers_pass_through() -> None:
     assert canonical("spy", at=ny(2025, 11, 1, 12, 0)) == "SPY"
     assert canonical("SPX", at=ny(2025, 11, 1, 12, 0)) == "SPX"
+
+
+def test_occ_options_drop_schwabs_padding_and_get_it_back() -> None:
+    at = ny(2025, 11, 1, 12, 0)
+    assert canonical("AAPL  251219C00200000", at=at) == "AAPL251219C00200000"
+    assert canonical("aapl251219c00200000", at=at) == "AAPL251219C00200000"
+    assert canonical_check("AAPL251219C00200000") == "AAPL251219C00200000"
+    assert to_schwab_option("AAPL251219C00200000") == "AAPL  251219C00200000"
+    assert to_schwab_option("SPXW  251219P06000000") == "SPXW  251219P06000000"
+    assert occ_option("ESZ25") is None
+    assert occ_option("AAPL251219X00200000") is None, "C or P only"
+    with pytest.raises(SymbolError, match="not an OCC option"):
+        to_schwab_option("SPY")
 
 
 def test_garbage_is_refused_naming_the_symbol() -> None:

@@ -7,7 +7,8 @@ import asyncio
 from django.conf import settings
 
 from apps.core.redis import get_async_redis, get_redis
-from apps.marketdata.services.vendor_bars import VendorBarRecord, VendorBarWrite, vendor_bars_range, vendor_bars_write
+from apps.marketdata.selectors import vendor_bars_range
+from apps.marketdata.services.vendor_bars import VendorBarRecord, VendorBarWrite, vendor_bars_write
 
 MINUTE = 1_796_000_040_000 - 1_796_000_040_000 % 60_000
 

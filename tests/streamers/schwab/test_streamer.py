@@ -10,8 +10,7 @@ import pytest
 from django.conf import settings
 
 from apps.core.redis import get_redis
-from apps.marketdata.selectors import gaps_list, quote_latest, trades_last
-from apps.marketdata.services.vendor_bars import vendor_bars_range
+from apps.marketdata.selectors import gaps_list, quote_latest, trades_last, vendor_bars_range
 from streamers.runner import StreamerRunner
 from tests.fakes.schwab import FakeSchwab
 from tests.streamers.schwab.conftest import SYMBOLS, login, run_with, runner_config, schwab_client, until

@@ -138,3 +138,64 @@ def test_a_new_snapshot_replaces_the_book() -> None:
     fresh = [order(symbol=DX, ts_ns=T, index=9, side="BUY", price=6000.0, size=4, flags=SNAPSHOT_BEGIN | SNAPSHOT_END)]
     (book,) = feed_data_events(frame("Order", fresh), ctx, ts_recv=2)
     assert book.bids == (Level(6000.0, 4),)
+
+
+def test_the_fast_paths_give_exactly_what_the_checking_paths_give_on_a_scripted_market() -> None:
+    """Each event type has a column-wise fast path for well-formed runs; on the simulator's seeded
+    market (a NaN-sized Order row included) it must give the same events as the row-by-row
+    checking path."""
+    from streamers.tastytrade import parsing
+    from tests.fakes.tastytrade import MarketScript
+
+    script = MarketScript(dx_symbols={"ESZ26": DX}, seed=3, rate=1000.0)
+    rows: dict[str, list[dict[str, Any]]] = {"TimeAndSale": [], "Quote": [], "Order": []}
+    now = T
+    while min(len(found) for found in rows.values()) < 300:
+        for kind, found in script.step(now).items():
+            rows.get(kind, []).extend(found)
+        now += script.market.next_gap(now)
+    # "NaN" on the wire: no size, the level goes.
+    rows["Order"].append({**order(symbol=DX, ts_ns=now, index=1, side="BUY", price=6000.0, size=0), "size": None})
+    pairs = {
+        "TimeAndSale": (parsing._fast_time_and_sales, parsing._time_and_sales),
+        "Quote": (parsing._fast_quotes, parsing._quotes),
+        "Order": (parsing._fast_orders, parsing._orders),
+    }
+    for kind, (fast, checking) in pairs.items():
+        values = frame(kind, rows[kind])["data"][1]
+        expected = checking(values, FIELDS[kind], context(), 5)
+        assert expected, kind
+        assert fast(values, FIELDS[kind], context(), 5) == expected, kind
+
+
+def test_summary_and_greeks_keep_each_symbols_latest_and_a_wrong_type_keeps_nothing() -> None:
+    from tests.fakes.tastytrade import greeks, summary
+
+    parsed = context()
+    first = summary(
+        symbol=DX,
+        day_id=20_790,
+        day_open=6010.0,
+        day_high=6020.0,
+        day_low=6000.0,
+        day_close=None,
+        prev_day_close=6005.0,
+        prev_day_volume=1000.0,
+        open_interest=None,
+    )
+    assert feed_data_events(frame("Summary", [first, {**first, "dayHighPrice": 6025.0}]), parsed, ts_recv=5) == []
+    kept = parsed.summaries["ESZ26"]
+    assert (kept.day_high, kept.day_close, kept.open_interest, kept.ts_recv) == (6025.0, None, None, 5)
+    bad = {**first, "dayHighPrice": 6030.0, "dayLowPrice": "low"}
+    with pytest.raises(MalformedMessageError) as raised:
+        feed_data_events(frame("Summary", [{**first, "dayHighPrice": 6029.0}, bad]), parsed, ts_recv=6)
+    assert raised.value.kind == "bad_value:Summary"
+    assert "dayLowPrice" in str(raised.value.location)
+    assert parsed.summaries["ESZ26"].day_high == 6025.0, "nothing of the refused run was kept"
+
+    values = {"price": 4.5, "volatility": 0.2, "delta": 0.5, "gamma": 0.01, "theta": -0.3, "rho": 0.1, "vega": 0.7}
+    live = greeks(symbol=DX, ts_ns=T, **values)
+    removed = {**greeks(symbol=DX, ts_ns=T + 10**9, **{**values, "price": 9.0}), "eventFlags": REMOVE_EVENT}
+    feed_data_events(frame("Greeks", [live, removed]), parsed, ts_recv=7)
+    stored = parsed.greeks["ESZ26"]
+    assert (stored.price, stored.delta, stored.ts_event_ms) == (4.5, 0.5, T // 1_000_000)
