@@ -10,6 +10,8 @@ the file, the byte offset or record index, and the reason.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import struct
 from collections.abc import Iterator
@@ -45,6 +47,12 @@ US_PER_DAY = 86_400_000_000
 _MIN_SC_US, _MAX_SC_US = SC_EPOCH_TO_UNIX_US, SC_EPOCH_TO_UNIX_US + 230 * 365 * US_PER_DAY
 _MIN_DAYS, _MAX_DAYS = 20_000.0, 110_000.0
 CHUNK_RECORDS = 500_000
+# madvise(2) advice that maps a range's pages from the page cache in one call (Linux 5.14+).
+_MADV_POPULATE_READ = 22
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - a platform without a C library to load
+    _LIBC = None
 # A price is a float32: keep the 7 significant digits it holds (4500.1, not 4500.10009765625).
 _PRICE_DIGITS = 7
 
@@ -189,6 +197,17 @@ class RecordMap:
                 record=stop - 1,
             )
 
+    @staticmethod
+    def populate(chunk: np.ndarray) -> None:
+        """Map a chunk's pages in one system call rather than a page fault per page (a third of
+        the time of reading it). The call runs without the GIL (ctypes); an older kernel's refusal
+        changes nothing but speed."""
+        if _LIBC is None or not chunk.nbytes:
+            return
+        address = chunk.ctypes.data
+        base = address - address % mmap.PAGESIZE
+        _LIBC.madvise(ctypes.c_void_p(base), ctypes.c_size_t(address + chunk.nbytes - base), _MADV_POPULATE_READ)
+
     def chunks(self, start: int, stop: int, size: int = CHUNK_RECORDS) -> Iterator[tuple[int, np.ndarray]]:
         """(first record index, records) views over [start, stop), checking the file still holds them."""
         for first in range(start, stop, size):
@@ -207,6 +226,8 @@ def unix_us(raw: np.ndarray, *, legacy: bool) -> np.ndarray:
 
 def bad_times(raw: np.ndarray, *, legacy: bool) -> np.ndarray:
     """Indexes (in `raw`) of records whose time is out of 1970..2200."""
+    if not legacy and len(raw) and raw.min() >= _MIN_SC_US and raw.max() <= _MAX_SC_US:
+        return np.empty(0, dtype=np.intp)  # the usual chunk: two passes, no temporaries
     if legacy:
         days = raw.view("<f8")
         return np.flatnonzero(~((days >= _MIN_DAYS) & (days <= _MAX_DAYS)))
@@ -216,6 +237,16 @@ def bad_times(raw: np.ndarray, *, legacy: bool) -> np.ndarray:
 def float_prices(values: np.ndarray, multiplier: float = 1.0) -> np.ndarray:
     """float32 prices as float64 with the digits a float32 holds (4500.1 stays 4500.1)."""
     prices = values.astype(np.float64)
+    if len(prices):
+        # The usual chunk: every price of one decade (6000.25 .. 6100.5), one scale for all.
+        low, high = float(prices.min()), float(prices.max())
+        if 0 < low <= high or low <= high < 0:
+            small, large = sorted((abs(low), abs(high)))
+            digits = np.ceil(np.log10([small, large]))
+            if digits[0] == digits[1]:
+                scale = 10.0 ** (_PRICE_DIGITS - digits[0])
+                rounded = np.rint(prices * scale) / scale
+                return rounded * multiplier if multiplier != 1.0 else rounded
     magnitude = np.abs(prices)
     with np.errstate(divide="ignore"):
         digits = np.where(magnitude > 0, np.ceil(np.log10(np.where(magnitude > 0, magnitude, 1.0))), 0)
@@ -249,5 +280,7 @@ def scid_classify(records: np.ndarray) -> ScidKinds:
 def trade_sides(records: np.ndarray) -> np.ndarray:
     """Aggressor side from the volume at bid and at ask: at the ask a buyer (1), at the bid a
     seller (2), neither or both equally unknown (0)."""
-    ask, bid = records["ask_volume"].astype(np.int64), records["bid_volume"].astype(np.int64)
-    return np.where(ask > bid, 1, np.where(bid > ask, 2, 0)).astype(np.int8)
+    ask, bid = records["ask_volume"], records["bid_volume"]
+    sides = (ask > bid).view(np.int8)
+    sides += (bid > ask).view(np.int8) * np.int8(2)
+    return sides

@@ -1,6 +1,8 @@
 """`import_scid`: Sierra Chart intraday files (`.scid`) into the lake, one unit per UTC day of
 each file. Trades go to `tick_data`, bid/ask-only updates to `quote_data`, bars to `bar_data`,
-every row with `feed='sierra'`, `seq` = its record index and `stream_id` = `sierra:{source}:{index}`.
+every row with `feed='sierra'` and `stream_id` = `sierra:{source}:{index}`; a trade stores its
+record index as `seq` and the prefix `sierra:{source}:` as `stream_id`, the reader joining the two
+(apps/storage/tables.py), so the file holds no string per row.
 
 Incremental: a file's checkpoint (next record index, raw time of the last record) is advanced
 when a job over the whole file finishes, so importing a grown file again plans only the new
@@ -11,6 +13,7 @@ that file with the same rows (or, the file having grown since a failed run, with
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -23,6 +26,7 @@ from apps.batch.jobs import JobKind, Plan, Progress, job_kind_register
 from apps.batch.kinds.sierra_common import (
     UnitWriter,
     check_times,
+    constant_strings,
     finish_files,
     lake_dir,
     parse_file_params,
@@ -46,6 +50,8 @@ from apps.batch.sierra_files import (
 from apps.storage.lake_write import LakeWrite
 
 KIND = "import_scid"
+FEED = "sierra"
+DECODERS = 2
 
 
 def scid_tables(
@@ -62,17 +68,19 @@ def scid_tables(
         trades = records if every else records[kinds.trades]
         at = times if every else times[kinds.trades]
         index = np.arange(first, first + count, dtype=np.int64)
+        ts = ts_column(at)
         tables["tick_data"] = (at, {
-            "ts_event": ts_column(at), "ts_recv": ts_column(at),
+            "ts_event": ts, "ts_recv": ts,
             "price": float_prices(trades["close"], multiplier), "size": trades["total_volume"].astype(np.int64),
-            "side": trade_sides(trades), "feed": pa.repeat(pa.scalar("sierra"), len(trades)),
+            "side": trade_sides(trades), "feed": constant_strings(FEED, len(trades)),
             "seq": index if every else index[kinds.trades],
-            "stream_id": stream_ids(source, first, count, None if every else kinds.trades),
+            "stream_id": constant_strings(f"{FEED}:{source}:", len(trades)),
         })  # fmt: skip
     if kinds.quotes.any():
         quotes, at = records[kinds.quotes], times[kinds.quotes]
+        ts = ts_column(at)
         tables["quote_data"] = (at, {
-            "ts_event": ts_column(at), "ts_recv": ts_column(at),
+            "ts_event": ts, "ts_recv": ts,
             "bid_price": float_prices(quotes["low"], multiplier), "bid_size": quotes["bid_volume"].astype(np.int64),
             "ask_price": float_prices(quotes["high"], multiplier), "ask_size": quotes["ask_volume"].astype(np.int64),
             "feed": pa.repeat(pa.scalar("sierra"), len(quotes)),
@@ -118,21 +126,28 @@ class ScidImport(JobKind):
                 split_by_symbol(writer, table=table, day=day, symbol=unit["symbol"], unix_us=at, columns=columns)
                 report.count(names[table], len(at))
 
-        # One thread writes chunk n (Parquet encoding releases the GIL) while this one decodes
-        # chunk n + 1; one writer thread keeps the writes in order.
-        with LakeWrite(lake=lake_dir()) as write, ThreadPoolExecutor(max_workers=1) as pool:
+        def decode(first: int, chunk: np.ndarray) -> tuple[int, dict[str, tuple[np.ndarray, dict[str, Any]]]]:
+            records.populate(chunk)
+            tables = scid_tables(
+                chunk, first=first, layout=layout, source=unit["source"], multiplier=params["price_multiplier"]
+            )
+            return first + len(chunk), tables
+
+        # Two threads decode the next chunks (numpy releases the GIL) while this one writes the
+        # chunks in order (so does Parquet encoding): both cores busy, at most three chunks held.
+        with LakeWrite(lake=lake_dir()) as write, ThreadPoolExecutor(max_workers=DECODERS) as pool:
             writer = UnitWriter(source=unit["source"], start=start, write=write)
-            pending: Future[None] | None = None
+            pending: deque[Future[tuple[int, dict[str, tuple[np.ndarray, dict[str, Any]]]]]] = deque()
             for first, chunk in records.chunks(start, stop):
-                tables = scid_tables(
-                    chunk, first=first, layout=layout, source=unit["source"], multiplier=params["price_multiplier"]
-                )
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(write_chunk, tables)
-                progress(first + len(chunk) - start)
-            if pending is not None:
-                pending.result()
+                pending.append(pool.submit(decode, first, chunk))
+                if len(pending) > DECODERS:
+                    end, tables = pending.popleft().result()
+                    write_chunk(tables)
+                    progress(end - start)
+            while pending:
+                end, tables = pending.popleft().result()
+                write_chunk(tables)
+                progress(end - start)
         report.count("records", stop - start)
         if writer.skipped:
             report.count("already_in_lake", writer.skipped)

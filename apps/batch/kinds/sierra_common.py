@@ -26,7 +26,7 @@ from apps.core.exceptions import BadInputError
 from apps.marketdata.symbols import ROOTS, SymbolError, canonical
 from apps.storage.lake import partition_dir
 from apps.storage.lake_write import LakeWrite, stored_ids_with_prefix
-from apps.storage.tables import timestamps
+from apps.storage.tables import row_stream_ids, timestamps
 
 US_PER_DAY = 86_400_000_000
 _US_PER_MINUTE = 60_000_000
@@ -186,6 +186,11 @@ def row_symbols(symbol: str, unix_us: np.ndarray) -> tuple[list[str], np.ndarray
     return names, of_minute[inverse]
 
 
+def constant_strings(value: str, count: int) -> pa.DictionaryArray:
+    """`value` `count` times, as one dictionary entry (no string per row)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(count, dtype=np.int32)), pa.array([value]))
+
+
 def stream_ids(source: str, first: int, count: int, mask: np.ndarray | None = None) -> pa.Array:
     indexes = np.arange(first, first + count, dtype=np.int64)
     if mask is not None:
@@ -209,7 +214,8 @@ class UnitWriter:
             self._stored[key] = stored_ids_with_prefix(directory, prefix=f"sierra:{self.source}:", besides=self.name)
         stored = self._stored[key]
         if stored:
-            keep = pc.invert(pc.is_in(rows["stream_id"], value_set=pa.array(sorted(stored), type=pa.string())))
+            ids = row_stream_ids(rows)
+            keep = pc.invert(pc.is_in(ids, value_set=pa.array(sorted(stored), type=pa.string())))
             before = rows.num_rows
             rows = rows.filter(keep)
             self.skipped += before - rows.num_rows
