@@ -245,8 +245,12 @@ def float_prices(values: np.ndarray, multiplier: float = 1.0) -> np.ndarray:
             digits = np.ceil(np.log10([small, large]))
             if digits[0] == digits[1]:
                 scale = 10.0 ** (_PRICE_DIGITS - digits[0])
-                rounded = np.rint(prices * scale) / scale
-                return rounded * multiplier if multiplier != 1.0 else rounded
+                prices *= scale
+                np.rint(prices, out=prices)
+                prices /= scale
+                if multiplier != 1.0:
+                    prices *= multiplier
+                return prices
     magnitude = np.abs(prices)
     with np.errstate(divide="ignore"):
         digits = np.where(magnitude > 0, np.ceil(np.log10(np.where(magnitude > 0, magnitude, 1.0))), 0)
@@ -269,12 +273,26 @@ def scid_classify(records: np.ndarray) -> ScidKinds:
     sub-trade marker (High = ask, Low = bid, Close = the price); a tick without volume is a
     bid/ask-only update; anything else is a bar (Open/High/Low/Close over its trades)."""
     open_bits = records["open"].view("<u4")
+    count = len(records)
+    if count and _trades_only(records, open_bits):
+        return ScidKinds(
+            trades=np.ones(count, dtype=bool), quotes=np.zeros(count, dtype=bool), bars=np.zeros(count, dtype=bool)
+        )
     tick = (records["num_trades"] == 1) & (
         (records["open"] == 0.0) | (open_bits == FIRST_SUB_TRADE_BITS) | (open_bits == LAST_SUB_TRADE_BITS)
     )
     quote = tick & (records["total_volume"] == 0) & (records["open"] == 0.0)
     quote &= (records["high"] != 0.0) & (records["low"] != 0.0)
     return ScidKinds(trades=tick & ~quote, quotes=quote, bars=~tick)
+
+
+def _trades_only(records: np.ndarray, open_bits: np.ndarray) -> bool:
+    """Whether every record is a trade with Open 0 (the usual chunk of a tick file), by a few
+    reductions rather than a mask per condition."""
+    trades = records["num_trades"]
+    if trades.min() != 1 or trades.max() != 1 or records["total_volume"].min() == 0:
+        return False
+    return not (open_bits & np.uint32(0x7FFFFFFF)).any()  # +0.0 or -0.0
 
 
 def trade_sides(records: np.ndarray) -> np.ndarray:
