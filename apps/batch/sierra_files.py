@@ -10,8 +10,6 @@ the file, the byte offset or record index, and the reason.
 
 from __future__ import annotations
 
-import ctypes
-import mmap
 import os
 import struct
 from collections.abc import Iterator
@@ -47,12 +45,6 @@ US_PER_DAY = 86_400_000_000
 _MIN_SC_US, _MAX_SC_US = SC_EPOCH_TO_UNIX_US, SC_EPOCH_TO_UNIX_US + 230 * 365 * US_PER_DAY
 _MIN_DAYS, _MAX_DAYS = 20_000.0, 110_000.0
 CHUNK_RECORDS = 500_000
-# madvise(2) advice that maps a range's pages from the page cache in one call (Linux 5.14+).
-_MADV_POPULATE_READ = 22
-try:
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
-except OSError:  # pragma: no cover - a platform without a C library to load
-    _LIBC = None
 # A price is a float32: keep the 7 significant digits it holds (4500.1, not 4500.10009765625).
 _PRICE_DIGITS = 7
 
@@ -196,17 +188,6 @@ class RecordMap:
                 offset=size,
                 record=stop - 1,
             )
-
-    @staticmethod
-    def populate(chunk: np.ndarray) -> None:
-        """Map a chunk's pages in one system call rather than a page fault per page (a third of
-        the time of reading it). The call runs without the GIL (ctypes); an older kernel's refusal
-        changes nothing but speed."""
-        if _LIBC is None or not chunk.nbytes:
-            return
-        address = chunk.ctypes.data
-        base = address - address % mmap.PAGESIZE
-        _LIBC.madvise(ctypes.c_void_p(base), ctypes.c_size_t(address + chunk.nbytes - base), _MADV_POPULATE_READ)
 
     def chunks(self, start: int, stop: int, size: int = CHUNK_RECORDS) -> Iterator[tuple[int, np.ndarray]]:
         """(first record index, records) views over [start, stop), checking the file still holds them."""

@@ -127,7 +127,6 @@ class ScidImport(JobKind):
                 report.count(names[table], len(at))
 
         def decode(first: int, chunk: np.ndarray) -> tuple[int, dict[str, tuple[np.ndarray, dict[str, Any]]]]:
-            records.populate(chunk)
             tables = scid_tables(
                 chunk, first=first, layout=layout, source=unit["source"], multiplier=params["price_multiplier"]
             )
