@@ -13,6 +13,7 @@ identical file (atomic rename), so a retried unit neither loses nor doubles rows
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -150,15 +151,15 @@ def _remove_dead_temps(final: Path) -> None:
             continue  # a live process of another user
 
 
-def stored_ids_with_prefix(directory: Path, *, prefix: str, besides: str) -> set[str]:
+def stored_ids_with_prefix(directory: Path, *, prefix: str, besides: Collection[str]) -> set[str]:
     """The `stream_id`s (whole: tables.py) starting with `prefix` in a partition's files other than
-    `besides` (the file a writer is about to replace): rows an earlier import put in other files
+    `besides` (the files a writer is about to replace): rows an earlier import put in other files
     (compaction merges files), which a rerun must not write again."""
     ids: set[str] = set()
     if not directory.is_dir():
         return ids
     for file in sorted(directory.glob("*.parquet")):
-        if file.name == besides:
+        if file.name in besides:
             continue
         names = pq.read_schema(file).names
         column = row_stream_ids(pq.read_table(file, columns=[name for name in ("stream_id", "seq") if name in names]))

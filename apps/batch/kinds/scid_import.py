@@ -13,6 +13,7 @@ that file with the same rows (or, the file having grown since a failed run, with
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
@@ -51,7 +52,7 @@ from apps.storage.lake_write import LakeWrite
 
 KIND = "import_scid"
 FEED = "sierra"
-DECODERS = 2
+PARTS = 2  # files per partition a unit writes at once: one per core
 
 
 def scid_tables(
@@ -121,32 +122,38 @@ class ScidImport(JobKind):
         day = date.fromisoformat(unit["day"])
         names = {"tick_data": "trades", "quote_data": "quotes", "bar_data": "bars"}
 
-        def write_chunk(tables: dict[str, tuple[np.ndarray, dict[str, Any]]]) -> None:
-            for table, (at, columns) in tables.items():
-                split_by_symbol(writer, table=table, day=day, symbol=unit["symbol"], unix_us=at, columns=columns)
-                report.count(names[table], len(at))
+        counting = threading.Lock()
 
-        def decode(first: int, chunk: np.ndarray) -> tuple[int, dict[str, tuple[np.ndarray, dict[str, Any]]]]:
+        def import_chunk(part: int, first: int, chunk: np.ndarray) -> int:
             tables = scid_tables(
                 chunk, first=first, layout=layout, source=unit["source"], multiplier=params["price_multiplier"]
             )
-            return first + len(chunk), tables
+            for table, (at, columns) in tables.items():
+                split_by_symbol(
+                    writer, table=table, day=day, symbol=unit["symbol"], unix_us=at, columns=columns, part=part
+                )
+                with counting:
+                    report.count(names[table], len(at))
+            return first + len(chunk)
 
-        # Two threads decode the next chunks (numpy releases the GIL) while this one writes the
-        # chunks in order (so does Parquet encoding): both cores busy, at most three chunks held.
-        with LakeWrite(lake=lake_dir()) as write, ThreadPoolExecutor(max_workers=DECODERS) as pool:
-            writer = UnitWriter(source=unit["source"], start=start, write=write)
-            pending: deque[Future[tuple[int, dict[str, tuple[np.ndarray, dict[str, Any]]]]]] = deque()
-            for first, chunk in records.chunks(start, stop):
-                pending.append(pool.submit(decode, first, chunk))
-                if len(pending) > DECODERS:
-                    end, tables = pending.popleft().result()
-                    write_chunk(tables)
-                    progress(end - start)
-            while pending:
-                end, tables = pending.popleft().result()
-                write_chunk(tables)
-                progress(end - start)
+        # Chunk k is decoded and written by thread k % PARTS into that part's file of each
+        # partition: numpy and Parquet encoding release the GIL, so the parts use both cores; one
+        # thread per part keeps each file's rows in record order (and a rerun's files identical).
+        # The threads end before the LakeWrite does (an error: before its files are removed).
+        with LakeWrite(lake=lake_dir()) as write:
+            writer = UnitWriter(source=unit["source"], start=start, write=write, parts=PARTS)
+            pools = [ThreadPoolExecutor(max_workers=1) for _ in range(PARTS)]
+            try:
+                pending: deque[Future[int]] = deque()
+                for number, (first, chunk) in enumerate(records.chunks(start, stop)):
+                    pending.append(pools[number % PARTS].submit(import_chunk, number % PARTS, first, chunk))
+                    if len(pending) > PARTS:  # at most PARTS + 1 chunks decoded at once
+                        progress(pending.popleft().result() - start)
+                while pending:
+                    progress(pending.popleft().result() - start)
+            finally:
+                for pool in pools:
+                    pool.shutdown(wait=True, cancel_futures=True)
         report.count("records", stop - start)
         if writer.skipped:
             report.count("already_in_lake", writer.skipped)
