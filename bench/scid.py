@@ -1,5 +1,5 @@
 """SCID import benchmark: Sierra Chart records -> lake Parquet (the `import_scid` unit's own code:
-read the memory map in chunks, classify, build the Arrow columns, write zstd Parquet, publish)
+read the memory map in chunks, classify, build the Arrow columns, write LZ4 Parquet, publish)
 against the same run's plain numpy memory-map copy of the same file, on a generated file.
 
     .venv/bin/python -m bench.scid [--records 50000000] [--dir /tmp] [--keep]

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from apps.core.exceptions import BadInputError
 from apps.marketdata.symbols import ROOTS, SymbolError, canonical, canonical_check
 from apps.storage.lake import partition_dir
+from apps.storage.tables import STREAM_ID_SQL
 
 _SECONDS = {"1s": 1, "5s": 5, "15s": 15, "1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "1d": 86400}
 INTERVAL_US = {name: seconds * 1_000_000 for name, seconds in _SECONDS.items()}
@@ -80,12 +81,13 @@ _ENRICH = (
     + ", ".join(f"g.{name}" for name in LEVELS)
     + ", g.net_gex_vol, g.net_gex_oi, "
     + ", ".join(f"t.price - g.{name} as dist_{name}" for name in DISTANCE_TO)
-    + ", ? as gex_ticker from read_parquet(?) t asof left join g on t.ts_event >= g.gex_ts "
+    + f", ? as gex_ticker from (select * replace ({STREAM_ID_SQL} as stream_id) from read_parquet(?)) t "  # noqa: S608
+    "asof left join g on t.ts_event >= g.gex_ts "
     "order by t.ts_event, t.seq, t.stream_id"
 )
 _BARS = """
     with t as (
-        select ts_event, price, size, side, seq, stream_id from read_parquet($trades)
+        select ts_event, price, size, side, seq, STREAM_ID as stream_id from read_parquet($trades)
         where ts_event >= $start and ts_event < $end
     ), b as (
         select time_bucket(to_microseconds($width), ts_event) as bar_start,
@@ -100,7 +102,7 @@ _BARS = """
     select b.*, g.gex_ts, LEVELS, g.net_gex_vol, g.net_gex_oi
     from b asof left join g on b.bar_start + to_microseconds($width) > g.gex_ts
     order by b.bar_start
-""".replace("LEVELS", ", ".join(f"g.{name}" for name in LEVELS))
+""".replace("LEVELS", ", ".join(f"g.{name}" for name in LEVELS)).replace("STREAM_ID", STREAM_ID_SQL)
 
 
 def _gex_source(connection: duckdb.DuckDBPyConnection, files: list[str], *, package: str, category: str) -> None:

@@ -5,8 +5,9 @@ Three forms of id name where a row came from:
 - an entry id `<ms>-<seq>`, as Redis gives it: the whole entry;
 - an item id `<ms>-<seq>:<index>`: one event of a block entry (a trade, a depth operation), as
   the lake's `stream_id` column and the REST and WebSocket ids carry it;
-- an imported row's id `import:<digest>:<row>` (apps/storage/importers.py): a row that never went
-  through Redis, so it has no stream position of its own.
+- an imported row's id `import:<digest>:<row>` (apps/storage/importers.py), or a Sierra Chart
+  record's `sierra:<file id>:<record index>` (apps/batch/kinds/scid_import.py): a row that never
+  went through Redis, so it has no stream position of its own.
 
 The order, stated once: positions sort by (ms, seq, index), then by origin. An imported row is
 placed by its exchange time: its millisecond, and as seq its nanoseconds within that millisecond
@@ -28,9 +29,11 @@ _MAX_PART = 2**64 - 1
 # Sorts an entry after every item of it; far above any index a block holds.
 WHOLE_ENTRY = 2**62
 _ITEM = re.compile(r"^(\d{1,20})-(\d{1,20})(?::(\d{1,18}))?$")
-_IMPORTED = re.compile(r"^import:([0-9a-f]+):(\d{1,18})$")
+# The prefixes of imported rows' ids (`<prefix><digest>:<row>`).
+IMPORTED_PREFIXES = ("import:", "sierra:")
+_IMPORTED = re.compile(r"^(?:import|sierra):([0-9a-f]+):(\d{1,18})$")
 _NS_PER_MS = 1_000_000
-_FORMS = "<ms>-<seq>, <ms>-<seq>:<index> or import:<digest>:<row>"
+_FORMS = "<ms>-<seq>, <ms>-<seq>:<index>, import:<digest>:<row> or sierra:<file id>:<record>"
 
 
 class StreamPositionError(ValueError):

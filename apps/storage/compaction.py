@@ -70,7 +70,10 @@ def partition_compact(*, lake: Path, partition: Path, rows_per_file: int = ROWS_
         result.skipped = "fewer than two files"
         return result
     merged_rows = pa.concat_tables([pq.read_table(path) for path in files], promote_options="default")
-    merged_rows = merged_rows.sort_by([("ts_event", "ascending"), ("stream_id", "ascending")])
+    order = [("ts_event", "ascending"), ("stream_id", "ascending")]
+    if "seq" in merged_rows.column_names:  # imported trades store one stream_id prefix (tables.py)
+        order.append(("seq", "ascending"))
+    merged_rows = merged_rows.sort_by(order)
     result.rows = merged_rows.num_rows
     _swap_in(lake=lake, partition=partition, files=files, rows=merged_rows, prefix="compacted",
              rows_per_file=rows_per_file, result=result)  # fmt: skip

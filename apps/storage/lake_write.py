@@ -13,6 +13,7 @@ identical file (atomic rename), so a retried unit neither loses nor doubles rows
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -24,26 +25,51 @@ import pyarrow.parquet as pq
 from apps.storage.lake import partition_file, publish, temp_path
 from apps.storage.lake_migrations import lake_version_check
 from apps.storage.registry import lake_table
+from apps.storage.tables import row_stream_ids
 
 
 def write_options(schema: pa.Schema) -> dict[str, object]:
-    """Parquet options for bulk writes: zstd level 1; `stream_id` (unique per row, with a long
-    common prefix) delta-encoded without a dictionary or statistics; integers and times delta-encoded
-    too. Half the write time of the defaults on imported ticks, and a fraction of the size."""
-    strings = [field.name for field in schema if pa.types.is_string(field.type) and field.name != "stream_id"]
-    others = [field.name for field in schema if field.name != "stream_id"]
-    encoding = {"stream_id": "DELTA_BYTE_ARRAY"} if "stream_id" in schema.names else {}
+    """Parquet options for bulk writes (`schema` as the rows come: a string column may come
+    dictionary-encoded, e.g. one value for every row): LZ4, the fastest codec (a bulk import is
+    bound by the encoding; compaction later rewrites partitions); integers and times
+    delta-encoded; a per-row `stream_id` (unique, with a long common prefix) delta-encoded without
+    a dictionary; statistics (min/max, what DuckDB skips row groups by) only for `ts_event` and
+    `seq`, the columns queries filter on; dictionary columns written as they are, with the Arrow schema left
+    out of the file so that readers see plain strings, as in every other file."""
+    per_row_ids = "stream_id" in schema.names and pa.types.is_string(schema.field("stream_id").type)
+    encoding = {"stream_id": "DELTA_BYTE_ARRAY"} if per_row_ids else {}
     for field in schema:
-        if field.name != "stream_id" and (pa.types.is_int64(field.type) or pa.types.is_timestamp(field.type)):
+        if pa.types.is_int64(field.type) or pa.types.is_timestamp(field.type):
             encoding[field.name] = "DELTA_BINARY_PACKED"
-    dictionary = [name for name in strings if name not in encoding]
+    dictionary = [
+        field.name
+        for field in schema
+        if (pa.types.is_string(field.type) or pa.types.is_dictionary(field.type)) and field.name not in encoding
+    ]
     return {
-        "compression": "zstd",
-        "compression_level": 1,
+        "compression": "lz4",
         "use_dictionary": dictionary or False,
-        "write_statistics": others,
+        "write_statistics": [name for name in ("ts_event", "seq") if name in schema.names],
         "column_encoding": encoding,
+        "store_schema": not any(pa.types.is_dictionary(field.type) for field in schema),
     }
+
+
+def file_schema(schema: pa.Schema, rows: pa.Table) -> pa.Schema:
+    """`schema`, with the string columns that `rows` hold dictionary-encoded kept so: they are
+    written without expanding them to a string per row (Parquet stores strings either way)."""
+    fields = []
+    for field in schema:
+        index = rows.schema.get_field_index(field.name)
+        given = rows.schema.field(index).type if index >= 0 else None
+        keep = (
+            given is not None
+            and pa.types.is_string(field.type)
+            and pa.types.is_dictionary(given)
+            and pa.types.is_string(given.value_type)
+        )
+        fields.append(field.with_type(given) if keep else field)
+    return pa.schema(fields)
 
 
 class LakeWrite:
@@ -52,7 +78,7 @@ class LakeWrite:
         in an older shape."""
         self.lake = Path(lake)
         lake_version_check(self.lake)
-        self._writers: dict[Path, tuple[Path, pq.ParquetWriter]] = {}
+        self._writers: dict[Path, tuple[Path, pq.ParquetWriter, pa.Schema]] = {}
         self.rows: dict[str, int] = {}
         self.published: list[str] = []
 
@@ -67,29 +93,31 @@ class LakeWrite:
             final.parent.mkdir(parents=True, exist_ok=True)
             _remove_dead_temps(final)
             temp = temp_path(final)
-            entry = (temp, pq.ParquetWriter(temp, lake_table(table).schema, **write_options(lake_table(table).schema)))
+            schema = file_schema(lake_table(table).schema, rows)
+            entry = (temp, pq.ParquetWriter(temp, schema, **write_options(schema)), schema)
             self._writers[final] = entry
-        entry[1].write_table(rows.cast(lake_table(table).schema))
+        temp, writer, schema = entry
+        writer.write_table(rows if rows.schema.equals(schema) else rows.cast(schema))
         key = str(final.relative_to(self.lake))
         self.rows[key] = self.rows.get(key, 0) + rows.num_rows
 
     def commit(self) -> list[str]:
         """Close, fsync and publish every file; the lake-relative paths published."""
-        for temp, writer in self._writers.values():
+        for temp, writer, _ in self._writers.values():
             writer.close()
             fd = os.open(temp, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        for final, (temp, _) in sorted(self._writers.items()):
+        for final, (temp, _, _) in sorted(self._writers.items()):
             publish(temp, final)
             self.published.append(str(final.relative_to(self.lake)))
         self._writers.clear()
         return self.published
 
     def abort(self) -> None:
-        for temp, writer in self._writers.values():
+        for temp, writer, _ in self._writers.values():
             try:
                 writer.close()
             finally:
@@ -123,17 +151,18 @@ def _remove_dead_temps(final: Path) -> None:
             continue  # a live process of another user
 
 
-def stored_ids_with_prefix(directory: Path, *, prefix: str, besides: str) -> set[str]:
-    """The `stream_id`s starting with `prefix` in a partition's files other than `besides` (the
-    file a writer is about to replace): rows an earlier import put in other files (compaction
-    merges files), which a rerun must not write again."""
+def stored_ids_with_prefix(directory: Path, *, prefix: str, besides: Collection[str]) -> set[str]:
+    """The `stream_id`s (whole: tables.py) starting with `prefix` in a partition's files other than
+    `besides` (the files a writer is about to replace): rows an earlier import put in other files
+    (compaction merges files), which a rerun must not write again."""
     ids: set[str] = set()
     if not directory.is_dir():
         return ids
     for file in sorted(directory.glob("*.parquet")):
-        if file.name == besides:
+        if file.name in besides:
             continue
-        column = pq.read_table(file, columns=["stream_id"])["stream_id"]
+        names = pq.read_schema(file).names
+        column = row_stream_ids(pq.read_table(file, columns=[name for name in ("stream_id", "seq") if name in names]))
         hits = column.filter(pc.starts_with(column, prefix))
         ids.update(hits.to_pylist())
     return ids

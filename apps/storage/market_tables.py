@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from apps.marketdata.blocks import BlockKind, decode_columns
 from apps.marketdata.events import FEED_NAMES
 from apps.storage.registry import LakeTable
-from apps.storage.tables import TIMESTAMP, timestamps
+from apps.storage.tables import TIMESTAMP, timestamps, view_with_stream_ids
 
 TICK_SCHEMA = pa.schema(
     [
@@ -96,7 +96,13 @@ def depth_rows(symbol: str, entries: list[tuple[str, bytes]]) -> pa.Table:
 
 
 TRADES = LakeTable(
-    name="tick_data", stream="md:trades:{SYM}", schema=TICK_SCHEMA, rows=trade_rows, retention="trades", label="Trades"
+    name="tick_data",
+    stream="md:trades:{SYM}",
+    schema=TICK_SCHEMA,
+    rows=trade_rows,
+    retention="trades",
+    label="Trades",
+    view=view_with_stream_ids("{source}"),  # imported trades store a prefix and `seq` (tables.py)
 )
 QUOTES = LakeTable(
     name="quote_data",

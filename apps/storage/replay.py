@@ -30,6 +30,7 @@ from apps.storage.stream_order import position_sql
 
 # The market-data tables storage registers (apps/storage/market_tables.py), in event-kind order.
 _KINDS = (TRADES.name, QUOTES.name, DEPTH.name)
+_VIEWS = {table.name: table.view for table in (TRADES, QUOTES, DEPTH)}
 _TRADE, _QUOTE, _DEPTH = range(3)
 # One row shape for the three tables: kind, symbol, times, then each table's own columns.
 _SELECTS = {
@@ -64,7 +65,8 @@ def _tables(lake: Path, day: date) -> list[str]:
 
 
 def _source(lake: Path, table: str, day: date) -> str:
-    return f"read_parquet('{lake / table / f'date={day.isoformat()}' / '*' / '*.parquet'}', hive_partitioning = true)"
+    files = f"read_parquet('{lake / table / f'date={day.isoformat()}' / '*' / '*.parquet'}', hive_partitioning = true)"
+    return f"({_VIEWS[table].replace('{source}', files)})"
 
 
 def lake_day_counts(*, day: date, symbols: Sequence[str] | None = None, lake: Path | None = None) -> dict[str, int]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from apps.core.positions import WHOLE_ENTRY, StreamPosition
+from apps.core.positions import IMPORTED_PREFIXES, WHOLE_ENTRY, StreamPosition
+
+# Whether a row's `stream_id` is an imported row's (no hot-store position).
+IMPORTED_SQL = "(" + " or ".join(f"starts_with(stream_id, '{prefix}')" for prefix in IMPORTED_PREFIXES) + ")"
 
 
 def stream_order(stream_id: str, ts_event: int) -> StreamPosition:
@@ -22,7 +25,7 @@ def position_sql(ts_ns: str) -> str:
     return (
         f"coalesce(try_cast(split_part({entry}, '-', 1) as bigint), ({ts_ns}) // 1000000) as e_ms, "
         f"coalesce(try_cast(split_part({entry}, '-', 2) as bigint), ({ts_ns}) % 1000000 - 1000000) as e_seq, "
-        "case when stream_id like 'import:%' then try_cast(split_part(stream_id, ':', 3) as bigint) "
+        f"case when {IMPORTED_SQL} then try_cast(split_part(stream_id, ':', 3) as bigint) "
         f"else coalesce(try_cast(nullif(split_part(stream_id, ':', 2), '') as bigint), {WHOLE_ENTRY}) end as e_index"
     )
 

@@ -13,7 +13,7 @@ from apps.core.positions import StreamPosition
 from apps.marketdata.events import Side, Trade
 from apps.marketdata.selectors import StoredTrade, trades_between
 from apps.storage.connection import fetch, has_view, ns_range
-from apps.storage.stream_order import first_day, position_sql, stream_order
+from apps.storage.stream_order import IMPORTED_SQL, first_day, position_sql, stream_order
 
 
 def lake_trades(*, symbol: str, start: datetime, end: datetime, lake: Path | None = None) -> list[StoredTrade]:
@@ -59,7 +59,7 @@ def _after_query(symbol: str, after: StreamPosition, before_entry: tuple[int, in
             select epoch_ns(ts_event), epoch_ns(ts_recv), price, size, side, feed, seq, stream_id,
                 {position_sql("epoch_ns(ts_event)")}
             from tick_data
-            where symbol = ? and date >= ?::date and stream_id not like 'import:%'
+            where symbol = ? and date >= ?::date and not {IMPORTED_SQL}
         )
         where (e_ms > ? or (e_ms = ? and (e_seq > ? or (e_seq = ? and e_index > ?)))) {before}
     """  # noqa: S608 - only our own fragments are formatted in

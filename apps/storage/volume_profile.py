@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from apps.core import keys
+from apps.core.positions import IMPORTED_PREFIXES
 from apps.marketdata.events import Side
 from apps.storage.trade_queries import trades_in_range
 
@@ -59,5 +60,5 @@ def volume_profile(
         volume=volume,
         trades=len(trades),
         vwap=notional / volume if volume else None,
-        through=last if last is not None and not last.startswith("import:") else None,
+        through=last if last is not None and not last.startswith(IMPORTED_PREFIXES) else None,
     )

@@ -1,6 +1,8 @@
 """`import_scid`: Sierra Chart intraday files (`.scid`) into the lake, one unit per UTC day of
 each file. Trades go to `tick_data`, bid/ask-only updates to `quote_data`, bars to `bar_data`,
-every row with `feed='sierra'`, `seq` = its record index and `stream_id` = `sierra:{source}:{index}`.
+every row with `feed='sierra'` and `stream_id` = `sierra:{source}:{index}`; a trade stores its
+record index as `seq` and the prefix `sierra:{source}:` as `stream_id`, the reader joining the two
+(apps/storage/tables.py), so the file holds no string per row.
 
 Incremental: a file's checkpoint (next record index, raw time of the last record) is advanced
 when a job over the whole file finishes, so importing a grown file again plans only the new
@@ -11,6 +13,8 @@ that file with the same rows (or, the file having grown since a failed run, with
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -23,6 +27,7 @@ from apps.batch.jobs import JobKind, Plan, Progress, job_kind_register
 from apps.batch.kinds.sierra_common import (
     UnitWriter,
     check_times,
+    constant_strings,
     finish_files,
     lake_dir,
     parse_file_params,
@@ -46,6 +51,8 @@ from apps.batch.sierra_files import (
 from apps.storage.lake_write import LakeWrite
 
 KIND = "import_scid"
+FEED = "sierra"
+PARTS = 2  # files per partition a unit writes at once: one per core
 
 
 def scid_tables(
@@ -62,17 +69,19 @@ def scid_tables(
         trades = records if every else records[kinds.trades]
         at = times if every else times[kinds.trades]
         index = np.arange(first, first + count, dtype=np.int64)
+        ts = ts_column(at)
         tables["tick_data"] = (at, {
-            "ts_event": ts_column(at), "ts_recv": ts_column(at),
+            "ts_event": ts, "ts_recv": ts,
             "price": float_prices(trades["close"], multiplier), "size": trades["total_volume"].astype(np.int64),
-            "side": trade_sides(trades), "feed": pa.repeat(pa.scalar("sierra"), len(trades)),
+            "side": trade_sides(trades), "feed": constant_strings(FEED, len(trades)),
             "seq": index if every else index[kinds.trades],
-            "stream_id": stream_ids(source, first, count, None if every else kinds.trades),
+            "stream_id": constant_strings(f"{FEED}:{source}:", len(trades)),
         })  # fmt: skip
     if kinds.quotes.any():
         quotes, at = records[kinds.quotes], times[kinds.quotes]
+        ts = ts_column(at)
         tables["quote_data"] = (at, {
-            "ts_event": ts_column(at), "ts_recv": ts_column(at),
+            "ts_event": ts, "ts_recv": ts,
             "bid_price": float_prices(quotes["low"], multiplier), "bid_size": quotes["bid_volume"].astype(np.int64),
             "ask_price": float_prices(quotes["high"], multiplier), "ask_size": quotes["ask_volume"].astype(np.int64),
             "feed": pa.repeat(pa.scalar("sierra"), len(quotes)),
@@ -113,26 +122,38 @@ class ScidImport(JobKind):
         day = date.fromisoformat(unit["day"])
         names = {"tick_data": "trades", "quote_data": "quotes", "bar_data": "bars"}
 
-        def write_chunk(tables: dict[str, tuple[np.ndarray, dict[str, Any]]]) -> None:
-            for table, (at, columns) in tables.items():
-                split_by_symbol(writer, table=table, day=day, symbol=unit["symbol"], unix_us=at, columns=columns)
-                report.count(names[table], len(at))
+        counting = threading.Lock()
 
-        # One thread writes chunk n (Parquet encoding releases the GIL) while this one decodes
-        # chunk n + 1; one writer thread keeps the writes in order.
-        with LakeWrite(lake=lake_dir()) as write, ThreadPoolExecutor(max_workers=1) as pool:
-            writer = UnitWriter(source=unit["source"], start=start, write=write)
-            pending: Future[None] | None = None
-            for first, chunk in records.chunks(start, stop):
-                tables = scid_tables(
-                    chunk, first=first, layout=layout, source=unit["source"], multiplier=params["price_multiplier"]
+        def import_chunk(part: int, first: int, chunk: np.ndarray) -> int:
+            tables = scid_tables(
+                chunk, first=first, layout=layout, source=unit["source"], multiplier=params["price_multiplier"]
+            )
+            for table, (at, columns) in tables.items():
+                split_by_symbol(
+                    writer, table=table, day=day, symbol=unit["symbol"], unix_us=at, columns=columns, part=part
                 )
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(write_chunk, tables)
-                progress(first + len(chunk) - start)
-            if pending is not None:
-                pending.result()
+                with counting:
+                    report.count(names[table], len(at))
+            return first + len(chunk)
+
+        # Chunk k is decoded and written by thread k % PARTS into that part's file of each
+        # partition: numpy and Parquet encoding release the GIL, so the parts use both cores; one
+        # thread per part keeps each file's rows in record order (and a rerun's files identical).
+        # The threads end before the LakeWrite does (an error: before its files are removed).
+        with LakeWrite(lake=lake_dir()) as write:
+            writer = UnitWriter(source=unit["source"], start=start, write=write, parts=PARTS)
+            pools = [ThreadPoolExecutor(max_workers=1) for _ in range(PARTS)]
+            try:
+                pending: deque[Future[int]] = deque()
+                for number, (first, chunk) in enumerate(records.chunks(start, stop)):
+                    pending.append(pools[number % PARTS].submit(import_chunk, number % PARTS, first, chunk))
+                    if len(pending) > PARTS:  # at most PARTS + 1 chunks decoded at once
+                        progress(pending.popleft().result() - start)
+                while pending:
+                    progress(pending.popleft().result() - start)
+            finally:
+                for pool in pools:
+                    pool.shutdown(wait=True, cancel_futures=True)
         report.count("records", stop - start)
         if writer.skipped:
             report.count("already_in_lake", writer.skipped)

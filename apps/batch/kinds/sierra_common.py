@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,7 +27,7 @@ from apps.core.exceptions import BadInputError
 from apps.marketdata.symbols import ROOTS, SymbolError, canonical
 from apps.storage.lake import partition_dir
 from apps.storage.lake_write import LakeWrite, stored_ids_with_prefix
-from apps.storage.tables import timestamps
+from apps.storage.tables import row_stream_ids, timestamps
 
 US_PER_DAY = 86_400_000_000
 _US_PER_MINUTE = 60_000_000
@@ -186,6 +187,11 @@ def row_symbols(symbol: str, unix_us: np.ndarray) -> tuple[list[str], np.ndarray
     return names, of_minute[inverse]
 
 
+def constant_strings(value: str, count: int) -> pa.DictionaryArray:
+    """`value` `count` times, as one dictionary entry (no string per row)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(count, dtype=np.int32)), pa.array([value]))
+
+
 def stream_ids(source: str, first: int, count: int, mask: np.ndarray | None = None) -> pa.Array:
     indexes = np.arange(first, first + count, dtype=np.int64)
     if mask is not None:
@@ -194,39 +200,55 @@ def stream_ids(source: str, first: int, count: int, mask: np.ndarray | None = No
 
 
 class UnitWriter:
-    """One unit's rows into the lake under one deterministic name per partition, skipping rows
-    of this source that other files of a partition already hold (a compaction merged them)."""
+    """One unit's rows into the lake under deterministic names per partition (`parts` files, one
+    per writing thread: `sierra-{source}-{start}.parquet`, then `...-{part}.parquet`), skipping
+    rows of this source that other files of a partition already hold (a compaction merged them).
+    Threads may append at once, each to its own part."""
 
-    def __init__(self, *, source: str, start: int, write: LakeWrite) -> None:
-        self.source, self.name, self.write = source, f"sierra-{source}-{start:012d}.parquet", write
+    def __init__(self, *, source: str, start: int, write: LakeWrite, parts: int = 1) -> None:
+        self.source, self.write = source, write
+        stem = f"sierra-{source}-{start:012d}"
+        self.names = [f"{stem}.parquet", *(f"{stem}-{part}.parquet" for part in range(1, parts))]
         self._stored: dict[tuple[str, str, str], set[str]] = {}
+        self._lock = threading.Lock()
         self.skipped = 0
 
-    def append(self, *, table: str, day: date, symbol: str, rows: pa.Table) -> None:
+    def append(self, *, table: str, day: date, symbol: str, rows: pa.Table, part: int = 0) -> None:
         key = (table, day.isoformat(), symbol)
-        if key not in self._stored:
-            directory = partition_dir(lake=self.write.lake, table=table, day=day, symbol=symbol)
-            self._stored[key] = stored_ids_with_prefix(directory, prefix=f"sierra:{self.source}:", besides=self.name)
-        stored = self._stored[key]
+        with self._lock:
+            if key not in self._stored:
+                directory = partition_dir(lake=self.write.lake, table=table, day=day, symbol=symbol)
+                prefix = f"sierra:{self.source}:"
+                self._stored[key] = stored_ids_with_prefix(directory, prefix=prefix, besides=set(self.names))
+            stored = self._stored[key]
         if stored:
-            keep = pc.invert(pc.is_in(rows["stream_id"], value_set=pa.array(sorted(stored), type=pa.string())))
+            ids = row_stream_ids(rows)
+            keep = pc.invert(pc.is_in(ids, value_set=pa.array(sorted(stored), type=pa.string())))
             before = rows.num_rows
             rows = rows.filter(keep)
-            self.skipped += before - rows.num_rows
-        self.write.append(table=table, day=day, symbol=symbol, name=self.name, rows=rows)
+            with self._lock:
+                self.skipped += before - rows.num_rows
+        self.write.append(table=table, day=day, symbol=symbol, name=self.names[part], rows=rows)
 
 
 def split_by_symbol(
-    writer: UnitWriter, *, table: str, day: date, symbol: str, unix_us: np.ndarray, columns: dict[str, Any]
+    writer: UnitWriter,
+    *,
+    table: str,
+    day: date,
+    symbol: str,
+    unix_us: np.ndarray,
+    columns: dict[str, Any],
+    part: int = 0,
 ) -> None:
     """Append rows (columns of equal length, `ts_event` included) under each row's contract."""
     names, which = row_symbols(symbol, unix_us)
     rows = pa.table(columns)
     if which is None:
-        writer.append(table=table, day=day, symbol=names[0], rows=rows)
+        writer.append(table=table, day=day, symbol=names[0], rows=rows, part=part)
         return
     for number, name in enumerate(names):
-        writer.append(table=table, day=day, symbol=name, rows=rows.filter(pa.array(which == number)))
+        writer.append(table=table, day=day, symbol=name, rows=rows.filter(pa.array(which == number)), part=part)
 
 
 def lake_dir() -> Path:

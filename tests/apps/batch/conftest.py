@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from apps.storage.registry import lake_table
 from tests.conftest import ProcessGroup, celery_command
 
 
@@ -20,11 +21,13 @@ def lake(tmp_path: Path, settings: Any) -> Path:
 
 
 def lake_rows(lake: Path, table: str, columns: str = "*", order: str = "ts_event, stream_id") -> list[tuple[Any, ...]]:
-    """Every row of a lake table, with its partition's symbol and date (a fresh DuckDB each time)."""
+    """Every row of a lake table, with its partition's symbol and date (a fresh DuckDB each time),
+    as the table's view shows it (an imported trade's stream_id whole: apps/storage/tables.py)."""
     files = list((lake / table).rglob("*.parquet")) if (lake / table).exists() else []
     if not files:
         return []
-    source = f"read_parquet('{lake / table}/**/*.parquet', hive_partitioning = true)"
+    files_sql = f"read_parquet('{lake / table}/**/*.parquet', hive_partitioning = true)"
+    source = f"({lake_table(table).view.replace('{source}', files_sql)})"
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         return connection.execute(f"select {columns} from {source} order by {order}").fetchall()

@@ -14,6 +14,8 @@ from django.core.management import CommandError, call_command
 
 from apps.batch.models import BatchJob, SourceCheckpoint
 from apps.batch.services import job_run_here, job_submit
+from apps.storage.compaction import partition_compact
+from apps.storage.trade_queries import lake_trades
 from tests.apps.batch.conftest import lake_files, lake_rows
 from tests.apps.batch.sierra_writer import (
     FIRST_SUB,
@@ -285,3 +287,37 @@ def test_a_name_that_maps_to_no_contract_fails_naming_the_file(lake: Path, tmp_p
     assert "pass --symbol" in str(failure.value)
     run(str(path), "--symbol", "ESZ25")
     assert lake_rows(lake, "tick_data", "symbol") == [("ESZ25",)]
+
+
+@pytest.mark.django_db
+def test_imported_trades_keep_whole_ids_through_compaction_and_a_full_rerun_imports_none_twice(
+    lake: Path, tmp_path: Path
+) -> None:
+    path = tick_file(tmp_path / "ESZ25_FUT_CME.scid")
+    other = write_scid(
+        tmp_path / "ESZ25-CME.scid",
+        [trade(T0 + timedelta(minutes=1), 6002.0, bid=6001.75, ask=6002.0, size=9, at_ask=True)],
+    )
+    run(str(path))
+    run(str(other))
+    partition = lake / "tick_data" / "date=2025-12-19" / "symbol=ESZ25"
+    assert len(list(partition.glob("*.parquet"))) == 2
+    before = lake_rows(lake, "tick_data", "seq, stream_id")
+
+    partition_compact(lake=lake, partition=partition)
+    assert [file.name.startswith("compacted-") for file in partition.glob("*.parquet")] == [True]
+    assert lake_rows(lake, "tick_data", "seq, stream_id") == before
+
+    output = run(str(path), "--full")  # its rows now live in the compacted file, not under its own name
+
+    assert "done" in output
+    rows = lake_rows(lake, "tick_data", "seq, stream_id")
+    assert rows == before
+    source = before[0][1].split(":")[1]
+    assert [stream_id for _, stream_id in rows] == [
+        *(f"sierra:{source}:{index}" for index in (0, 2, 3, 4)),
+        f"sierra:{rows[-1][1].split(':')[1]}:0",
+    ]
+    # The lake's readers see the same whole ids: the REST selector over the DuckDB view.
+    trades = lake_trades(symbol="ESZ25", start=T0, end=T0 + timedelta(minutes=2), lake=lake)
+    assert sorted(trade.id for trade in trades) == sorted(stream_id for _, stream_id in rows)
