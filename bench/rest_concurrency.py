@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import orjson
+import psutil
 
 from bench.rest import ROOT, prepare, setup_environment
 
@@ -119,7 +120,7 @@ async def realistic(
     warm.close()
     connections = [await Connection(host, port, auth).open() for _ in range(clients)]
     start = time.perf_counter() + 0.5
-    rng = random.Random(19)
+    rng = random.Random(19)  # noqa: S311 - spreads the clients over the second, reproducibly
 
     async def client(number: int, connection: Connection) -> None:
         phase = rng.random()
@@ -138,8 +139,10 @@ async def realistic(
     return {name: (latencies, errors[name]) for name, (latencies, _) in results.items()}
 
 
-async def saturate(host: str, port: int, auth: dict[str, str], path: str, *, clients: int, seconds: float) -> float:
-    """Requests/s of `clients` connections sending `path` back to back for `seconds`."""
+async def saturate(
+    host: str, port: int, auth: dict[str, str], path: str, *, clients: int, seconds: float
+) -> tuple[float, int]:
+    """Requests/s of `clients` connections sending `path` back to back for `seconds`, and how many."""
     connections = [await Connection(host, port, auth).open() for _ in range(clients)]
     for connection in connections:
         await connection.get(path)
@@ -159,7 +162,7 @@ async def saturate(host: str, port: int, auth: dict[str, str], path: str, *, cli
     elapsed = time.perf_counter() - started
     for connection in connections:
         connection.close()
-    return done / elapsed
+    return done / elapsed, done
 
 
 async def body_of(host: str, port: int, auth: dict[str, str], path: str) -> bytes:
@@ -169,6 +172,16 @@ async def body_of(host: str, port: int, auth: dict[str, str], path: str) -> byte
     if status != 200:
         raise SystemExit(f"{path}: {status} {body[:300]!r}")
     return body
+
+
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) of a server and its worker processes so far."""
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for each in [root, *root.children(recursive=True)]:
+        times = each.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -219,6 +232,30 @@ async def _write_quote(url: str, quote: object) -> None:
     await client.aclose()
 
 
+Server = tuple[subprocess.Popen[bytes], int, dict[str, str]]
+
+
+def measure(
+    args: argparse.Namespace, servers: dict[str, Server], paths: list[tuple[str, str, str]], ticks: str
+) -> tuple[dict[str, tuple[list[float], int]], float, dict[str, float], dict[str, float]]:
+    """(a) on ours, then (b) on both: latencies, ours' CPU use under (a), requests/s and CPU ms per request."""
+    ours, ours_port, auth = servers["ours"]
+    bodies = [asyncio.run(body_of("127.0.0.1", port, headers, ticks)) for _, port, headers in servers.values()]
+    if orjson.loads(bodies[0]) != orjson.loads(bodies[1]):
+        raise SystemExit("the reference does not answer the same JSON as /api/ticks/last")
+    cpu, started = cpu_seconds(ours), time.perf_counter()
+    load = asyncio.run(realistic("127.0.0.1", ours_port, auth, paths, clients=args.clients, seconds=args.seconds))
+    load_cpu = (cpu_seconds(ours) - cpu) / (time.perf_counter() - started)
+    rates, cpu_per_request = {}, {}
+    for name, (process, port, headers) in servers.items():
+        cpu = cpu_seconds(process)
+        rates[name], done = asyncio.run(
+            saturate("127.0.0.1", port, headers, ticks, clients=args.clients, seconds=args.saturation_seconds)
+        )
+        cpu_per_request[name] = (cpu_seconds(process) - cpu) / done * 1000
+    return load, load_cpu, rates, cpu_per_request
+
+
 def main() -> None:
     args = options()
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -247,19 +284,9 @@ def main() -> None:
             ("GET /api/gex/latest", HOT, "/api/gex/latest?ticker=SPX"),
             (f"GET /api/bars 1m, a lake day of {args.day_trades:,} trades", LAKE, bars),
         ]
-        ours_body = asyncio.run(body_of("127.0.0.1", ours_port, auth, ticks))
-        reference_body = asyncio.run(body_of("127.0.0.1", reference_port, {}, ticks))
-        if orjson.loads(ours_body) != orjson.loads(reference_body):
-            raise SystemExit("the reference does not answer the same JSON as /api/ticks/last")
-
-        load = asyncio.run(realistic("127.0.0.1", ours_port, auth, paths, clients=args.clients, seconds=args.seconds))
+        servers = {"ours": (ours, ours_port, auth), "reference": (reference, reference_port, {})}
+        load, load_cpu, rates, cpu_per_request = measure(args, servers, paths, ticks)
         load_average = os.getloadavg()
-        ours_rate = asyncio.run(
-            saturate("127.0.0.1", ours_port, auth, ticks, clients=args.clients, seconds=args.saturation_seconds)
-        )
-        reference_rate = asyncio.run(
-            saturate("127.0.0.1", reference_port, {}, ticks, clients=args.clients, seconds=args.saturation_seconds)
-        )
     finally:
         for process in processes:
             process.terminate()
@@ -275,7 +302,10 @@ def main() -> None:
         f"load average {load_average[0]:.2f} {load_average[1]:.2f} {load_average[2]:.2f}"
     )
     print()
-    print(f"(a) {args.clients} clients x 1 request/s for {args.seconds} s, rotating through the endpoints")
+    print(
+        f"(a) {args.clients} clients x 1 request/s for {args.seconds} s, rotating through the endpoints; "
+        f"the web process used {load_cpu:.2f} CPU-seconds per second"
+    )
     print()
     print("| endpoint | store | requests | errors | p50 ms | p99 ms | goal p99 ms | met |")
     print("|---|---|---|---|---|---|---|---|")
@@ -288,11 +318,20 @@ def main() -> None:
     print()
     print(f"(b) saturation: {args.clients} connections back to back, {args.saturation_seconds:.0f} s each")
     print()
-    print("| server | requests/s |")
-    print("|---|---|")
-    print(f"| ours: GET /api/ticks/last?count=100 (token, limiter, middleware, ninja) | {ours_rate:,.0f} |")
-    print(f"| reference: bare ASGI, same Redis data, same JSON | {reference_rate:,.0f} |")
-    print(f"| ratio (goal ≥ 0.5) | {ours_rate / reference_rate:.2f} |")
+    print("| server | requests/s | server CPU ms per request |")
+    print("|---|---|---|")
+    print(
+        "| ours: GET /api/ticks/last?count=100 (token, limiter, middleware, ninja) | "
+        f"{rates['ours']:,.0f} | {cpu_per_request['ours']:.2f} |"
+    )
+    print(
+        f"| reference: bare ASGI, same Redis data, same JSON | {rates['reference']:,.0f} | "
+        f"{cpu_per_request['reference']:.2f} |"
+    )
+    print(
+        f"| ratio ours / reference (goal ≥ 0.5) | {rates['ours'] / rates['reference']:.2f} | "
+        f"{cpu_per_request['reference'] / cpu_per_request['ours']:.2f} (reference CPU / ours) |"
+    )
 
 
 if __name__ == "__main__":
