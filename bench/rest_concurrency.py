@@ -27,6 +27,7 @@ import os
 import platform
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -34,12 +35,16 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import orjson
 import psutil
 
 from bench.rest import ROOT, prepare, setup_environment
+
+if TYPE_CHECKING:
+    from apps.marketdata.events import Quote
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 HOT, LAKE = "hot", "lake"
@@ -197,7 +202,7 @@ def start(command: list[str], env: dict[str, str], log: Path) -> tuple[subproces
     deadline = time.monotonic() + 60
     while True:
         try:
-            with __import__("socket").create_connection(("127.0.0.1", port), timeout=1):
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return process, port
         except OSError:
             pass
@@ -222,13 +227,13 @@ def fill_more(redis_url: str) -> None:
     snapshot_record(snapshot=snapshot, client=get_redis(redis_url))
 
 
-async def _write_quote(url: str, quote: object) -> None:
+async def _write_quote(url: str, quote: Quote) -> None:
     import redis.asyncio
 
     from apps.marketdata.services.streams import HotStoreWriter
 
     client = redis.asyncio.Redis.from_url(url)
-    await HotStoreWriter(client, feed="simulator").write([quote])  # type: ignore[list-item]
+    await HotStoreWriter(client, feed="simulator").write([quote])
     await client.aclose()
 
 

@@ -27,7 +27,9 @@ async def _trades(symbol: str, count: int) -> list[dict[str, Any]]:
     collected: list[tuple[str, Any]] = []
     high = "+"
     while len(collected) < count:
-        entries = await _client.xrevrange(keys.trades(symbol), max=high, min="-", count=4)
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await _client.xrevrange(
+            keys.trades(symbol), max=high, min="-", count=4
+        )  # type: ignore[assignment]  # redis-py's stubs allow str and None: a bytes client answers bytes
         if not entries:
             break
         for entry_id, fields in entries:
