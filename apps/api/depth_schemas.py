@@ -7,7 +7,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from apps.api.schemas import FEED_PATTERN, REPLAY, SYMBOL, instant, range_end
+from apps.api.schemas import FEED_PATTERN, REPLAY, SYMBOL, Out, instant, range_end
 
 HISTORY_DAYS = 1
 PROFILE_DAYS = 7
@@ -21,7 +21,7 @@ class LiveBookQuery(Schema):
     replay: str | None = REPLAY
 
 
-class LiveBookOut(Schema):
+class LiveBookOut(Out):
     symbol: str
     feed: str
     last_update: datetime | None = Field(description="When the book last changed.")
@@ -47,7 +47,7 @@ class BookHistoryQuery(Schema):
     replay: str | None = REPLAY
 
 
-class BookColumnOut(Schema):
+class BookColumnOut(Out):
     start: int = Field(
         description="Epoch ms; the column covers [start, start + step_ms) and shows the book at its end."
     )
@@ -55,7 +55,7 @@ class BookColumnOut(Schema):
     asks: list[tuple[float, int]]
 
 
-class BookHistoryOut(Schema):
+class BookHistoryOut(Out):
     symbol: str
     feed: str | None = Field(description="The feed whose book this is; null when the symbol has no depth at all.")
     start: datetime
@@ -73,14 +73,14 @@ class ProfileQuery(Schema):
     replay: str | None = REPLAY
 
 
-class ProfileLevelOut(Schema):
+class ProfileLevelOut(Out):
     price: float
     volume: int
     buy: int = Field(description="Volume of buyer-initiated trades (at the ask).")
     sell: int = Field(description="Volume of seller-initiated trades (at the bid).")
 
 
-class ProfileOut(Schema):
+class ProfileOut(Out):
     symbol: str
     start: datetime
     end: datetime

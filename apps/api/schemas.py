@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from apps.api.struct_schemas import struct_schema
 from apps.core import keys
@@ -45,27 +45,37 @@ class GEXCategory(StrEnum):
     CHARM_ONE = "charm_one"
 
 
-class ErrorOut(Schema):
+class Out(BaseModel):
+    """A response shape: a plain pydantic model, not a ninja Schema. ninja's Schema validates
+    through a wrapper that looks every field of every item up by a Python call (its
+    DjangoGetter, for ORM objects): for a day of 1-minute bars that was 70 % of the request's
+    time (docs/benchmarks.md, REST under concurrent clients). The routers return dicts and
+    plain objects, which pydantic validates directly; the OpenAPI document is the same."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorOut(Out):
     detail: str | list[dict[str, Any]]
 
 
 # The error answers every endpoint may give: bad input (400/422, naming the field), not signed in
 # (401), over the rate limit (429, with Retry-After), Redis or the broker out of reach (503).
-ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut}
-NOT_FOUND: dict[int, type[Schema]] = {**ERRORS, 404: ErrorOut}
-STAFF_ONLY: dict[int, type[Schema]] = {**NOT_FOUND, 403: ErrorOut}
+ERRORS: dict[int, type[Out]] = {400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut}
+NOT_FOUND: dict[int, type[Out]] = {**ERRORS, 404: ErrorOut}
+STAFF_ONLY: dict[int, type[Out]] = {**NOT_FOUND, 403: ErrorOut}
 
 
-class SymbolOut(Schema):
+class SymbolOut(Out):
     alias: str | None
     contract: str
 
 
-class SymbolsOut(Schema):
+class SymbolsOut(Out):
     symbols: list[SymbolOut]
 
 
-class TradeOut(Schema):
+class TradeOut(Out):
     id: str
     ts_event: int
     time: datetime
@@ -75,12 +85,12 @@ class TradeOut(Schema):
     feed: str
 
 
-class TradesLastOut(Schema):
+class TradesLastOut(Out):
     symbol: str
     trades: list[TradeOut]
 
 
-class TradePageOut(Schema):
+class TradePageOut(Out):
     symbol: str
     start: datetime = Field(description="The start of the range answered.")
     end: datetime = Field(
@@ -91,7 +101,7 @@ class TradePageOut(Schema):
     next_cursor: str | None
 
 
-class QuoteOut(Schema):
+class QuoteOut(Out):
     id: str | None
     ts_event: int
     time: datetime
@@ -106,7 +116,7 @@ class QuoteLatestOut(QuoteOut):
     symbol: str
 
 
-class QuotePageOut(Schema):
+class QuotePageOut(Out):
     symbol: str
     start: datetime = Field(description="The start of the range answered.")
     end: datetime = Field(
@@ -117,7 +127,7 @@ class QuotePageOut(Schema):
     next_cursor: str | None
 
 
-class BookOut(Schema):
+class BookOut(Out):
     symbol: str
     feed: str
     time: datetime = Field(description="The instant the book stands at (the `at` asked for).")
@@ -126,19 +136,19 @@ class BookOut(Schema):
     asks: list[tuple[float, int]]
 
 
-class BookSideOut(Schema):
+class BookSideOut(Out):
     last_update: datetime | None
     bids: list[tuple[float, int]]
     asks: list[tuple[float, int]]
 
 
-class DepthCompareOut(Schema):
+class DepthCompareOut(Out):
     symbol: str
     time: datetime
     books: dict[str, BookSideOut | None]
 
 
-class BarOut(Schema):
+class BarOut(Out):
     time: datetime
     start_ms: int
     open: float
@@ -148,7 +158,7 @@ class BarOut(Schema):
     volume: int
 
 
-class BarsOut(Schema):
+class BarsOut(Out):
     symbol: str
     interval: str
     session: str = Field(description="eth (the Globex trading day) or rth (09:30-16:00 New York).")
@@ -160,20 +170,20 @@ class BarsOut(Schema):
     bars: list[BarOut]
 
 
-class TradingSessionOut(Schema):
+class TradingSessionOut(Out):
     trade_date: date
     open: datetime
     close: datetime
     early_close: bool
 
 
-class RollOut(Schema):
+class RollOut(Out):
     at: datetime = Field(description="When the next contract becomes the lead (the Globex open before the roll date).")
     before: str = Field(description="The lead contract until then.")
     after: str = Field(description="The lead contract from then on.")
 
 
-class SessionsOut(Schema):
+class SessionsOut(Out):
     symbol: str = Field(description="The symbol as asked (a continuous alias such as ES, or a contract).")
     contract: str = Field(description="The contract the symbol stands for at `end`.")
     session: str
@@ -183,7 +193,7 @@ class SessionsOut(Schema):
     rolls: list[RollOut] = Field(description="Changes of the lead contract of an alias in the range and the next one.")
 
 
-class GEXStrikeOut(Schema):
+class GEXStrikeOut(Out):
     strike: float
     gex_vol: float | None = Field(description="Net GEX at the strike by volume, in the snapshot's `units`.")
     gex_oi: float | None = Field(description="Net GEX at the strike by open interest, in the snapshot's `units`.")
@@ -196,11 +206,11 @@ class GEXStrikeOut(Schema):
 _STRIKES = (list[GEXStrikeOut], Field((), description="One object per strike, ascending."))
 # The snapshot as the GEX sources produce it: a field added to GEXSnapshot is served at once;
 # its strike rows (positional in the stream, as GEXBot sends them) are served as named objects.
-GEXSnapshotOut = struct_schema(GEXSnapshot, name="GEXSnapshotOut", strikes=_STRIKES)
-GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", strikes=_STRIKES, id=(str, ...))
+GEXSnapshotOut = struct_schema(GEXSnapshot, name="GEXSnapshotOut", base=Out, strikes=_STRIKES)
+GEXHistoryItemOut = struct_schema(GEXSnapshot, name="GEXHistoryItemOut", base=Out, strikes=_STRIKES, id=(str, ...))
 
 
-class GEXHistoryOut(Schema):
+class GEXHistoryOut(Out):
     ticker: str
     category: str
     start: datetime = Field(description="The start of the range answered.")
@@ -212,7 +222,7 @@ class GEXHistoryOut(Schema):
     next_cursor: str | None
 
 
-class StreamerStatusOut(Schema):
+class StreamerStatusOut(Out):
     name: str
     state: str = Field(
         description="connected, connecting, reconnecting, store_down (the hot store refuses writes: the streamer"
@@ -229,7 +239,7 @@ class StreamerStatusOut(Schema):
     updated_at: datetime | None
 
 
-class FlushStatusOut(Schema):
+class FlushStatusOut(Out):
     stream: str
     last_id: str | None
     rows: int
@@ -238,12 +248,12 @@ class FlushStatusOut(Schema):
     lag_entries: int
 
 
-class QueueDepthOut(Schema):
+class QueueDepthOut(Out):
     queue: str
     depth: int
 
 
-class AlertOut(Schema):
+class AlertOut(Out):
     id: str
     time: datetime
     rule: str | None
@@ -252,7 +262,7 @@ class AlertOut(Schema):
     fields: dict[str, str]
 
 
-class StreamerControlOut(Schema):
+class StreamerControlOut(Out):
     streamer: str
     action: str
     enabled: bool | None = None
@@ -260,7 +270,7 @@ class StreamerControlOut(Schema):
     request_id: str | None = None
 
 
-class TaskOut(Schema):
+class TaskOut(Out):
     task_id: str
 
 
@@ -291,7 +301,7 @@ class PurgeIn(Schema):
     )
 
 
-class PurgeOut(Schema):
+class PurgeOut(Out):
     run_id: int
     dry_run: bool
     status: str
@@ -411,7 +421,7 @@ class ReplayQuery(Schema):
     replay: str | None = REPLAY
 
 
-class ReplayOut(Schema):
+class ReplayOut(Out):
     replay: str
     source: str
     symbols: list[str]

@@ -13,8 +13,7 @@ import types
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 import msgspec
-from ninja import Schema
-from pydantic import Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 
 def api_type(annotation: Any) -> Any:
@@ -57,8 +56,10 @@ def _default(field: msgspec.structs.FieldInfo) -> Any:
     return ...
 
 
-def struct_schema(struct: type[msgspec.Struct], *, name: str, **extra: Any) -> type[Schema]:
-    """A ninja Schema named `name` with the fields of `struct`, in its order, then the `extra`
+def struct_schema(
+    struct: type[msgspec.Struct], *, name: str, base: type[BaseModel] = BaseModel, **extra: Any
+) -> type[BaseModel]:
+    """A response model (subclass of `base`) named `name` with the fields of `struct`, in its order, then the `extra`
     fields (`field=(type, default)`, as pydantic's create_model takes them); an extra field named
     as a struct field replaces it (the door serves that field in another shape)."""
     hints = get_type_hints(struct, include_extras=True)
@@ -69,5 +70,5 @@ def struct_schema(struct: type[msgspec.Struct], *, name: str, **extra: Any) -> t
         )
         for field in msgspec.structs.fields(struct)
     }
-    model: type[Schema] = create_model(name, __base__=Schema, **{**fields, **extra})
+    model: type[BaseModel] = create_model(name, __base__=base, **{**fields, **extra})
     return model

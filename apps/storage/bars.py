@@ -95,9 +95,9 @@ def bars_range(
     if split_ns > start_ns:
         lake_end = min(end, from_epoch_ns(split_ns - 1))
         bars += [
-            BarRow(to_epoch_ns(bar.start) // 1_000_000, bar.open, bar.high, bar.low, bar.close, bar.volume)
+            BarRow(ns // 1_000_000, bar.open, bar.high, bar.low, bar.close, bar.volume)
             for bar in lake_bars(symbol=symbol, start=start, end=lake_end, interval=interval, session=session)
-            if to_epoch_ns(bar.start) < split_ns
+            if (ns := to_epoch_ns(bar.start)) < split_ns
         ]
     if split_ns <= end_ns:
         recent = trades_in_range(symbol=symbol, start=from_epoch_ns(split_ns), end=end, keyspace=keyspace)

@@ -1,7 +1,12 @@
-"""DuckDB over the lake: every process (every thread) opens its own in-memory DuckDB over the
-Parquet files (no shared DuckDB database file, which would allow only one writer process), with
-a view per registered lake table that has files (apps/storage/registry.py), named after the
-table: `tick_data`, `quote_data`, `depth_data`, `gex_snapshots`, ...
+"""DuckDB over the lake: every process opens its own in-memory DuckDB over the Parquet files (no
+shared DuckDB database file, which would allow only one writer process), with a view per
+registered lake table that has files (apps/storage/registry.py), named after the table:
+`tick_data`, `quote_data`, `depth_data`, `gex_snapshots`, ...
+
+One database per lake and process, and a cursor of it per thread: the web process runs each
+request's sync code in a thread of its own, and a new database per thread paid for its views
+(a glob of the lake and a Parquet schema read) on every request. Cursors of one database share
+its views and run queries concurrently.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from apps.storage.lake_migrations import lake_version_check
 from apps.storage.registry import lake_tables
 
 _local = threading.local()
+_databases_lock = threading.Lock()
+_databases: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
 class LakeQueryError(ApplicationError):
@@ -39,13 +46,28 @@ def lake_connection(lake: Path | None = None) -> duckdb.DuckDBPyConnection:
     cached = getattr(_local, "connections", None)
     if cached is None:
         cached = _local.connections = {}
-    connection = cached.get(str(lake))
-    if connection is None:
-        connection = duckdb.connect()
+    database = _database(str(lake))
+    found = cached.get(str(lake))
+    if found is None or found[0] is not database:
+        if found is not None:  # a cursor of a database another thread replaced (_forget_connection)
+            found[1].close()
+        connection = database.cursor()
         connection.execute("SET TimeZone = 'UTC'")
-        cached[str(lake)] = connection
+        cached[str(lake)] = (database, connection)
+    else:
+        connection = found[1]
     _refresh_views(connection, lake)
     return connection
+
+
+def _database(lake: str) -> duckdb.DuckDBPyConnection:
+    database = _databases.get(lake)
+    if database is None:
+        with _databases_lock:
+            database = _databases.get(lake)
+            if database is None:
+                database = _databases[lake] = duckdb.connect()
+    return database
 
 
 def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
@@ -56,7 +78,9 @@ def _refresh_views(connection: duckdb.DuckDBPyConnection, lake: Path) -> None:
             # One schema per table (its registration): no union_by_name, which would open every
             # file of every partition to read its schema.
             source = f"read_parquet('{_glob(lake, table.name)}', hive_partitioning = true)"
-            _create_view(connection, table.name, table.view.replace("{source}", source))
+            with _databases_lock:  # another thread's cursor may be creating the same view
+                if not view_exists(connection, table.name):
+                    _create_view(connection, table.name, table.view.replace("{source}", source))
 
 
 def _create_view(connection: duckdb.DuckDBPyConnection, name: str, select: str, attempts: int = 10) -> None:
@@ -82,7 +106,7 @@ def fetch(lake: Path | None, sql: str, params: list[Any], attempts: int = 10) ->
             if "No files found" in str(error):
                 return []
             # Compaction swapped a partition between listing its files and reading them. A new
-            # connection (no cached listing or metadata) reads a consistent state again.
+            # database (no cached listing or metadata) reads a consistent state again.
             _forget_connection(lake)
             if attempt == attempts - 1:
                 raise
@@ -98,10 +122,14 @@ def duckdb_rows(lake: Path | None, sql: str, params: list[Any]) -> list[Any]:
 
 
 def _forget_connection(lake: Path | None) -> None:
-    cached = getattr(_local, "connections", {})
-    connection = cached.pop(str(lake or settings.LAKE_DIR), None)
-    if connection is not None:
-        connection.close()
+    """A new database for `lake`: this thread's next query opens it; the other threads move to it
+    at their next query (their current one finishes on the old)."""
+    key = str(lake or settings.LAKE_DIR)
+    with _databases_lock:
+        _databases[key] = duckdb.connect()
+    found = getattr(_local, "connections", {}).pop(key, None)
+    if found is not None:
+        found[1].close()
 
 
 def view_exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
