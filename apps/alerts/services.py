@@ -17,6 +17,7 @@ from apps.alerts.rules import Fire, rule_spec_parse
 from apps.core.clock import utc_now
 from apps.core.exceptions import BadInputError
 from apps.core.services import runtime_config_announce
+from apps.monitoring.metrics import ALERT_MATCHES
 
 log = structlog.get_logger(__name__)
 
@@ -125,6 +126,10 @@ def alerts_record(*, fires: Sequence[Fire], deliver: bool = True) -> int:
     }
     if deliver:
         AlertDelivery.objects.bulk_create(_deliveries_for(created, actions_of))
+    if created:
+        # Counted once the alerts are durable: a batch rolled back and evaluated again counts once.
+        count = len(created)
+        transaction.on_commit(lambda: ALERT_MATCHES.inc(count))
     return len(created)
 
 
