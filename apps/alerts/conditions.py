@@ -50,6 +50,9 @@ class _Condition(BaseModel):
     # Evaluation order inside a rule (all / any give the same answer in any order): cheap tests
     # of one field first, tests that parse several fields or look things up last.
     cost: ClassVar[int] = 1
+    # Whether its test reads the tape (previous values, last prices, GEX in force): the sources
+    # such conditions apply to keep a tape; the others skip updating one.
+    reads_tape: ClassVar[bool] = False
 
     # Each subclass says which sources carry what it needs and how it tests one input
     # (pydantic's model metaclass is an ABCMeta: a subclass missing one cannot be built).
@@ -212,6 +215,7 @@ class VolumeOiRatio(_Condition):
 
 class GexCross(_Condition):
     cost: ClassVar[int] = 3
+    reads_tape: ClassVar[bool] = True
 
     """The price crosses a GEX level: a trade's (or a closed bar's) price against the level of
     the snapshot in force when it printed; a GEX snapshot's spot against its own level."""
@@ -263,6 +267,7 @@ class FeedLeg(BaseModel):
 
 class FeedSpread(_Condition):
     cost: ClassVar[int] = 3
+    reads_tape: ClassVar[bool] = True
 
     """The last prices of two legs (a symbol on a feed each) differ by at least `min`."""
 
@@ -294,6 +299,7 @@ class FeedSpread(_Condition):
 
 class GexLevelChange(_Condition):
     cost: ClassVar[int] = 3
+    reads_tape: ClassVar[bool] = True
 
     """A level moved by at least `min_change` since the previous snapshot of the same ticker,
     package and category."""
@@ -376,4 +382,14 @@ CONDITION_KINDS = (
     "feed_spread",
     "gex_level_change",
     "net_premium",
+)
+
+
+def tape_sources() -> frozenset[Source]:
+    """The sources a condition that reads the tape applies to."""
+    return _TAPE_SOURCES
+
+
+_TAPE_SOURCES = frozenset(
+    source for kind in _Condition.__subclasses__() if kind.reads_tape for source in kind.model_construct().applies_to()
 )

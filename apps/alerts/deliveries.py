@@ -9,7 +9,7 @@ import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 import structlog
 from django.db import close_old_connections
@@ -33,6 +33,11 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 300.0
 CLAIM_SECONDS = 120
 _ACTION = TypeAdapter(Action)
+# The `action` label's values: the action kinds of action_specs (anything else counts as other).
+ACTION_KINDS = frozenset(
+    get_args(spec.model_fields["kind"].annotation)[0]
+    for spec in (DiscordAction, WebhookAction, PubSubAction, WebSocketAction)
+)
 
 
 def claimer_name() -> str:
@@ -146,10 +151,11 @@ def delivery_finish(*, delivery: AlertDelivery, outcome: Outcome) -> str:
             "next_attempt_at": now + timedelta(seconds=wait),
         }
     AlertDelivery.objects.filter(pk=delivery.pk, claimed_by=delivery.claimed_by).update(**fields)
-    outcome_name = {AlertDelivery.State.DONE: "delivered", AlertDelivery.State.FAILED: "failed"}.get(
-        fields["state"], "retry"
-    )
-    ALERT_DELIVERIES.labels(delivery.kind, outcome_name).inc()
+    # outcome: delivered, retry (this attempt failed; another is scheduled) or failed (given up).
+    ALERT_DELIVERIES.labels(
+        action=delivery.kind if delivery.kind in ACTION_KINDS else "other",
+        outcome="delivered" if outcome.ok else "retry" if fields["state"] == AlertDelivery.State.RETRY else "failed",
+    ).inc()
     if not outcome.ok:
         log.warning(
             "alerts.delivery_failed",

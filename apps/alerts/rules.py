@@ -9,7 +9,7 @@ replayed or back-tested day fires exactly as it did live.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,13 +17,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from apps.alerts.action_specs import Action
-from apps.alerts.conditions import CONDITION_KINDS, Condition, Predicate, PremiumAtLeast, TickerIn
+from apps.alerts.conditions import CONDITION_KINDS, Condition, Predicate, PremiumAtLeast, TickerIn, tape_sources
 from apps.alerts.inputs import AlertInput
 from apps.alerts.models import CooldownKey, Match, SessionFilter, Source
-from apps.alerts.sessions import session_allows
+from apps.alerts.sessions import SESSIONS_ALLOWED, session_of
 from apps.alerts.sources import InputError
 from apps.alerts.tape import Tape
 from apps.core.exceptions import BadInputError
+from apps.core.sessions import Session
 
 NS = 1_000_000_000
 
@@ -107,19 +108,15 @@ class CompiledRule:
         return self.spec.source
 
     def __post_init__(self) -> None:
-        self._session = self.spec.session if self.spec.session != SessionFilter.ANY else None
-        self._all = self.spec.match == Match.ALL
+        # The sessions the rule fires in (None: any); the book looks the input's session up once
+        # for all its rules.
+        self.sessions: frozenset[Session] | None = SESSIONS_ALLOWED.get(SessionFilter(self.spec.session))
+        self.check = _combined(self.predicates, every=self.spec.match == Match.ALL)
 
     def matches(self, item: AlertInput, tape: Tape) -> bool:
-        if self._session is not None and not session_allows(self._session, item.ts_ns):
+        if self.sessions is not None and session_of(item.ts_ns) not in self.sessions:
             return False
-        if self._all:
-            # A plain loop: all() over a generator costs a frame per rule on the hot path.
-            for predicate in self.predicates:  # noqa: SIM110
-                if not predicate(item, tape):
-                    return False
-            return True
-        return any(predicate(item, tape) for predicate in self.predicates)
+        return self.check(item, tape)
 
     def key_of(self, item: AlertInput) -> str:
         if self.spec.cooldown_key == CooldownKey.RULE:
@@ -151,6 +148,46 @@ class CompiledRule:
         """Restore the state of an alert recorded before (when the engine starts or recompiles)."""
         self._last_fire[key] = max(ts_ns, self._last_fire.get(key, ts_ns))
         self._seen[fingerprint] = max(ts_ns, self._seen.get(fingerprint, ts_ns))
+
+
+def _all_of(predicates: tuple[Predicate, ...]) -> Predicate:
+    if not predicates:
+        return lambda item, tape: True
+    if len(predicates) == 1:
+        return predicates[0]
+    if len(predicates) == 2:
+        first, second = predicates
+        return lambda item, tape: first(item, tape) and second(item, tape)
+    if len(predicates) == 3:
+        first, second, third = predicates
+        return lambda item, tape: first(item, tape) and second(item, tape) and third(item, tape)
+
+    def all_of(item: AlertInput, tape: Tape) -> bool:
+        for predicate in predicates:  # noqa: SIM110 - a plain loop: no generator frame
+            if not predicate(item, tape):
+                return False
+        return True
+
+    return all_of
+
+
+def _any_of(predicates: tuple[Predicate, ...]) -> Predicate:
+    if len(predicates) == 1:
+        return predicates[0]
+
+    def any_of(item: AlertInput, tape: Tape) -> bool:
+        for predicate in predicates:  # noqa: SIM110 - a plain loop: no generator frame
+            if predicate(item, tape):
+                return True
+        return False
+
+    return any_of
+
+
+def _combined(predicates: tuple[Predicate, ...], *, every: bool) -> Predicate:
+    """One predicate for the rule's conditions, built once: the common short rules without a
+    loop (a call per rule and input is what the hot path pays)."""
+    return _all_of(predicates) if every else _any_of(predicates)
 
 
 def rule_compile(*, rule_id: int, version: int, name: str, data: dict[str, Any]) -> CompiledRule:
@@ -187,18 +224,28 @@ class Fire:
 
 class _Shelf:
     """Rules of one index bucket: those without a premium floor, and those with one, sorted by
-    it, so an input only meets the rules its premium can satisfy."""
+    it, so an input only meets the rules its premium can satisfy. The candidate list of each
+    reach is built once (up to PREFIXES floored rules; beyond that, per input)."""
+
+    PREFIXES = 64
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.always = [rule for rule in rules if rule.premium_floor is None]
         floored = sorted((rule for rule in rules if rule.premium_floor is not None), key=_floor)
         self.floored = floored
         self.floors = [_floor(rule) for rule in floored]
+        self._prefixes = (
+            [self.always + floored[:reach] for reach in range(len(floored) + 1)]
+            if len(floored) <= self.PREFIXES
+            else None
+        )
 
     def candidates(self, premium: Decimal | None) -> list[CompiledRule]:
         if not self.floored or premium is None:
             return self.always
         reach = bisect_right(self.floors, premium)
+        if self._prefixes is not None:
+            return self._prefixes[reach]
         return self.always + self.floored[:reach] if reach else self.always
 
 
@@ -223,6 +270,10 @@ class RuleBook:
         self._any_ticker = _Shelf(any_ticker)
         # A ticker's shelf holds its own rules and the rules of every ticker.
         self._by_ticker = {ticker: _Shelf(rules + any_ticker) for ticker, rules in by_ticker.items()}
+        # Only sources some condition reads the tape of keep it (whatever rules run now, so a
+        # rule added later finds the tape as full as ever): an option trade's price is parsed
+        # only when a rule asks for it.
+        self._observe: Callable[[AlertInput], None] | None = tape.observe if source in tape_sources() else None
         # Inputs a condition found malformed (a lazily read field), with the reason: the engine
         # dead-letters them.
         self.bad: list[tuple[AlertInput, InputError]] = []
@@ -230,20 +281,28 @@ class RuleBook:
     def evaluate(self, items: Iterable[AlertInput]) -> list[Fire]:
         """The alerts `items` fire, in input order."""
         found: list[Fire] = []
-        any_ticker, by_ticker, tape = self._any_ticker, self._by_ticker, self.tape
+        any_ticker, by_ticker, tape, observe = self._any_ticker, self._by_ticker, self.tape, self._observe
         for item in items:
             shelf = by_ticker.get(item.symbol, any_ticker)
+            # Each rule decides before any records the fire: a field found malformed half-way
+            # leaves no rule's cooldown or dedup state changed.
+            matched: list[CompiledRule] = []
+            session: Session | None = None
             try:
-                # Each rule decides before any records the fire: a field found malformed
-                # half-way leaves no rule's cooldown or dedup state changed.
-                matched = [
-                    rule
-                    for rule in shelf.candidates(item.premium if shelf.floored else None)
-                    if rule.matches(item, tape)
-                ]
+                for rule in shelf.candidates(item.premium) if shelf.floored else shelf.always:
+                    allowed = rule.sessions
+                    if allowed is not None:
+                        if session is None:
+                            session = session_of(item.ts_ns)
+                        if session not in allowed:
+                            continue
+                    if rule.check(item, tape):
+                        matched.append(rule)
             except InputError as error:
                 self.bad.append((item, error))
                 continue
-            found.extend(Fire(rule, item, rule.key_of(item)) for rule in matched if rule.admit(item))
-            tape.observe(item)
+            if matched:
+                found.extend(Fire(rule, item, rule.key_of(item)) for rule in matched if rule.admit(item))
+            if observe is not None:
+                observe(item)
         return found

@@ -198,7 +198,10 @@ def alerts_record(*, fires: Sequence[Fire], deliver: bool = True) -> int:
     }
     if deliver:
         AlertDelivery.objects.bulk_create(_deliveries_for([row for row in created if not row.muted], actions_of))
-    ALERT_MATCHES.inc(len(created))
+    if created:
+        # Counted once the alerts are durable: a batch rolled back and evaluated again counts once.
+        count = len(created)
+        transaction.on_commit(lambda: ALERT_MATCHES.inc(count))
     return len(created)
 
 

@@ -22,10 +22,8 @@ def session_of(ts_ns: int) -> Session:
     return found
 
 
-def session_allows(wanted: str, ts_ns: int) -> bool:
-    if wanted == SessionFilter.ANY:
-        return True
-    session = session_of(ts_ns)
-    if wanted == SessionFilter.REGULAR:
-        return session == Session.REGULAR
-    return session in (Session.REGULAR, Session.EXTENDED)
+# The sessions each filter fires in; ANY is absent: it looks no session up.
+SESSIONS_ALLOWED: dict[str, frozenset[Session]] = {
+    SessionFilter.REGULAR: frozenset({Session.REGULAR}),
+    SessionFilter.EXTENDED: frozenset({Session.REGULAR, Session.EXTENDED}),
+}

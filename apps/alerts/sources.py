@@ -181,11 +181,24 @@ def _payload(fields: dict[bytes, bytes] | None) -> dict[str, Any]:
 # -- UW -------------------------------------------------------------------------------------
 
 
+def _side(payload: dict[str, Any]) -> str | None:
+    return next((_SIDE_TAGS[tag] for tag in _list(payload, "tags") if tag in _SIDE_TAGS), None)
+
+
+def _list(payload: dict[str, Any], name: str) -> list[Any]:
+    value = payload.get(name) or []
+    if not isinstance(value, list):
+        raise InputError(f"{name} must be a list")
+    return value
+
+
 class OptionTradeInput(AlertInput):
     """A UW option trade read lazily: the fields every rule needs (time, underlying, contract, id)
-    at once, the others from the payload when a condition asks (most trades meet no rule that
-    reads their greeks, flags or expiry; at thousands of trades a second parsing every decimal of
-    every trade would be most of the engine's time). A malformed field raises InputError when read."""
+    at once, the others from the payload when a condition first asks (most trades meet no rule
+    that reads their greeks, flags or expiry; at thousands of trades a second parsing every
+    decimal of every trade would be most of the engine's time). A field read is kept in its slot,
+    so the next rule reads it as a plain attribute; a malformed field raises InputError each time
+    it is read, and is never kept."""
 
     __slots__ = ()
 
@@ -203,46 +216,16 @@ class OptionTradeInput(AlertInput):
         self.net_put_premium = None
         self.gex = None
 
-    @property
-    def premium(self) -> Decimal | None:  # type: ignore[override]
-        return _decimal(self.raw, "premium")
-
-    @property
-    def price(self) -> float | None:  # type: ignore[override]
-        return _float(self.raw, "price")
-
-    @property
-    def size(self) -> int | None:  # type: ignore[override]
-        return _int(self.raw, "size")
-
-    @property
-    def strike(self) -> float | None:  # type: ignore[override]
-        return _float(self.raw, "strike")
-
-    @property
-    def underlying_price(self) -> float | None:  # type: ignore[override]
-        return _float(self.raw, "underlying_price")
-
-    @property
-    def volume(self) -> int | None:  # type: ignore[override]
-        return _int(self.raw, "volume")
-
-    @property
-    def open_interest(self) -> int | None:  # type: ignore[override]
-        return _int(self.raw, "open_interest")
-
-    def _list(self, name: str) -> list[Any]:
-        value = self.raw.get(name) or []
-        if not isinstance(value, list):
-            raise InputError(f"{name} must be a list")
+    def __getattr__(self, name: str) -> Any:
+        # Called only while the slot `name` is empty: parse the field once and fill it.
+        read = _LAZY.get(name)
+        if read is None:
+            raise AttributeError(name)
+        value = read(self)
+        setattr(self, name, value)
         return value
 
-    @property
-    def side(self) -> str | None:  # type: ignore[override]
-        return next((_SIDE_TAGS[tag] for tag in self._list("tags") if tag in _SIDE_TAGS), None)
-
-    @property
-    def option_type(self) -> str | None:  # type: ignore[override]
+    def _option_type(self) -> str | None:
         option_type = self.raw.get("option_type")
         if option_type is None:
             occ = _occ(self.contract or "")
@@ -251,8 +234,7 @@ class OptionTradeInput(AlertInput):
             raise InputError(f"option_type {option_type!r} is neither call nor put")
         return str(option_type)
 
-    @property
-    def expiry(self) -> date | None:  # type: ignore[override]
+    def _expiry(self) -> date | None:
         text = self.raw.get("expiry")
         if type(text) is date:
             return text
@@ -264,22 +246,38 @@ class OptionTradeInput(AlertInput):
         occ = _occ(self.contract or "")
         return occ[0] if occ else None
 
-    @property
-    def sweep(self) -> bool:  # type: ignore[override]
-        code = str(self.raw.get("trade_code") or "")
-        return "sweep" in self._list("tags") or "sweep" in self._list("report_flags") or code.lower() == "isoi"
+    def _sweep(self) -> bool:
+        raw = self.raw
+        code = str(raw.get("trade_code") or "")
+        return "sweep" in _list(raw, "tags") or "sweep" in _list(raw, "report_flags") or code.lower() == "isoi"
 
-    @property
-    def multileg(self) -> bool:  # type: ignore[override]
+    def _multileg(self) -> bool:
         code = str(self.raw.get("trade_code") or "")
         return (_int(self.raw, "multi_vol") or 0) > 0 or code.lower().startswith("ml")
 
-    @property
-    def opening(self) -> bool | None:  # type: ignore[override]
+    def _opening(self) -> bool | None:
         # UW does not mark a single trade opening; a day's volume above the open interest can
         # only come from opening trades.
         volume, open_interest = self.volume, self.open_interest
         return None if volume is None or open_interest is None else volume > open_interest
+
+
+# How each lazily read field of an option trade is parsed from its payload.
+_LAZY: dict[str, Callable[[OptionTradeInput], Any]] = {
+    "premium": lambda item: _decimal(item.raw, "premium"),
+    "price": lambda item: _float(item.raw, "price"),
+    "size": lambda item: _int(item.raw, "size"),
+    "strike": lambda item: _float(item.raw, "strike"),
+    "underlying_price": lambda item: _float(item.raw, "underlying_price"),
+    "volume": lambda item: _int(item.raw, "volume"),
+    "open_interest": lambda item: _int(item.raw, "open_interest"),
+    "side": lambda item: _side(item.raw),
+    "option_type": OptionTradeInput._option_type,
+    "expiry": OptionTradeInput._expiry,
+    "sweep": OptionTradeInput._sweep,
+    "multileg": OptionTradeInput._multileg,
+    "opening": OptionTradeInput._opening,
+}
 
 
 def uw_option_trade(stream: str, position: str, payload: dict[str, Any]) -> AlertInput:

@@ -212,6 +212,31 @@ def test_cooldown_per_rule_and_key_by_event_time() -> None:
     assert fired(rules, *trades) == ["1-0", "3-0", "4-0"]
 
 
+@pytest.mark.parametrize(
+    ("cooldown_key", "expected"),
+    [
+        ("symbol", ["1-0", "3-0"]),  # UVIX's other contract waits with UVIX; SPY does not
+        ("contract", ["1-0", "2-0", "3-0"]),  # each contract cools down on its own
+        ("rule", ["1-0"]),  # one alert of the rule per minute, whatever it is about
+    ],
+)
+def test_cooldown_key_symbol_contract_or_the_whole_rule(cooldown_key: str, expected: list[str]) -> None:
+    rules = book(UW, {"kind": "premium_at_least", "min": "0"}, cooldown_seconds=60, cooldown_key=cooldown_key)
+    start = WEDNESDAY_RTH
+    trades = [
+        option_trade("1-0", at=start, id="a"),
+        option_trade("2-0", at=start + timedelta(seconds=10), id="b", option_symbol="UVIX240920P00020000"),
+        option_trade(
+            "3-0",
+            at=start + timedelta(seconds=20),
+            id="c",
+            underlying_symbol="SPY",
+            option_symbol="SPY240920C00560000",
+        ),
+    ]
+    assert fired(rules, *trades) == expected
+
+
 def test_dedup_window_fires_the_same_input_once() -> None:
     rules = book(UW, {"kind": "premium_at_least", "min": "0"}, dedup_seconds=300)
     start = WEDNESDAY_RTH

@@ -8,7 +8,9 @@ import threading
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from prometheus_client import start_http_server
 
 from apps.alerts.engine import BATCH, engine_run
 from apps.core import keys
@@ -26,6 +28,13 @@ class Command(BaseCommand):
             "its alerts are recorded and sent nowhere",
         )
         parser.add_argument("--batch", type=int, default=BATCH, help=f"entries per stream and step (default {BATCH})")
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=0,
+            help="serve the engine's /metrics (alert matches and deliveries) on this port; 0 (default): off",
+        )
+        parser.add_argument("--metrics-host", default=None, help="the address /metrics listens on (METRICS_HOST)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch"] < 1:
@@ -34,6 +43,13 @@ class Command(BaseCommand):
             keyspace = keys.KeySpace.replay(options["replay"]) if options["replay"] else keys.LIVE
         except keys.ReplayIdError as error:
             raise CommandError(str(error)) from None
+        port = options["metrics_port"]
+        if port:
+            host = options["metrics_host"] or settings.ENV.METRICS_HOST
+            try:
+                start_http_server(port, addr=host)
+            except OSError as error:
+                raise CommandError(f"--metrics-port: cannot serve on {host}:{port}: {error}") from None
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
