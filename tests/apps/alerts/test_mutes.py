@@ -6,6 +6,7 @@ never slept on."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -110,13 +111,16 @@ def test_a_new_mute_replaces_the_one_in_force_and_unmute_ends_it_now() -> None:
         assert ends == [(NOON, "discord:43"), (NOON + timedelta(minutes=10), "discord:44")]
 
 
-def test_the_engine_delivers_nothing_of_a_muted_rule_until_the_mute_ends() -> None:
+def test_the_engine_delivers_nothing_of_a_muted_rule_until_the_mute_ends(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     client = get_redis()
     client.set(keys.ALERTS_ENGINE_SINCE, "0")  # the engine's groups read the streams from their start
     big_prints()
     engine = AlertEngine(client=client)
     matches, delivered = metric("pipeline_alert_matches_total"), metric("pipeline_alert_deliveries_total", DELIVERED)
-    with time_machine.travel(NOON, tick=False) as clock:
+    # Matches are counted when their transaction commits; the test's transaction never does.
+    with time_machine.travel(NOON, tick=False) as clock, django_capture_on_commit_callbacks(execute=True):
         rule_mute(rule_name="big prints", duration="30m", by="discord:42")
         engine.refresh_rules(force=True)
         uw_events_write(client=client, events=[trade("during-1"), trade("small", premium="1200.00")])
