@@ -13,6 +13,7 @@ import redis
 import redis.asyncio
 
 from apps.core import keys
+from apps.core.cluster_routing import evalsha_queue
 from apps.core.codec import dumps
 from apps.marketdata.blocks import TradeColumns, encode_depth, encode_quotes, encode_trades
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Quote, Trade, to_price_int
@@ -113,7 +114,8 @@ class HotStoreWriter:
         async with self.client.pipeline(transaction=False) as pipe:
             for symbol, batch in trades.items():
                 last = batch[-1]
-                pipe.evalsha(  # type: ignore[unused-awaitable]
+                evalsha_queue(
+                    pipe,
                     self._trades.sha,
                     2,
                     space.trades(symbol),
@@ -128,7 +130,8 @@ class HotStoreWriter:
                 calls.append(("trades", space.trades(symbol), batch))
             for symbol, quote_batch in quotes.items():
                 last_quote = quote_batch[-1]
-                pipe.evalsha(  # type: ignore[unused-awaitable]
+                evalsha_queue(
+                    pipe,
                     self._block.sha,
                     2,
                     space.quotes(symbol),
@@ -149,7 +152,8 @@ class HotStoreWriter:
                 )
                 calls.append(("quotes", space.quotes(symbol), quote_batch))
             for symbol, depth_batch in depth.items():
-                pipe.evalsha(  # type: ignore[unused-awaitable]
+                evalsha_queue(
+                    pipe,
                     self._block.sha,
                     2,
                     space.depth(symbol),
