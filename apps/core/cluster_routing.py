@@ -13,16 +13,18 @@ from typing import Any
 from redis.crc import key_slot
 
 
-def evalsha_queue(pipe: Any, sha: str, numkeys: int, *keys_and_args: Any) -> None:
-    """Queue one EVALSHA on `pipe`, a pipeline of one Redis or of a cluster.
+def queue_command(pipe: Any, *command: Any) -> None:
+    """Queue `command` (e.g. "EVALSHA", sha, numkeys, *keys_and_args) on `pipe`, a pipeline of
+    one Redis or of a cluster.
 
-    On one Redis this is what `Pipeline.evalsha` sends. redis-py's cluster pipeline blocks its
-    `evalsha` method (redis/redis-py#2914, lifted upstream by #4206) though it routes the command
-    by its keys like any other: queued this way, the calls are grouped by node and each node's
-    share goes out as one pipeline, all nodes at once. The caller loads the script on every
-    primary first (SCRIPT LOAD goes to all of them) and handles NOSCRIPT replies.
+    On one Redis this is what `Pipeline.evalsha` and `Pipeline.publish` send. redis-py's cluster
+    pipeline blocks those two methods (redis/redis-py#2914; EVALSHA is allowed upstream since
+    #4206) though it routes the commands by their keys (a channel for PUBLISH, which the cluster
+    forwards to every node) like any other: queued this way, the calls are grouped by node and
+    each node's share goes out as one pipeline, all nodes at once. For scripts, the caller loads
+    them on every primary first (SCRIPT LOAD goes to all of them) and handles NOSCRIPT replies.
     """
-    pipe.execute_command("EVALSHA", sha, numkeys, *keys_and_args)
+    pipe.execute_command(*command)
 
 
 def by_slot(positions: dict[str, str]) -> dict[int, dict[str, str]]:
