@@ -73,6 +73,8 @@ class PipelineEnv(BaseSettings):
     # Redis and Celery
     REDIS_URL: RedisDsn = RedisDsn("redis://127.0.0.1:6379/0")
     EMBEDDED_REDIS: Literal["auto", "never"] = "auto"
+    # The hot store on a Redis Cluster: its seed nodes, comma-separated (empty: the hot store is REDIS_URL).
+    REDIS_CLUSTER_URLS: CommaList = Field(default_factory=list)
     CELERY_BROKER_URL: RedisDsn | None = None
     CELERY_RESULT_BACKEND: RedisDsn | None = None
     CELERY_VISIBILITY_TIMEOUT_SECONDS: PositiveInt = 7200
@@ -142,6 +144,15 @@ class PipelineEnv(BaseSettings):
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("REDIS_CLUSTER_URLS", mode="before")
+    @classmethod
+    def _cluster_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for number, url in enumerate(value, start=1):
+            check_cluster_url(url, number=number)
         return value
 
     @field_validator("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
@@ -274,6 +285,25 @@ class PipelineEnv(BaseSettings):
         return int(self.SIERRA_FILE_MODE, 8)
 
 
+def check_cluster_url(url: str, *, number: int) -> str:
+    """`url` when it names one seed node of a Redis Cluster (redis:// or rediss://, a host and a
+    port, database 0 or none); ValueError otherwise. The message never quotes the URL: it may
+    carry a password."""
+    where = f"URL {number}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{where} is not a URL with a port, e.g. redis://10.0.0.5:7000") from None
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"{where} must start with redis:// or rediss://, e.g. redis://10.0.0.5:7000")
+    if not parts.hostname or port is None:
+        raise ValueError(f"{where} must name a host and a port, e.g. redis://10.0.0.5:7000")
+    if unquote(parts.path).strip("/") not in ("", "0"):
+        raise ValueError(f"{where}: a Redis Cluster has only database 0; leave the path out")
+    return url
+
+
 def check_gexbot_api_key(api_key: str) -> str:
     """The key unchanged if it has GEXBot's form; ValueError saying what is wrong otherwise."""
     prefix = GEXBOT_API_KEY_PREFIX
@@ -366,12 +396,18 @@ def _without_password(value: str) -> str:
     return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
 
 
+_UNQUOTED_LISTS = frozenset({"REDIS_CLUSTER_URLS"})
+
+
 def _problems_from(error: ValidationError, values: Mapping[str, str]) -> list[ConfigProblem]:
     problems = []
     for item in error.errors():
         variable = str(item["loc"][0]) if item["loc"] else "environment"
         message = item["msg"]
-        if variable in values and variable in PipelineEnv.model_fields and not is_secret(variable):
+        # A list of URLs is not quoted at all (a password may hold the comma that splits it); its
+        # messages say which URL of the list is wrong.
+        quoted = variable not in _UNQUOTED_LISTS
+        if quoted and variable in values and variable in PipelineEnv.model_fields and not is_secret(variable):
             # A URL's password stays out of the message (REDIS_URL, DATABASE_URL carry one).
             message = f"{message} (got {_without_password(values[variable])!r})"
         problems.append(ConfigProblem(variable, message))

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-import redis.asyncio
-
 from apps.core import keys
+from apps.core.redis import get_async_hot_redis
 from apps.marketdata.events import Event
 from apps.marketdata.services.streams import HotStoreWriter, WriteResult
 
@@ -39,8 +38,11 @@ class HotStoreSink:
         keyspace: keys.KeySpace = keys.LIVE,
         expire_seconds: int | None = None,
     ) -> None:
-        # No I/O here: redis-py connects on the first command, inside the runner's event loop.
-        self.client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+        # No I/O here: redis-py connects on the first command, inside the runner's event loop. The
+        # hot store is `redis_url`, or the Redis Cluster of REDIS_CLUSTER_URLS when that is set.
+        self.client = get_async_hot_redis(
+            redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=0
+        )
         self.writer = HotStoreWriter(self.client, feed=feed, keyspace=keyspace, expire_seconds=expire_seconds)
 
     async def write(self, events: Sequence[Event]) -> WriteResult:

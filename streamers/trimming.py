@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis
 from apps.marketdata.services.trim import stream_trim
 
 
@@ -18,7 +18,7 @@ def written_streams_trim(*, redis_url: str, stream_keys: Iterable[str]) -> None:
         windows = hot_windows()
     finally:
         connection.close()
-    client = get_redis(redis_url)
+    client = get_hot_redis(redis_url)
     for key in sorted(stream_keys):
         kind = key.split(":", 2)[1]
         stream_trim(client=client, key=key, window_minutes=windows[kind])

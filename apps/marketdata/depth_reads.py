@@ -11,7 +11,7 @@ import redis
 
 from apps.core import keys
 from apps.core.codec import text
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis
 from apps.marketdata.blocks import DepthOp, DepthRow, decode_depth
 from apps.marketdata.events import Side
 from apps.marketdata.selectors import Book
@@ -52,7 +52,7 @@ def depth_feed_last(
     *, symbol: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
 ) -> str | None:
     """The feed of the newest depth operation in the hot store (live, or a replay's `keyspace`)."""
-    client = client or get_redis()
+    client = client or get_hot_redis()
     key = keyspace.depth(symbol)
     entries = cast(Entries, client.xrevrange(key, count=1) or [])
     if not entries:
@@ -71,7 +71,7 @@ def depth_clear_before(
 ) -> tuple[str, int, int] | None:
     """The newest snapshot start (CLEAR) of `feed` with exchange time at or before `at_ms` (None:
     any): (entry id, index in the block, exchange ms). None when the hot store holds none."""
-    client, key = client or get_redis(), keyspace.depth(symbol)
+    client, key = client or get_hot_redis(), keyspace.depth(symbol)
     cursor = "+" if at_ms is None else f"{at_ms}-18446744073709551615"
     while True:
         entries = _revrange(client, key, cursor)
@@ -97,7 +97,7 @@ def depth_ops_between(
     keyspace: keys.KeySpace = keys.LIVE,
 ) -> list[StoredDepthOp]:
     """Operations of `feed` with exchange time in [start_ms, end_ms], in stream order."""
-    client, key = client or get_redis(), keyspace.depth(symbol)
+    client, key = client or get_hot_redis(), keyspace.depth(symbol)
     # A block written before `start_ms` may hold operations at or after it.
     before = cast(Entries, client.xrevrange(key, max=f"({start_ms}-0", min="-", count=1) or [])
     low = text(before[0][0]) if before else f"{start_ms}-0"
@@ -137,7 +137,7 @@ def book_live(
 ) -> LiveBook | None:
     """The newest book of `feed` (default: the feed of the newest depth operation) and the stream
     position it includes; None when the hot store holds no snapshot of that feed."""
-    client, key = client or get_redis(), keyspace.depth(symbol)
+    client, key = client or get_hot_redis(), keyspace.depth(symbol)
     feed = feed or depth_feed_last(symbol=symbol, client=client, keyspace=keyspace)
     if feed is None:
         return None

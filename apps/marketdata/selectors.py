@@ -16,7 +16,7 @@ import redis
 from apps.core import keys
 from apps.core.clock import to_epoch_ms
 from apps.core.codec import text as _text
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis, get_redis
 from apps.marketdata.blocks import DepthOp, DepthRow, decode_depth, decode_quotes, decode_trades
 from apps.marketdata.events import Quote, Side, Trade, from_price_int
 from apps.marketdata.services.vendor_bars import VendorBarRecord
@@ -77,6 +77,11 @@ def _client(client: redis.Redis | None) -> redis.Redis:
     return client or get_redis()
 
 
+def _hot(client: redis.Redis | None) -> redis.Redis:
+    """The hot store (market data): a Redis Cluster when REDIS_CLUSTER_URLS is set."""
+    return client or get_hot_redis()
+
+
 Entries = list[tuple[Any, dict[Any, Any]]]
 
 
@@ -92,7 +97,7 @@ def trades_last(
     *, symbol: str, count: int = 100, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
 ) -> list[StoredTrade]:
     """The `count` most recent trades, oldest first (of the live store, or a replay's `keyspace`)."""
-    client, count = _client(client), max(1, min(count, MAX_PAGE))
+    client, count = _hot(client), max(1, min(count, MAX_PAGE))
     collected: list[StoredTrade] = []
     high = "+"
     while len(collected) < count:
@@ -121,7 +126,7 @@ def trades_between(
     """Trades with exchange time in [start, end], in stream order, `limit` per page; pass
     `next_cursor` back as `cursor` for the next page (None when there is no more). A cursor is
     a trade's id, `<entry id>:<index>`."""
-    client, limit = _client(client), max(1, min(limit, MAX_PAGE))
+    client, limit = _hot(client), max(1, min(limit, MAX_PAGE))
     key = keyspace.trades(symbol)
     start_ns, end_ns = to_epoch_ms(start) * NS_PER_MS, (to_epoch_ms(end) + 1) * NS_PER_MS
     skip_through = -1
@@ -156,7 +161,7 @@ def trades_between(
 def quote_latest(
     *, symbol: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
 ) -> Quote | None:
-    values = _fields(_client(client).hgetall(keyspace.last(symbol)))
+    values = _fields(_hot(client).hgetall(keyspace.last(symbol)))
     if "quote_ts" not in values:
         return None
     ms = int(values["quote_ts"])
@@ -175,7 +180,7 @@ def last_values(
     *, symbol: str, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
 ) -> dict[str, Any]:
     """Last trade price/size/time and the best bid/ask, as the last-value hash holds them."""
-    values = _fields(_client(client).hgetall(keyspace.last(symbol)))
+    values = _fields(_hot(client).hgetall(keyspace.last(symbol)))
     result: dict[str, Any] = {}
     if "price" in values:
         result.update(price=from_price_int(values["price"]), size=int(values["size"]), ts_ms=int(values["ts"]))
@@ -206,7 +211,7 @@ def book_at(
 ) -> Book | None:
     """The book of `feed` as it stood at `at`: its latest snapshot at or before `at` with the
     updates after it applied. None when the hot store holds no snapshot of that feed before `at`."""
-    client, key = _client(client), keyspace.depth(symbol)
+    client, key = _hot(client), keyspace.depth(symbol)
     at_ms = to_epoch_ms(at)
     high = f"{at_ms}-18446744073709551615"
     start: tuple[str, int] | None = None
@@ -346,7 +351,7 @@ def quotes_between(
     keyspace: keys.KeySpace = keys.LIVE,
 ) -> list[StoredQuote]:
     """Quotes with exchange time in [start, end] from the hot store, in stream order (at most `limit`)."""
-    client, key = _client(client), keyspace.quotes(symbol)
+    client, key = _hot(client), keyspace.quotes(symbol)
     start_ns, end_ns = to_epoch_ms(start) * NS_PER_MS, (to_epoch_ms(end) + 1) * NS_PER_MS
     before = _xrevrange(client, key, max=f"({to_epoch_ms(start)}-0", min="-", count=1)
     low = _text(before[0][0]) if before else f"{to_epoch_ms(start)}-0"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable
 from typing import Any, Protocol, cast
 
 import redis
@@ -18,8 +19,9 @@ import structlog
 
 from apps.core.codec import text as _text
 from apps.core.positions import StreamPosition
-from apps.core.redis import get_async_redis
+from apps.core.redis import get_async_hot_redis, is_cluster
 from apps.monitoring import metrics
+from apps.realtime.cluster_reads import SlotReads
 from apps.realtime.topics import EntryId, Frame, Topic
 
 log = structlog.get_logger(__name__)
@@ -46,6 +48,8 @@ class Relay:
         # The last entry id read per symbol; a symbol is read while it is here.
         self._positions: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
+        # On a Redis Cluster the streams of different slots are read apart (cluster_reads.py).
+        self._slot_reads = SlotReads(client) if is_cluster(client) else None
 
     async def add(self, *, subscriber: Subscriber, symbol: str) -> str:
         """Hand `subscriber` every entry of `symbol` after the returned entry id, from now on."""
@@ -87,10 +91,12 @@ class Relay:
             streams = {self.topic.stream(symbol): position for symbol, position in self._positions.items()}
             symbols = {self.topic.stream(symbol): symbol for symbol in self._positions}
             try:
-                reply = cast(
-                    list[tuple[Any, Entries]],
-                    await self.client.xread(streams, count=READ_ENTRIES, block=BLOCK_MS),  # type: ignore[arg-type]
-                )
+                read: Awaitable[Any]
+                if self._slot_reads is not None:
+                    read = self._slot_reads.read(streams, count=READ_ENTRIES, block=BLOCK_MS)
+                else:
+                    read = self.client.xread(streams, count=READ_ENTRIES, block=BLOCK_MS)  # type: ignore[arg-type]
+                reply = cast(list[tuple[Any, Entries]], await read)
             except (redis.RedisError, OSError) as error:
                 # Redis restarts or the network blips: clients stay connected and the relay goes on
                 # from the last id it read, so nothing is lost once Redis answers again.
@@ -135,5 +141,5 @@ def relay_for(topic: Topic) -> Relay:
     name = topic.name if topic.keyspace.is_live else f"{topic.name}@{topic.keyspace.replay_id}"
     relay = relays.get(name)
     if relay is None:
-        relay = relays[name] = Relay(topic, client=get_async_redis())
+        relay = relays[name] = Relay(topic, client=get_async_hot_redis())
     return relay

@@ -12,7 +12,7 @@ import redis
 
 from apps.core import keys
 from apps.core.epoch import to_epoch_ns
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis
 from apps.marketdata.blocks import decode_depth
 from apps.marketdata.selectors import book_at
 from apps.storage.book_queries import lake_book_at
@@ -30,7 +30,7 @@ def depth_feed_latest(
     *, symbol: str, at: datetime, client: redis.Redis | None = None, keyspace: keys.KeySpace = keys.LIVE
 ) -> str | None:
     """The feed of the last depth operation at or before `at` in the hot store."""
-    client = client or get_redis()
+    client = client or get_hot_redis()
     at_ms = to_epoch_ns(at) // 1_000_000
     entries: Any = client.xrevrange(keyspace.depth(symbol), max=f"{at_ms}-18446744073709551615", min="-", count=1)
     if not entries:

@@ -117,21 +117,29 @@ def hot_streams(client: redis.Redis, *, retention: str | None = None) -> list[st
 
 
 def streams_flush(
-    *, client: redis.Redis, lake: Path, failpoint: str = "", progress: Callable[[int, int], None] | None = None
+    *,
+    client: redis.Redis,
+    lake: Path,
+    failpoint: str = "",
+    progress: Callable[[int, int], None] | None = None,
+    outcome_client: redis.Redis | None = None,
+    also: Sequence[redis.Redis] = (),
 ) -> list[FlushResult]:
-    """Flush every hot stream; one stream's failure does not stop the others. `progress(done,
-    total)` is called after each stream."""
+    """Flush every hot stream of `client` (the hot store) and of the stores in `also`; one
+    stream's failure does not stop the others. `progress(done, total)` is called after each
+    stream. The run's outcome goes to `outcome_client` (default `client`), where /health and
+    /metrics read it."""
     results = []
-    streams = hot_streams(client)
-    for done, key in enumerate(streams, start=1):
+    streams = [(store, key) for store in (client, *also) for key in hot_streams(store)]
+    for done, (store, key) in enumerate(streams, start=1):
         try:
-            results.append(stream_flush(client=client, key=key, lake=lake, failpoint=failpoint))
+            results.append(stream_flush(client=store, key=key, lake=lake, failpoint=failpoint))
         except (redis.RedisError, OSError, ValueError) as error:
             log.error("flush.failed", key=key, error=f"{type(error).__name__}: {error}")
             results.append(FlushResult(key=key, error=f"{type(error).__name__}: {error}"))
         if progress:
             progress(done, len(streams))
-    flush_outcome_record(client=client, results=results)
+    flush_outcome_record(client=outcome_client or client, results=results)
     return results
 
 

@@ -20,7 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from apps.core.clock import utc_now
 from apps.core.positions import StreamPosition
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis
 from apps.marketdata.services.trim import safe_min_id
 from apps.storage import minute_bars
 from apps.storage.flush import hot_streams
@@ -236,7 +236,7 @@ def purge_run(
     """Plan a retention purge and, unless `dry_run`, carry it out: what beat, `manage.py purge`
     and the REST control endpoint all run. Returns the audit row (its `plan` lists what was or
     would be removed)."""
-    client = client or get_redis()
+    client = client or get_hot_redis()
     lake = lake or settings.LAKE_DIR
     plan = purge_plan(client=client, lake=lake, data_type=data_type, before=before)
     return purge_execute(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import redis
 
 from apps.core import keys
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis
 from apps.storage.flush import hot_streams
 
 
@@ -24,7 +24,7 @@ class FlushStatus:
 def flush_status_list(*, client: redis.Redis | None = None) -> list[FlushStatus]:
     """Per hot stream: the last flushed id, rows in the last run, when, entries read but not yet
     written (pending) and entries not yet read (lag)."""
-    client = client or get_redis()
+    client = client or get_hot_redis()
     statuses = []
     for key in hot_streams(client):
         checkpoint = {k.decode(): v.decode() for k, v in client.hgetall(keys.lake_checkpoint(key)).items()}  # type: ignore[union-attr]

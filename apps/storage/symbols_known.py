@@ -10,7 +10,7 @@ import redis
 from django.conf import settings
 
 from apps.core import keys
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis
 from apps.marketdata.symbols import ROOTS, SymbolError, parse_contract
 from apps.storage.registry import SYMBOL_PLACEHOLDER, lake_tables
 
@@ -30,7 +30,7 @@ def symbol_known(
     range without trades is then simply empty), or that any registered table holds data for, in
     Redis or in the lake (an imported contract, an equity a feed streams, a GEX ticker), or, in a
     replay's `keyspace`, that its sandbox holds trades, quotes or depth of."""
-    client = client or get_redis()
+    client = client or get_hot_redis()
     if not keyspace.is_live and client.exists(keyspace.trades(symbol), keyspace.quotes(symbol), keyspace.depth(symbol)):
         return True
     try:

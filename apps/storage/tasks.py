@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.core.progress import task_progress
-from apps.core.redis import get_redis
+from apps.core.redis import cluster_urls, get_hot_redis, get_redis
 from apps.storage.compaction import lake_compact
 from apps.storage.flush import flush_failure, streams_flush
 from apps.storage.retention import purge_run
@@ -30,8 +30,12 @@ FLUSH_RETRY_FIRST_SECONDS = 2
 def flush_streams(self: Any) -> dict[str, Any]:
     """Idempotent by construction: a re-run writes the same ranges to the same files. A run that
     could not write some stream fails (after its retries): what was pending stays pending."""
+    # Market data on a Redis Cluster (REDIS_CLUSTER_URLS): the GEX and UW writers still write
+    # REDIS_URL (docs/scaling.md), so its streams are flushed in the same run.
     results = streams_flush(
-        client=get_redis(),
+        client=get_hot_redis(),
+        also=[get_redis()] if cluster_urls() else [],
+        outcome_client=get_redis(),
         lake=settings.LAKE_DIR,
         failpoint=settings.FLUSH_FAILPOINT,
         progress=task_progress(self, what="streams flushed"),

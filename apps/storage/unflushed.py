@@ -9,7 +9,7 @@ import redis
 
 from apps.core import keys
 from apps.core.codec import text as _text
-from apps.core.redis import get_redis
+from apps.core.redis import get_hot_redis
 from apps.marketdata.blocks import BlockKind, decode_columns
 
 SCAN_COUNT = 200
@@ -18,7 +18,7 @@ SCAN_COUNT = 200
 def unflushed_since_ns(*, symbol: str, client: redis.Redis | None = None) -> int | None:
     """The earliest exchange time of a trade that may not be in the lake yet: the minimum over
     the hot stream's entries after the flush checkpoint. None when every entry was flushed."""
-    client = client or get_redis()
+    client = client or get_hot_redis()
     key = keys.trades(symbol)
     checkpoint = client.hget(keys.lake_checkpoint(key), "last_id")
     low = f"({_text(checkpoint)}" if checkpoint else "-"

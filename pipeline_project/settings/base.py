@@ -126,6 +126,10 @@ WHITENOISE_USE_FINDERS = True
 
 # Redis: one URL for the hot store, pub/sub and (by default) the broker.
 REDIS_URL = str(ENV.REDIS_URL)
+# The hot store (market-data streams, last values, GEX and UW streams, the flush's checkpoints) on
+# a Redis Cluster when set: its seed nodes. Empty: the hot store is REDIS_URL. The broker, runtime
+# configuration, locks and process status stay on REDIS_URL either way (apps/core/redis.py).
+REDIS_CLUSTER_URLS = list(ENV.REDIS_CLUSTER_URLS)
 LAKE_DIR = ENV.lake_dir
 GEXBOT_ENABLED = ENV.GEXBOT_ENABLED
 SIERRA_CHART_DIR = ENV.sierra_chart_dir

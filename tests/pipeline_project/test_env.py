@@ -47,6 +47,10 @@ def problems(environ: dict[str, str]) -> dict[str, str]:
         ("UW_SOCKET_URL", "wss://api.unusualwhales.com/socket?token=x", "without a query"),
         ("UW_SOCKET_URL", "https://api.unusualwhales.com/socket", "ws(s) URL"),
         ("UW_API_URL", "https://api.unusualwhales.com/", "trailing slash"),
+        ("REDIS_CLUSTER_URLS", "redis://10.0.0.5:7000,http://10.0.0.6:7000", "URL 2 must start with redis://"),
+        ("REDIS_CLUSTER_URLS", "redis://10.0.0.5", "URL 1 must name a host and a port"),
+        ("REDIS_CLUSTER_URLS", "redis://10.0.0.5:7000/3", "only database 0"),
+        ("REDIS_CLUSTER_URLS", "redis://10.0.0.5:notaport", "URL 1 is not a URL with a port"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str, expected: str) -> None:
@@ -84,6 +88,18 @@ def test_a_bad_url_is_quoted_without_its_password() -> None:
     assert "'redis://:***@127.0.0.1:99999/0'" in found["REDIS_URL"]
     assert "'mysql://app:***@db/app'" in found["DATABASE_URL"]
     assert "pass" not in "".join(found.values())
+
+
+def test_redis_cluster_urls_are_a_list_of_seed_nodes_and_empty_by_default() -> None:
+    assert load_env(environ={}).REDIS_CLUSTER_URLS == []
+    env = load_env(environ={"REDIS_CLUSTER_URLS": "redis://10.0.0.5:7000, rediss://:pw@10.0.0.6:7001/0"})
+    assert env.REDIS_CLUSTER_URLS == ["redis://10.0.0.5:7000", "rediss://:pw@10.0.0.6:7001/0"]
+
+
+def test_a_bad_cluster_url_is_named_by_its_place_and_no_password_is_shown() -> None:
+    found = problems({"REDIS_CLUSTER_URLS": "redis://:cluster-pass-3391@10.0.0.5:7000,redis://:cluster-pass-3392@h:x"})
+    assert "URL 2" in found["REDIS_CLUSTER_URLS"]
+    assert "cluster-pass" not in found["REDIS_CLUSTER_URLS"]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import redis
 import redis.asyncio
 
 from apps.core import keys
+from apps.core.cluster_routing import queue_command
 from apps.core.codec import dumps
 from apps.marketdata.blocks import TradeColumns, encode_depth, encode_quotes, encode_trades
 from apps.marketdata.events import DepthSnapshot, DepthUpdate, Event, Quote, Trade, to_price_int
@@ -113,7 +114,9 @@ class HotStoreWriter:
         async with self.client.pipeline(transaction=False) as pipe:
             for symbol, batch in trades.items():
                 last = batch[-1]
-                pipe.evalsha(  # type: ignore[unused-awaitable]
+                queue_command(
+                    pipe,
+                    "EVALSHA",
                     self._trades.sha,
                     2,
                     space.trades(symbol),
@@ -128,7 +131,9 @@ class HotStoreWriter:
                 calls.append(("trades", space.trades(symbol), batch))
             for symbol, quote_batch in quotes.items():
                 last_quote = quote_batch[-1]
-                pipe.evalsha(  # type: ignore[unused-awaitable]
+                queue_command(
+                    pipe,
+                    "EVALSHA",
                     self._block.sha,
                     2,
                     space.quotes(symbol),
@@ -149,7 +154,9 @@ class HotStoreWriter:
                 )
                 calls.append(("quotes", space.quotes(symbol), quote_batch))
             for symbol, depth_batch in depth.items():
-                pipe.evalsha(  # type: ignore[unused-awaitable]
+                queue_command(
+                    pipe,
+                    "EVALSHA",
                     self._block.sha,
                     2,
                     space.depth(symbol),
@@ -164,7 +171,7 @@ class HotStoreWriter:
                     pipe.expire(key, self.expire_seconds)  # type: ignore[unused-awaitable]
             if trades:
                 summary = {"feed": self.feed, "symbols": sorted(trades), "count": sum(len(b) for b in trades.values())}
-                pipe.publish(space.trades_channel(self.feed), dumps(summary))  # type: ignore[unused-awaitable]
+                queue_command(pipe, "PUBLISH", space.trades_channel(self.feed), dumps(summary))
             replies = await pipe.execute(raise_on_error=False)
 
         return _collect(calls, replies)
