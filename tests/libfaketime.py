@@ -28,6 +28,11 @@ def _sleep(seconds: float) -> None:
     select.select([], [], [], seconds)  # retried with the remaining time after a signal (PEP 475)
 
 
+def preloaded() -> bool:
+    """Whether this process runs under a preloaded libfaketime (.ci/run's calendar reruns)."""
+    return _PRELOADED
+
+
 def adapt() -> bool:
     """Adapt this process to a preloaded libfaketime; False (and nothing done) without one."""
     if not _PRELOADED:

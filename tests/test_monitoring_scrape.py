@@ -1,7 +1,8 @@
 """Metrics from every process of a running platform: the web (django-prometheus, the WebSocket
 gateway and the scrape-time collectors: hot store, lake, Celery, feeds, health), a Celery worker
 (its own /metrics, fed by its pool processes) with beat, and the simulator streamer (its own
-port). After a minute of simulated data each is scraped and the series hold sane values."""
+port). Once simulated data has gone through every stage (hot store, a WebSocket client, a flush
+into the lake, beat's heartbeats, a GEX poll) each is scraped and the series hold sane values."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from apps.core.clock import utc_now
 from apps.core.embedded_redis import free_port
 from apps.core.queues import Queue
 from apps.core.services import periodic_tasks_seed
+from apps.gex.schedules import POLL as GEX_POLL
 from apps.marketdata.symbols import canonical
 from apps.monitoring import metrics
 from tests.apps.realtime.support import open_ws, subscribe
@@ -61,24 +63,25 @@ def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, process
             result = None
         if result:
             return result
-        time.sleep(1)
+        time.sleep(0.5)
     logs = {name: processes.log(name)[-3000:] for name, _ in processes.processes}
     pytest.fail(f"{what} not within {timeout} s; logs: {logs}")
 
 
-def _schedule_every(task: str, seconds: int) -> None:
-    periodic = PeriodicTask.objects.get(task=task)
+def _schedule_every(seconds: int, **lookup: str) -> None:
+    periodic = PeriodicTask.objects.get(**lookup)
     periodic.interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
     periodic.save()
 
 
-async def _watch_trades(url: str, cookie: str, symbol: str, seconds: float) -> int:
+async def _watch_trades(url: str, cookie: str, symbol: str, seconds: float, *, enough: int = 3) -> int:
+    """Trade frames a subscribed client receives: `enough` of them, or fewer when `seconds` pass."""
     ws = await open_ws(url, cookie=cookie)
     frames = 0
     try:
         await subscribe(ws, [symbol])
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while frames < enough and time.monotonic() < deadline:
             try:
                 await asyncio.wait_for(ws.recv(), timeout=1)
                 frames += 1
@@ -89,12 +92,28 @@ async def _watch_trades(url: str, cookie: str, symbol: str, seconds: float) -> i
     return frames
 
 
-def test_every_process_serves_its_series_with_sane_values_after_a_minute_of_simulated_data(
+def _heartbeats_and_a_flush_counted(page: Samples) -> bool:
+    """What the web's page can only show after a while: two beat heartbeats and a finished flush."""
+    heartbeats = values(page, "pipeline_celery_tasks_total", task="apps.core.tasks.beat_heartbeat", state="success")
+    flushes = values(page, "pipeline_celery_task_runtime_seconds_count", task="apps.storage.tasks.flush_streams")
+    return bool(heartbeats and heartbeats[0] >= 2 and flushes and flushes[0] >= 1)
+
+
+def _gex_polls_stored(samples: Samples) -> bool:
+    return any(
+        name == "pipeline_gex_polls_total" and labels["outcome"] == "stored" and labels["source"] == "simulated"
+        for name, labels, value in samples
+        if value > 0
+    )
+
+
+def test_every_process_serves_its_series_with_sane_values_once_simulated_data_went_through_every_stage(
     processes: ProcessGroup, process_env: dict[str, str], tmp_path: Path
 ) -> None:
     periodic_tasks_seed()
-    _schedule_every("apps.core.tasks.beat_heartbeat", 2)
-    _schedule_every("apps.storage.tasks.flush_streams", 10)
+    _schedule_every(2, task="apps.core.tasks.beat_heartbeat")
+    _schedule_every(10, task="apps.storage.tasks.flush_streams")
+    _schedule_every(5, name=GEX_POLL.name)  # its first send is one period after the row changed
     web_port, worker_port, streamer_port = free_port(), free_port(), free_port()
     multiproc = tmp_path / "worker-metrics"
     multiproc.mkdir()
@@ -129,15 +148,12 @@ def test_every_process_serves_its_series_with_sane_values_after_a_minute_of_simu
     client.force_login(user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     symbol = canonical("ES", at=utc_now())
-    started = time.monotonic()
-    # A minute of simulated data, the last part of it watched by a WebSocket client.
     wait_for(
         lambda: values(scrape(f"{web}/metrics"), metrics.HOT_STREAM_LENGTH.name, table="tick_data", symbol=symbol),
         timeout=90,
         what="simulated trades in the hot store",
         processes=processes,
     )
-    time.sleep(max(0.0, 45 - (time.monotonic() - started)))
     frames = asyncio.run(_watch_trades(f"ws://127.0.0.1:{web_port}/ws/trades", cookie, symbol, 15))
     assert frames > 0
 
@@ -152,6 +168,26 @@ def test_every_process_serves_its_series_with_sane_values_after_a_minute_of_simu
         lambda: values(scrape(f"{web}/metrics"), "pipeline_lake_rows", table="tick_data"),
         timeout=60,
         what="a flush into the lake",
+        processes=processes,
+    )
+    # Waited for rather than slept on: beat sends a heartbeat every 2 s and a flush every 10 s,
+    # and the GEX poll keeper (the worker polls the simulated source) every 5 s.
+    wait_for(
+        lambda: _heartbeats_and_a_flush_counted(scrape(f"{web}/metrics")),
+        timeout=90,
+        what="two heartbeats and a flush counted",
+        processes=processes,
+    )
+    wait_for(
+        lambda: values(scrape(f"{web}/metrics"), "pipeline_gex_snapshot_age_seconds", ticker="ES_SPX"),
+        timeout=90,
+        what="a stored ES_SPX GEX snapshot",
+        processes=processes,
+    )
+    wait_for(
+        lambda: _gex_polls_stored(scrape(f"http://127.0.0.1:{worker_port}/metrics")),
+        timeout=90,
+        what="a stored GEX poll counted by the worker",
         processes=processes,
     )
     page = scrape(f"{web}/metrics")

@@ -22,6 +22,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from apps.core.clock import utc_now
 from apps.core.embedded_redis import free_port
 from apps.core.services import periodic_tasks_seed
+from apps.gex.schedules import POLL as GEX_POLL
 from apps.marketdata.selectors import trades_last
 from apps.marketdata.symbols import canonical
 
@@ -54,11 +55,15 @@ def wait_for(condition: Any, *, timeout: float, what: str, log: Path) -> Any:
 @pytest.mark.slow
 def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: dict[str, str], tmp_path: Path) -> None:
     # The default heartbeat every 2 s instead of 15 s, as an operator would set it in the admin;
-    # the run command's seeding must keep that edit.
+    # the run command's seeding must keep that edit. The GEX poll keeper every 5 s instead of 60 s
+    # likewise: beat's first send of a row is one period after it changed.
     periodic_tasks_seed()
     heartbeat = PeriodicTask.objects.get(task="apps.core.tasks.beat_heartbeat")
     heartbeat.interval, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
     heartbeat.save()
+    keeper = PeriodicTask.objects.get(name=GEX_POLL.name)
+    keeper.interval, _ = IntervalSchedule.objects.get_or_create(every=5, period=IntervalSchedule.SECONDS)
+    keeper.save()
 
     web_port, flower_port = free_port(), free_port()
     env = {
@@ -119,6 +124,8 @@ def test_run_command_brings_up_every_process_and_ctrl_c_stops_them(process_env: 
         assert f"http://127.0.0.1:{flower_port}/" in output_text
         heartbeat.refresh_from_db()
         assert heartbeat.interval.every == 2  # type: ignore[union-attr]
+        keeper.refresh_from_db()
+        assert keeper.interval.every == 5  # type: ignore[union-attr]
 
         lead = canonical("ES", at=utc_now())
         wait_for(

@@ -18,6 +18,7 @@ from apps.core.embedded_redis import free_port
 from apps.core.redis import get_redis
 from apps.marketdata.events import Trade, decode_json
 from apps.marketdata.selectors import streamer_status, trades_last
+from tests.conftest import ProcessGroup
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -31,15 +32,9 @@ def wait_for(condition: object, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def run_streamer(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "run_streamer", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+def run_streamer(processes: ProcessGroup, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`manage.py run_streamer` logging to `<name>.log`; stopped when the test ends, even failed."""
+    return processes.start(name, [sys.executable, "manage.py", "run_streamer", *args], env)
 
 
 def metrics_text(port: int) -> str:
@@ -51,11 +46,13 @@ def metrics_text(port: int) -> str:
 
 
 def test_sigterm_writes_every_buffered_event_and_a_recording_replays(
-    process_env: dict[str, str], tmp_path: Path
+    processes: ProcessGroup, process_env: dict[str, str], tmp_path: Path
 ) -> None:
     record = tmp_path / "session.jsonl"
     port = free_port()
     streamer = run_streamer(
+        processes,
+        "simulator",
         [
             "simulator",
             "--symbols",
@@ -69,7 +66,6 @@ def test_sigterm_writes_every_buffered_event_and_a_recording_replays(
             str(record),
         ],
         process_env,
-        tmp_path / "simulator.log",
     )
     wait_for(
         lambda: (
@@ -89,9 +85,10 @@ def test_sigterm_writes_every_buffered_event_and_a_recording_replays(
 
     live_before = get_redis().xrange(keys.trades("ESZ26"))
     replay = run_streamer(
+        processes,
+        "replay",
         ["replay", "--file", str(record), "--speed", "0", "--metrics-port", "0", "--replay-id", "rec-1"],
         process_env,
-        tmp_path / "replay.log",
     )
     assert replay.wait(timeout=60) == 0, (tmp_path / "replay.log").read_text()
     sandbox = keys.KeySpace.replay("rec-1")
