@@ -312,11 +312,11 @@ class PurgeOut(Out):
 
 # A feed's own values beside the market events: tastytrade's day Summary and option Greeks (the
 # latest per symbol), Schwab's one-minute bars (CHART_FUTURES and back-filled price history).
-VendorSummaryOut = struct_schema(VendorSummary, name="VendorSummaryOut")
-VendorGreeksOut = struct_schema(VendorGreeks, name="VendorGreeksOut")
+VendorSummaryOut = struct_schema(VendorSummary, name="VendorSummaryOut", base=Out)
+VendorGreeksOut = struct_schema(VendorGreeks, name="VendorGreeksOut", base=Out)
 
 
-class VendorLatestOut(Schema):
+class VendorLatestOut(Out):
     symbol: str
     feed: str
     summary: VendorSummaryOut | None = Field(  # type: ignore[valid-type]
@@ -329,7 +329,7 @@ class VendorLatestOut(Schema):
     )
 
 
-class VendorBarOut(Schema):
+class VendorBarOut(Out):
     time: datetime
     start_ms: int
     open: float
@@ -339,7 +339,7 @@ class VendorBarOut(Schema):
     volume: float
 
 
-class VendorBarsOut(Schema):
+class VendorBarsOut(Out):
     symbol: str
     feed: str
     start: datetime
