@@ -12,6 +12,7 @@ in `ended_outages` for the runner to record once the store is back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ class EventBatcher:
         # The streams the sink wrote to (its results' last_ids), for the trimming.
         self.written_keys: set[str] = set()
         self._lock = asyncio.Lock()
+        # Set once a whole batch is buffered: ends a lingering write's wait (see `flush`).
+        self._batch_full = asyncio.Event()
         self._background: asyncio.Task[None] | None = None
         self._record: IO[bytes] | None = None
         # The outage going on (the sink cannot be reached), and the ended ones not yet recorded.
@@ -71,29 +74,37 @@ class EventBatcher:
             self._record.close()
 
     async def add(self, events: Sequence[Event]) -> None:
-        """Buffer parsed events; a full batch starts a write."""
+        """Buffer parsed events and start a write at once unless one is under way (group commit).
+
+        An idle feed's event goes out alone, without waiting for a batch to fill or an interval to
+        pass; under load the events parsed while a write waited on the sink go out together in the
+        next one, so a batch is as big as the load makes it (up to `batch_size`)."""
         self.buffer.extend(events)
         if len(self.buffer) >= self.config.batch_size:
-            if len(self.buffer) >= 8 * self.config.batch_size:
-                await self.flush()  # the sink is behind: stop reading until it catches up
-            elif self._background is None or self._background.done():
-                # Write in the background and keep parsing: the sink and Python work at once.
-                self._background = asyncio.create_task(self.flush(partial=False))
+            self._batch_full.set()
+        if len(self.buffer) >= 8 * self.config.batch_size:
+            await self.flush()  # the sink is behind: stop reading until it catches up
+        elif self._background is None or self._background.done():
+            # Write in the background and keep parsing: the sink and Python work at once.
+            self._background = asyncio.create_task(self.flush(drain=True))
 
     async def wait_background(self) -> None:
         if self._background is not None:
             await asyncio.gather(self._background, return_exceptions=True)
 
-    async def flush(self, *, final: bool = False, partial: bool = True) -> None:
-        """Write the buffer: everything, with `final`; otherwise what is buffered now (with
-        `partial`, the periodic flush), then only while a full batch has arrived meanwhile. A
-        write does not chase the events parsed while it waited on the sink: at high rates those
-        grow into the next full batch instead of many small ones, each paying a block and a
-        script call."""
+    async def flush(self, *, final: bool = False, drain: bool = False) -> None:
+        """Write the buffer: everything, with `final` (retrying an unreachable sink) or `drain`
+        (the group commit: what arrived during a write goes out right after it); otherwise what is
+        buffered now, then only while a full batch has arrived meanwhile."""
         async with self._lock:
             failures = 0
-            take_partial = partial
-            while self.buffer and (final or take_partial or len(self.buffer) >= self.config.batch_size):
+            take_partial = True
+            while self.buffer and (final or drain or take_partial or len(self.buffer) >= self.config.batch_size):
+                if drain and not take_partial and len(self.buffer) < self.config.batch_size:
+                    # Events arrived while the last write waited on the sink: the feed is busy.
+                    # Linger a moment for a fuller batch: at saturation a write per few frames
+                    # costs a script call and a block header each, and a quarter of the rate.
+                    await self._linger()
                 take_partial = False
                 # At most a batch per write, also after a backlog: a block (one stream entry per
                 # symbol and kind) stays small enough to go out as one WebSocket frame.
@@ -130,6 +141,12 @@ class EventBatcher:
                 for events, reason in result.rejected:
                     self.spill(events, reason=reason)
                 self._account(batch, result, time.perf_counter() - started)
+
+    async def _linger(self) -> None:
+        self._batch_full.clear()
+        if len(self.buffer) < self.config.batch_size:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._batch_full.wait(), timeout=self.config.batch_linger)
 
     def _outage_continues(self, error: BaseException) -> None:
         if self.outage is None:

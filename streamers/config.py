@@ -23,11 +23,14 @@ class StreamerConfigError(ValueError):
 @dataclass(frozen=True)
 class RunnerConfig:
     name: str
-    # A write starts once this many events are buffered, or every batch_interval seconds with
-    # what there is: below batch_size / batch_interval events/s (40,000) the interval decides,
-    # so the size only matters at rates where bigger blocks are what keeps up (docs/benchmarks.md).
+    # A write starts as soon as events arrive and no write is under way (group commit: what
+    # arrives during a write goes out together right after it), with at most batch_size events
+    # per write. batch_interval is the safety net that retries what an outage left buffered.
     batch_size: int = 2000
     batch_interval: float = 0.05
+    # Under load (events arrived while a write waited on the sink) the next write waits up to
+    # this long for a full batch: at most this much latency, and only when the feed is busy.
+    batch_linger: float = 0.002
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     metrics_port: int | None = None

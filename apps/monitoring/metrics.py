@@ -153,6 +153,11 @@ WS_CONFLATIONS = Counter(
     "Frames a slow client skipped because a newer one of its symbol replaced them",
     ["topic"],
 )
+WS_MERGED_FRAMES = Counter(
+    "pipeline_ws_merged_frames_total",
+    "Sends that carried several queued live frames of a symbol as one (a client behind the feed)",
+    ["topic"],
+)
 WS_PROTOCOL_ERRORS = Counter("pipeline_ws_protocol_errors_total", "Client messages answered with an error", ["topic"])
 WS_RELAY_ENTRIES = Counter("pipeline_ws_relay_entries_total", "Stream entries the relay read and decoded", ["topic"])
 WS_RELAY_ERRORS = Counter("pipeline_ws_relay_errors_total", "Relay read failures and undecodable entries", ["topic"])

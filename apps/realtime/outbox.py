@@ -4,6 +4,11 @@ The relay hands frames over with `offer`, which never waits: a full queue either
 (trades: the connection is then closed as a slow consumer) or keeps only the newest frame per symbol
 (depth, gex, sc) and tells the client how much it skipped. Replay and control messages use `put`,
 which waits for room, so a resuming client is fed as fast as it reads and no faster.
+
+A client that falls behind gets fewer, larger messages, not a growing queue: `get` hands over the
+live frames of one symbol queued back to back as one frame (up to the topic's frame limits). An
+idle client gets each frame as it comes; one whose socket is slower than the feed catches up,
+since each send then carries everything queued meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 
 from apps.monitoring import metrics
 from apps.realtime.protocol import control
-from apps.realtime.topics import Frame, Overflow, Topic, entry_id_text
+from apps.realtime.topics import MAX_FRAME_BYTES, MAX_FRAME_EVENTS, Frame, Overflow, Topic, entry_id_text
 
 
 @dataclass
@@ -86,12 +91,34 @@ class Outbox:
         self._frames.append(frame)
         self._wakeup.set()
 
+    def _merged(self, frame: Frame) -> Frame:
+        """`frame` with the live frames of its symbol queued right behind it, as one frame."""
+        queued = self._frames
+        if not (frame.live and frame.pieces and queued) or frame.symbol is None:
+            return frame
+        pieces = list(frame.pieces)
+        events, size = frame.events, len(frame.text)
+        while queued:
+            following = queued[0]
+            if not (following.live and following.pieces and following.symbol == frame.symbol):
+                break
+            if events + following.events > MAX_FRAME_EVENTS or size + len(following.text) > MAX_FRAME_BYTES:
+                break
+            queued.popleft()
+            pieces += following.pieces
+            events += following.events
+            size += len(following.text)
+        if len(pieces) == len(frame.pieces):
+            return frame
+        metrics.WS_MERGED_FRAMES.labels(self.topic.name).inc()
+        return self.topic.frames(frame.symbol, pieces, live=True)[0]
+
     async def get(self) -> Frame:
         while True:
             if self._ready:
                 return self._ready.popleft()
             if self._frames:
-                frame = self._frames.popleft()
+                frame = self._merged(self._frames.popleft())
                 self._room.set()
                 return frame
             if self._conflated:

@@ -229,9 +229,10 @@ def test_a_batch_redis_refuses_is_spilled_to_disk_and_the_feed_goes_on(tmp_path:
 
 
 def test_a_fast_feed_is_written_in_full_batches_and_loses_nothing(tmp_path: Path) -> None:
-    """At high rates each write takes a whole batch: a write does not chase the few events parsed
-    while it waited on Redis (that made blocks of a frame or two each, a script call and a block
-    header per few hundred events, and cost half the ingest rate)."""
+    """At high rates writes carry big batches: once events arrive while a write waits on Redis,
+    the next write lingers a moment for a full batch instead of chasing the few events parsed
+    meanwhile (that made blocks of a frame or two each, a script call and a block header per few
+    hundred events, and cost half the ingest rate)."""
     from apps.core import keys
     from apps.marketdata.blocks import decode_trades
     from apps.marketdata.events import Side, encode_json
@@ -262,8 +263,9 @@ def test_a_fast_feed_is_written_in_full_batches_and_loses_nothing(tmp_path: Path
     stored = [trade.seq for _, fields in entries for trade in decode_trades("ESZ26", fields[b"d"])]
     assert stored == list(range(count)), "every trade, once, in order"
     blocks = len(entries)
-    # Full batches, plus the odd periodic flush of what there was (every 50 ms) and the rest at
-    # the end. Chasing wrote 85 blocks here, mostly of one or two frames.
+    # Full batches, plus the odd short one (the first write after idle goes out at once, a linger
+    # may end before a batch fills) and the rest at the end. Chasing wrote 85 blocks here, mostly
+    # of one or two frames.
     sizes = [int(fields[b"n"]) for _, fields in entries]
     assert blocks <= count // batch * 5 // 4 + 2, f"{blocks} blocks for {count} trades: {sizes}"
     # Never more than a batch in one block, backlog or not: a block is one WebSocket frame.

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from apps.realtime.outbox import Outbox
-from apps.realtime.topics import TOPICS, Frame
+from apps.realtime.topics import MAX_FRAME_EVENTS, TOPICS, Frame, piece_of
 
 
 def frame(symbol: str, ms: int) -> Frame:
@@ -79,3 +79,61 @@ def test_put_waits_for_room_and_leaves_some_for_live_frames() -> None:
 def test_a_queue_of_fewer_than_two_frames_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="REALTIME_QUEUE_FRAMES must be at least 2"):
         Outbox(topic=TOPICS["trades"], limit=1)
+
+
+def trades(ms: int, count: int, symbol: str = "ESZ26") -> Frame:
+    """A live trades frame of one stream entry holding `count` trades, as the relay builds it."""
+    events = [
+        {"id": f"{ms}-0:{index}", "ts_event": ms * 1_000_000 + index, "price": 6000.25, "size": 1, "side": "buy"}
+        for index in range(count)
+    ]
+    return TOPICS["trades"].frames(symbol, [piece_of(f"{ms}-0", events)], live=True)[0]
+
+
+def ids(text: str) -> list[str]:
+    message = orjson.loads(text)
+    assert message["type"] == "events"
+    return [event["id"] for event in message["events"]]
+
+
+def test_a_client_behind_the_feed_gets_the_frames_queued_meanwhile_in_one_message() -> None:
+    async def scenario() -> list[str]:
+        outbox = Outbox(topic=TOPICS["trades"], limit=10)
+        for ms in (1, 2, 3):
+            assert outbox.offer(trades(ms, 2))
+        return await drain(outbox, 1)
+
+    (sent,) = asyncio.run(scenario())
+    assert ids(sent) == ["1-0:0", "1-0:1", "2-0:0", "2-0:1", "3-0:0", "3-0:1"]
+
+
+def test_a_client_keeping_up_gets_each_frame_as_it_comes() -> None:
+    async def scenario() -> list[str]:
+        outbox = Outbox(topic=TOPICS["trades"], limit=10)
+        sent = []
+        for ms in (1, 2):
+            waiting = asyncio.create_task(outbox.get())
+            await asyncio.sleep(0)  # the sender waits on an empty queue
+            assert outbox.offer(trades(ms, 1))
+            sent.append((await asyncio.wait_for(waiting, 5)).text)
+        return sent
+
+    assert [ids(text) for text in asyncio.run(scenario())] == [["1-0:0"], ["2-0:0"]]
+
+
+def test_merging_stops_at_another_symbol_a_control_message_and_the_frame_size_limit() -> None:
+    async def scenario() -> list[str]:
+        outbox = Outbox(topic=TOPICS["trades"], limit=10)
+        assert outbox.offer(trades(1, 1))
+        assert outbox.offer(trades(2, 1, "NQZ26"))
+        assert outbox.offer(trades(3, 1))
+        await outbox.put(Frame('{"type":"notice"}'))
+        assert outbox.offer(trades(4, MAX_FRAME_EVENTS - 1))
+        assert outbox.offer(trades(5, 2))  # together over the limit: two messages
+        return await drain(outbox, 6)
+
+    sent = asyncio.run(scenario())
+    assert [ids(text) for text in sent[:3]] == [["1-0:0"], ["2-0:0"], ["3-0:0"]]
+    assert sent[3] == '{"type":"notice"}'
+    assert len(ids(sent[4])) == MAX_FRAME_EVENTS - 1
+    assert ids(sent[5]) == ["5-0:0", "5-0:1"]
