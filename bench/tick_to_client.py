@@ -529,7 +529,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the feed sends")
     parser.add_argument("--grace", type=float, default=2.0, help="seconds after the last frame before counting")
     parser.add_argument("--frame-ms", type=float, default=5.0, help="the feed's frame interval")
-    parser.add_argument("--decode", type=int, default=20, help="clients that decode every frame in full")
+    parser.add_argument("--decode", type=int, default=10, help="clients that decode every frame in full")
     # Internal (the processes this script starts).
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--out", default="")

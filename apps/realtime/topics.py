@@ -92,11 +92,9 @@ class Frame:
     live: bool = False
     first: EntryId = (0, 0)
     pieces: tuple[Piece, ...] = ()
-
-    @property
-    def exchange_ns(self) -> int:
-        """The oldest exchange time of the frame's events (0 when none carries one)."""
-        return min((piece.exchange_ns for piece in self.pieces if piece.exchange_ns), default=0)
+    # The oldest exchange time of the frame's events (0 when none carries one); worked out once
+    # per frame, not per client it goes to.
+    exchange_ns: int = 0
 
 
 Decoder = Callable[[str, str, dict[bytes, bytes]], list[dict[str, Any]]]
@@ -197,7 +195,8 @@ class Topic:
     @staticmethod
     def _frame(head: bytes, symbol: str, pieces: list[Piece], events: int, live: bool) -> Frame:
         text = (head + b",".join(piece.json for piece in pieces) + b"]}").decode()
-        return Frame(text, symbol, pieces[-1].entry, events, live, pieces[0].entry, tuple(pieces))
+        oldest = min((piece.exchange_ns for piece in pieces if piece.exchange_ns), default=0)
+        return Frame(text, symbol, pieces[-1].entry, events, live, pieces[0].entry, tuple(pieces), oldest)
 
     def after(self, frame: Frame, last: EntryId) -> Frame | None:
         """`frame` without the entries up to `last` (a client that resumed already has them)."""

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import asyncio
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -92,7 +92,8 @@ class Command(BaseCommand):
             client, config, redis_url=settings.REDIS_URL, sink=sink, keyspace=keyspace, expire_seconds=expire_seconds
         )
         try:
-            asyncio.run(runner.run())
+            # uvloop, as uvicorn runs the web process: a shorter hop from a frame to its write.
+            uvloop.run(runner.run())
         except StreamerConfigError as error:  # found on start-up: the metrics port, say
             raise CommandError(str(error)) from None
 
