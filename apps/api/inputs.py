@@ -23,17 +23,24 @@ MAX_RANGE = timedelta(days=31)
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 
 
+def symbol_check(raw: str, *, at: datetime | None = None, field: str = "symbol") -> str:
+    """The canonical form of a symbol or continuous alias (`ES` → the lead contract at `at`), 422
+    for a malformed one; whether the platform has data of it is not asked (`symbol_resolve` does)."""
+    try:
+        symbol = canonical(raw, at=at or utc_now())
+        keys.trades(symbol)  # the key builder has the last word on what a canonical symbol is
+    except ValueError as error:
+        raise BadInputError(field, str(error)) from None
+    return symbol
+
+
 def symbol_resolve(
     raw: str, *, at: datetime | None = None, field: str = "symbol", keyspace: keys.KeySpace = keys.LIVE
 ) -> str:
     """The canonical contract for a symbol or continuous alias (`ES` → the lead contract at `at`):
     422 for a malformed one, 404 for one the platform has never heard of (in a replay: one its
     sandbox holds is known)."""
-    try:
-        symbol = canonical(raw, at=at or utc_now())
-        keys.trades(symbol)  # the key builder has the last word on what a canonical symbol is
-    except ValueError as error:
-        raise BadInputError(field, str(error)) from None
+    symbol = symbol_check(raw, at=at, field=field)
     if not symbol_known(symbol=symbol, keyspace=keyspace):
         followed = ", ".join(alias or contract for alias, contract in symbols_configured())
         raise NotFoundError(

@@ -5,16 +5,15 @@ of each symbol (`apps.marketdata.services.vendor_bars`), where a minute written 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Sequence
 
 import redis
-import redis.asyncio
 import structlog
 
 from apps.marketdata.services.vendor_bars import VendorBarRecord, VendorBarWrite, vendor_bars_write
 from apps.monitoring import metrics
+from streamers.pending_writes import PendingWriter
 from streamers.schwab import oauth
 from streamers.schwab.parsing import VendorBar
 from streamers.schwab.rest import SchwabRest, SchwabRestError
@@ -22,24 +21,16 @@ from streamers.schwab.rest import SchwabRest, SchwabRestError
 log = structlog.get_logger(__name__)
 
 BACKFILL_ATTEMPTS = 3
-WRITE_EVERY_SECONDS = 0.2
 
 
-class VendorBars:
+class VendorBars(PendingWriter):
     def __init__(self, *, redis_url: str, feed: str, rest: SchwabRest) -> None:
-        self.redis_url = redis_url
+        super().__init__(redis_url=redis_url)
         self.feed = feed
         self.rest = rest
-        self._redis: redis.asyncio.Redis | None = None
         self._pending: list[VendorBar] = []
         self.backfills = 0
         self.backfilled_bars = 0
-
-    def _client(self) -> redis.asyncio.Redis:
-        # Made on first use, inside the running event loop (no I/O in the constructor).
-        if self._redis is None:
-            self._redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
-        return self._redis
 
     def add(self, bars: Sequence[VendorBar]) -> None:
         self._pending.extend(bars)
@@ -66,11 +57,6 @@ class VendorBars:
             self._pending = bars + self._pending  # kept for the next turn
             log.warning("schwab.bars_write_failed", error=str(error))
 
-    async def write_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(WRITE_EVERY_SECONDS)
-            await self.write_pending()
-
     async def backfill(self, *, since_ms: int, futures: dict[str, str]) -> None:
         """The minute bars from the minute of the last data seen until now, for each future
         (Schwab key -> canonical symbol). A 429 waits out Retry-After; three tries per symbol."""
@@ -95,11 +81,3 @@ class VendorBars:
                 log.info("schwab.backfilled", symbol=symbol, bars=len(bars), start_ms=start_ms, end_ms=end_ms)
                 break
         self.backfills += 1
-
-    async def close(self) -> None:
-        with contextlib.suppress(redis.RedisError):
-            await self.write_pending()
-        if self._redis is not None:
-            client, self._redis = self._redis, None
-            with contextlib.suppress(Exception):
-                await client.aclose()

@@ -25,7 +25,10 @@ FEED = "schwab"
 NS_PER_MS = 1_000_000
 
 
-class _FuturesRow(msgspec.Struct, gc=False):
+class _LevelOneRow(msgspec.Struct, gc=False):
+    """A LEVELONE row's fields, numbered alike for futures and equities but for the two times,
+    which each service's row names below."""
+
     key: str
     bid: float | None = msgspec.field(name="1", default=None)
     ask: float | None = msgspec.field(name="2", default=None)
@@ -34,19 +37,16 @@ class _FuturesRow(msgspec.Struct, gc=False):
     ask_size: int | None = msgspec.field(name="5", default=None)
     volume: int | None = msgspec.field(name="8", default=None)
     last_size: int | None = msgspec.field(name="9", default=None)
+    quote_time: int | None = None
+    trade_time: int | None = None
+
+
+class _FuturesRow(_LevelOneRow, gc=False):
     quote_time: int | None = msgspec.field(name="10", default=None)
     trade_time: int | None = msgspec.field(name="11", default=None)
 
 
-class _EquityRow(msgspec.Struct, gc=False):
-    key: str
-    bid: float | None = msgspec.field(name="1", default=None)
-    ask: float | None = msgspec.field(name="2", default=None)
-    last: float | None = msgspec.field(name="3", default=None)
-    bid_size: int | None = msgspec.field(name="4", default=None)
-    ask_size: int | None = msgspec.field(name="5", default=None)
-    volume: int | None = msgspec.field(name="8", default=None)
-    last_size: int | None = msgspec.field(name="9", default=None)
+class _EquityRow(_LevelOneRow, gc=False):
     quote_time: int | None = msgspec.field(name="34", default=None)
     trade_time: int | None = msgspec.field(name="35", default=None)
 
@@ -194,7 +194,7 @@ class SchwabParser:
         return events
 
     def _level_one_row(  # noqa: PLR0912 - one branch per field of a changed-fields row
-        self, service: str, row: _FuturesRow | _EquityRow, timestamp: int, ts_recv: int, out: list[Event]
+        self, service: str, row: _LevelOneRow, timestamp: int, ts_recv: int, out: list[Event]
     ) -> None:
         symbol = self._symbols[row.key]
         state = self._level_one.get((service, symbol))

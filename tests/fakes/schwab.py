@@ -15,6 +15,9 @@ the streamer (WebSocket), on one port of 127.0.0.1 (checklist: reference/protoco
   requested field first, then only the fields that changed; books come whole; CHART_FUTURES
   one row per minute with `seq`. Heartbeats every `heartbeat_interval`; code 30 and close when
   a connection sits without subscriptions; LOGOUT answers SUCCESS and closes.
+- Frames carry the wall clock's epoch milliseconds, or with `at=` a set instant (a market clock
+  standing still: every quote, trade, book, bar, response and heartbeat stamped at it), so a
+  test reads the store at a moment it names instead of today's.
 - Faults on demand: `drop()` (the socket ends with no close frame), `drop_every_trades`,
   `rate_limit(times)` (429 with Retry-After), `expire_refresh_tokens()`, `take_session()`.
 
@@ -40,6 +43,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -81,8 +85,8 @@ class Instrument:
     ask_size: int = 12
     volume: int = 100_000
     last_size: int = 1
-    trade_ms: int = field(default_factory=_ms)
-    quote_ms: int = field(default_factory=_ms)
+    trade_ms: int = 0
+    quote_ms: int = 0
     minutes: dict[int, list[float]] = field(default_factory=dict)  # minute -> [o, h, l, c, v]
 
     @property
@@ -93,9 +97,8 @@ class Instrument:
     def ask(self) -> float:
         return self.price
 
-    def step(self, rng: random.Random) -> bool:
-        """Advance one event; True if it was a trade."""
-        now = _ms()
+    def step(self, rng: random.Random, now: int) -> bool:
+        """Advance one event at epoch ms `now`; True if it was a trade."""
         if rng.random() < 0.6:
             self.price += rng.choice((-1, 0, 1)) * self.tick
             self.last_size = rng.randint(1, 20)
@@ -146,6 +149,7 @@ class FakeSchwab:
         empty_timeout: float = 30.0,
         symbol_limit: int = 500,
         seed: int = 7,
+        at: datetime | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.tick_interval = tick_interval
@@ -154,6 +158,7 @@ class FakeSchwab:
         self.bar_interval = bar_interval
         self.empty_timeout = empty_timeout
         self.symbol_limit = symbol_limit
+        self.at_ms = None if at is None else int(at.timestamp() * 1000)
         self.rng = random.Random(seed)  # noqa: S311 - a market simulation, not cryptography
         self.instruments: dict[str, Instrument] = {}
         self.access_tokens: dict[str, float] = {}  # token -> expires (epoch s)
@@ -173,6 +178,10 @@ class FakeSchwab:
         self.deny_logins = 0
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
+
+    def now_ms(self) -> int:
+        """The market's clock (epoch ms): the wall clock, or `at` standing still."""
+        return _ms() if self.at_ms is None else self.at_ms
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -381,9 +390,8 @@ class FakeSchwab:
             session.closed = True
             self._forget(session)
 
-    @staticmethod
-    def _admin(code: int, message: str) -> dict[str, Any]:
-        return {"service": "ADMIN", "timestamp": _ms(), "content": {"code": code, "msg": message}}
+    def _admin(self, code: int, message: str) -> dict[str, Any]:
+        return {"service": "ADMIN", "timestamp": self.now_ms(), "content": {"code": code, "msg": message}}
 
     async def _respond(self, session: Session, command: dict[str, Any], code: int, message: str) -> None:
         response = {
@@ -391,7 +399,7 @@ class FakeSchwab:
             "command": command.get("command"),
             "requestid": str(command.get("requestid")),
             "SchwabClientCorrelId": command.get("SchwabClientCorrelId"),
-            "timestamp": _ms(),
+            "timestamp": self.now_ms(),
             "content": {"code": code, "msg": message},
         }
         await self._send(session, {"response": [response]})
@@ -494,7 +502,10 @@ class FakeSchwab:
     def _instrument(self, key: str) -> Instrument:
         if key not in self.instruments:
             price = 5000.0 if key.startswith("/ES") else 18000.0 if key.startswith("/NQ") else 100.0
-            self.instruments[key] = Instrument(key=key, price=price, tick=0.25 if key.startswith("/") else 0.01)
+            now = self.now_ms()
+            self.instruments[key] = Instrument(
+                key=key, price=price, tick=0.25 if key.startswith("/") else 0.01, trade_ms=now, quote_ms=now
+            )
         return self.instruments[key]
 
     def _row(self, session: Session, service: str, key: str, fields: list[str]) -> tuple[dict[str, Any] | None, bool]:
@@ -517,7 +528,8 @@ class FakeSchwab:
             await asyncio.sleep(self.tick_interval)
             if self.paused:
                 continue
-            traded = {key: instrument.step(self.rng) for key, instrument in list(self.instruments.items())}
+            stamp = self.now_ms()
+            traded = {key: instrument.step(self.rng, stamp) for key, instrument in list(self.instruments.items())}
             now = time.monotonic()
             books = now - last_book >= self.book_interval
             bars = now - last_bar >= self.bar_interval
@@ -548,17 +560,19 @@ class FakeSchwab:
                     self.sent_trades.append((key, instrument.volume, instrument.price, instrument.last_size))
                     session.trades_sent += 1
             if rows:
-                data.append({"service": service, "timestamp": _ms(), "command": "SUBS", "content": rows})
+                data.append({"service": service, "timestamp": self.now_ms(), "command": "SUBS", "content": rows})
         if books:
             for service in sorted(BOOKS):
                 rows = [self._book(key) for key in session.subs.get(service, {})]
                 if rows:
-                    data.append({"service": service, "timestamp": _ms(), "command": "SUBS", "content": rows})
+                    data.append({"service": service, "timestamp": self.now_ms(), "command": "SUBS", "content": rows})
         if bars:
             rows = [self._bar(key) for key in session.subs.get("CHART_FUTURES", {})]
             rows = [row for row in rows if row]
             if rows:
-                data.append({"service": "CHART_FUTURES", "timestamp": _ms(), "command": "SUBS", "content": rows})
+                data.append(
+                    {"service": "CHART_FUTURES", "timestamp": self.now_ms(), "command": "SUBS", "content": rows}
+                )
         if data:
             await self._send(session, {"data": data})
         if self.drop_every_trades and self.drops_remaining > 0 and session.trades_sent >= self.drop_every_trades:
@@ -574,7 +588,7 @@ class FakeSchwab:
 
         return {
             "key": key,
-            "1": _ms(),
+            "1": self.now_ms(),
             "2": [level(instrument.bid - i * tick, 100 * (i + 1)) for i in range(5)],
             "3": [level(instrument.ask + i * tick, 100 * (i + 1)) for i in range(5)],
         }
@@ -593,7 +607,7 @@ class FakeSchwab:
             if self.paused:
                 continue
             for session in list(self.sessions):
-                await self._send(session, {"notify": [{"heartbeat": str(_ms())}]})
+                await self._send(session, {"notify": [{"heartbeat": str(self.now_ms())}]})
 
 
 class FakeSchwabThread:

@@ -8,25 +8,14 @@ from datetime import timedelta
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from apps.api.inputs import time_range
+from apps.api.inputs import symbol_check, time_range
 from apps.api.render import from_ms
 from apps.api.schemas import NOT_FOUND, VendorBarsOut, VendorBarsQuery, VendorLatestOut, VendorLatestQuery
-from apps.core import keys
-from apps.core.clock import to_epoch_ms, utc_now
-from apps.core.exceptions import BadInputError, NotFoundError
+from apps.core.clock import to_epoch_ms
+from apps.core.exceptions import NotFoundError
 from apps.marketdata.selectors import vendor_bars_range, vendor_greeks_latest, vendor_summary_latest
-from apps.marketdata.symbols import canonical
 
 router = Router(tags=["vendor"])
-
-
-def _symbol(raw: str) -> str:
-    try:
-        symbol = canonical(raw, at=utc_now())
-        keys.trades(symbol)  # the key builder has the last word on what a canonical symbol is
-    except ValueError as error:
-        raise BadInputError("symbol", str(error)) from None
-    return symbol
 
 
 @router.get(
@@ -35,7 +24,7 @@ def _symbol(raw: str) -> str:
     summary="A feed's latest day summary and option greeks of a symbol (tastytrade)",
 )
 def vendor_latest(request: HttpRequest, query: Query[VendorLatestQuery]) -> dict[str, object]:
-    symbol = _symbol(query.symbol)
+    symbol = symbol_check(query.symbol)
     summary = vendor_summary_latest(feed=query.feed, symbol=symbol)
     greeks = vendor_greeks_latest(feed=query.feed, symbol=symbol)
     if summary is None and greeks is None:
@@ -49,7 +38,7 @@ def vendor_latest(request: HttpRequest, query: Query[VendorLatestQuery]) -> dict
     summary="A feed's own one-minute bars (Schwab CHART_FUTURES and back-filled price history)",
 )
 def vendor_bars(request: HttpRequest, query: Query[VendorBarsQuery]) -> dict[str, object]:
-    symbol = _symbol(query.symbol)
+    symbol = symbol_check(query.symbol)
     start, end = time_range(query.start, query.end, default=timedelta(days=1), limit=timedelta(days=7))
     bars = vendor_bars_range(feed=query.feed, symbol=symbol, start_ms=to_epoch_ms(start), end_ms=to_epoch_ms(end))
     return {

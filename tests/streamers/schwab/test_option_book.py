@@ -1,7 +1,11 @@
 """Schwab's OPTIONS_BOOK: an OCC option put in the Schwab symbol list (runtime setting
 `brokers.schwab_symbols`, applied without a restart) is subscribed under Schwab's padded key, and
 its whole books arrive as depth snapshots under the option's canonical symbol, readable through
-/api/depth/book. The fake Schwab over real sockets, the real runner and client, a real Redis."""
+/api/depth/book. The fake Schwab over real sockets, the real runner and client, a real Redis.
+
+The market stands on Wednesday 17 December 2025, 10:30 New York time (a normal session, two days
+before the option expires): the fake stamps every frame at that instant and the test reads the
+book there, whatever today's date."""
 
 from __future__ import annotations
 
@@ -24,10 +28,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 OPTION = "AAPL251219C00200000"
 OPTION_KEY = "AAPL  251219C00200000"
+WEDNESDAY = datetime(2025, 12, 17, 15, 30, tzinfo=UTC)  # 10:30 in New York
 
 
 def _book() -> object:
-    return book_at(symbol=OPTION, at=datetime.now(UTC), feed="schwab")
+    return book_at(symbol=OPTION, at=WEDNESDAY, feed="schwab")
 
 
 def _subscriptions(fake: FakeSchwab, service: str) -> list[str]:
@@ -42,13 +47,14 @@ def test_an_option_in_the_schwab_list_streams_its_book_as_depth_snapshots() -> N
     runtime_setting_update(key="brokers.schwab_symbols", value=["ESZ26"])
 
     async def scenario() -> None:
-        fake = FakeSchwab(tick_interval=0.02, book_interval=0.1)
+        fake = FakeSchwab(tick_interval=0.02, book_interval=0.1, at=WEDNESDAY)
         await fake.start()
         try:
             await asyncio.to_thread(login, fake)
             runner = StreamerRunner(
                 schwab_client(fake),
-                runner_config(fixed_symbols=None, symbols_setting="brokers.schwab_symbols"),
+                # No trim: it cuts the streams by the wall clock, and this market stands on a set day.
+                runner_config(fixed_symbols=None, symbols_setting="brokers.schwab_symbols", trim_interval=3600),
                 redis_url=settings.REDIS_URL,
             )
 
@@ -69,8 +75,9 @@ def test_an_option_in_the_schwab_list_streams_its_book_as_depth_snapshots() -> N
 
     asyncio.run(scenario())
 
-    book = book_at(symbol=OPTION, at=datetime.now(UTC), feed="schwab")
+    book = book_at(symbol=OPTION, at=WEDNESDAY, feed="schwab")
     assert book is not None
+    assert book.ts_ms == WEDNESDAY.timestamp() * 1000, "the book carries Schwab's own time"
     levels = book.levels()
     # The fake's book: five levels a side, a tick (0.01) apart, 100, 200, ... lots.
     assert [size for _, size in levels["bids"]] == [100, 200, 300, 400, 500]
@@ -80,7 +87,9 @@ def test_an_option_in_the_schwab_list_streams_its_book_as_depth_snapshots() -> N
     user = User.objects.create_user(username="trader", password="pw-trader")
     _, secret = token_create(user=user, name="option book")
     answer = Client().get(
-        "/api/depth/book", {"symbol": OPTION, "feed": "schwab"}, headers={"Authorization": f"Bearer {secret}"}
+        "/api/depth/book",
+        {"symbol": OPTION, "feed": "schwab", "at": WEDNESDAY.isoformat()},
+        headers={"Authorization": f"Bearer {secret}"},
     )
     assert answer.status_code == 200, answer.content
     assert [size for _, size in answer.json()["bids"]][:5] == [100, 200, 300, 400, 500]

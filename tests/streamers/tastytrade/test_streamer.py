@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tastytrade.dxfeed import Greeks, Quote, Summary, TimeAndSale, Trade
@@ -27,12 +27,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_prints_quotes_and_the_order_book_reach_redis_under_canonical_symbols_and_the_seed_channel() -> None:
+    """The market stands on Wednesday 2 December 2026, 10:30 New York time (a normal session):
+    the events carry that time and the book is read just after them, whatever today's date."""
     pubsub = get_redis().pubsub()
     pubsub.subscribe("market_data:tastytrade:trades")
-    now = time.time_ns() // 1000 * 1000  # the hot store keeps microseconds
+    wednesday = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)
+    now = int(wednesday.timestamp()) * 1_000_000_000
 
     async def scenario(fake: FakeTastytrade) -> None:
-        runner = make_runner(fake)
+        # No trim: it cuts the streams by the wall clock, and this market stands on a set day.
+        runner = make_runner(fake, trim_interval=3600)
 
         async def body() -> None:
             await subscribed(fake, ("TimeAndSale", ES_DX), ("Quote", ES_DX), ("Order", ES_DX))
@@ -82,7 +86,7 @@ def test_prints_quotes_and_the_order_book_reach_redis_under_canonical_symbols_an
         6000.25,
         7,
     )
-    book = book_at(symbol=ES, at=datetime.now(UTC), feed="tastytrade")
+    book = book_at(symbol=ES, at=wednesday + timedelta(milliseconds=5), feed="tastytrade")
     assert book is not None
     assert book.levels() == {"bids": [(6000.0, 11)], "asks": [(6000.25, 7)]}
     published = [m for m in iter(lambda: pubsub.get_message(timeout=1), None) if m["type"] == "message"]
