@@ -289,10 +289,11 @@ def _month_expected(
 
 
 def _month_current(lake: Path, month: date, symbol: str, expected: MonthBars | None) -> MonthBars | None:
-    """The current roll-up of the month to keep: one holding at least the expected days."""
+    """The current roll-up of the month to keep: one holding at least the expected days (a
+    current one may lack a day before its first: trades imported there after it was built)."""
     days = days_bars(lake, symbol, month, month_end(month))
     for found in current_months(lake, symbol, days):
-        if expected is None or found.last >= expected.last:
+        if expected is None or (found.first <= expected.first and found.last >= expected.last):
             return found
     return None
 

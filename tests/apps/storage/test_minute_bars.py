@@ -287,6 +287,18 @@ def test_trades_on_a_day_between_a_roll_ups_days_make_it_stale(lake: Path) -> No
         [month] = current_months(lake, "ESZ26", days_bars(lake, "ESZ26", *autumn))
         assert [bars.day.day for bars in month.days] == [8, 9, 10]
         assert daily() == [(30, 6790.0), (8, 6800.0), (9, 9999.0), (10, 6810.0)]
+    # Trades imported for Tuesday 1 December, before the roll-up's span: it stays current for its
+    # days, the 1st is answered from its own trades, and the next build rolls up all four.
+    write([[trade(0, 6700.0, base=at("2026-12-01T15:00"))]])
+    with time_machine.travel(NOW):
+        streams_flush(client=get_redis(), lake=lake)
+        assert current_months(lake, "ESZ26", days_bars(lake, "ESZ26", *autumn)) == [month]
+        assert daily() == [(30, 6790.0), (1, 6700.0), (8, 6800.0), (9, 9999.0), (10, 6810.0)]
+        assert stale_months(lake, before=NOW.date()) == [(date(2026, 12, 1), "ESZ26")]
+        minute_bars_rebuild(lake=lake, before=NOW.date())
+        [month] = current_months(lake, "ESZ26", days_bars(lake, "ESZ26", *autumn))
+        assert [bars.day.day for bars in month.days] == [1, 8, 9, 10]
+        assert daily() == [(30, 6790.0), (1, 6700.0), (8, 6800.0), (9, 9999.0), (10, 6810.0)]
 
 
 def test_compaction_builds_the_bars_of_closed_days_only(roll_week: Path) -> None:
