@@ -361,5 +361,11 @@ def test_lake_bars_command_lists_then_builds_the_stale_days(
         assert "of 4 day(s)" in capsys.readouterr().out
         call_command("lake_bars", "--check")
         assert "0 month(s) without a current roll-up" in capsys.readouterr().out
+        # An earlier --before keeps the roll-ups that hold more days.
+        call_command("lake_bars", "--before", "2026-12-11")
+        assert "of 0 day(s)" in capsys.readouterr().out
+    for symbol in SYMBOLS:
+        [month] = current_months(roll_week, symbol, days_bars(roll_week, symbol, DAYS[0], DAYS[-1]))
+        assert (month.first, month.last) == (DAYS[0], DAYS[-1])
     assert stale_partitions(roll_week, before=NOW.date()) == []
     assert stale_months(roll_week, before=NOW.date()) == []
