@@ -38,8 +38,9 @@ def _glob(lake: Path, table: str) -> str:
     return str(lake / table / "**" / "*.parquet")
 
 
-def lake_connection(lake: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """This thread's DuckDB connection, with a view per lake table that has files.
+def lake_connection(lake: Path | None = None, *, views: bool = True) -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection, with a view per lake table that has files (unless `views`
+    is false: for a query that names its files itself, which need not look for new tables).
     LakeVersionError when the lake is newer than this code (apps/storage/lake_migrations.py)."""
     lake = lake or settings.LAKE_DIR
     lake_version_check(Path(lake))
@@ -56,7 +57,8 @@ def lake_connection(lake: Path | None = None) -> duckdb.DuckDBPyConnection:
         cached[str(lake)] = (database, connection)
     else:
         connection = found[1]
-    _refresh_views(connection, lake)
+    if views:
+        _refresh_views(connection, lake)
     return connection
 
 
@@ -118,7 +120,7 @@ def duckdb_rows(lake: Path | None, sql: str, params: list[Any]) -> list[Any]:
     """The rows of `sql` that names its Parquet files itself (no view) on this thread's connection.
     A duckdb.IOException (a file compaction swapped away) is the caller's to retry: only it can
     list the files again."""
-    return lake_connection(lake).execute(sql, params).fetchall()
+    return lake_connection(lake, views=False).execute(sql, params).fetchall()
 
 
 def _forget_connection(lake: Path | None) -> None:

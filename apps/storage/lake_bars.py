@@ -21,7 +21,16 @@ from apps.core.epoch import from_epoch_ns
 from apps.core.sessions import SessionKind
 from apps.storage.bar_windows import BarGrid, bar_grid
 from apps.storage.connection import LakeQueryError, duckdb_rows, ns_range
-from apps.storage.minute_bars import MINUTE_NS, TRADES_OHLCV, days_bars, parquet_list
+from apps.storage.minute_bars import (
+    MINUTE_NS,
+    TRADES_OHLCV,
+    MonthBars,
+    current_months,
+    days_bars,
+    month_end,
+    month_start,
+    parquet_list,
+)
 
 INTERVAL_NS = {
     name: seconds * 1_000_000_000
@@ -132,16 +141,29 @@ def _lake_session_bars(
     return [_bar(row) for row in rows]
 
 
+def _grain(width: int, windows: BarGrid | None) -> int:
+    """The longest span whose multiples every bar edge falls on: no bar starts or ends inside one,
+    so the rows are aggregated to it before they are bucketed (an hour for ETH bars, a day for
+    UTC days) and the windows are joined to a few thousand rows instead of every minute."""
+    if windows is None:
+        return width
+    edges = [value for window in windows.windows for value in (window.start_ns, window.end_ns)]
+    if not windows.daily:  # a 1d bar is its whole window; shorter ones align to the anchor
+        edges += [window.anchor_ns for window in windows.windows]
+    return math.gcd(width, *edges)
+
+
 def _bucketed(
     *, symbol: str, start: datetime, end: datetime, width: int, lake: Path | None, bucket: str, windows: BarGrid | None
 ) -> list[Any]:
     """(bucket ns, open, high, low, close, volume, trades) per bucket, oldest first, from the
-    one-minute bars of the days that have current ones (apps/storage/minute_bars.py) and the
-    trades of the others. Both give the same bars: a bar's rows are whole minutes whenever
-    the width is whole minutes and the trading-day windows start on a minute."""
+    one-minute bars of the days that have current ones (apps/storage/minute_bars.py: a month's
+    roll-up, else the day's file) and the trades of the others. Both give the same bars: a bar's
+    rows are whole minutes whenever its edges are."""
     lake_dir = Path(lake or settings.LAKE_DIR)
+    grain = _grain(width, windows)
     for attempt in range(_ATTEMPTS):
-        source, params = _source(symbol=symbol, start=start, end=end, width=width, lake=lake_dir, windows=windows)
+        source, params = _source(symbol=symbol, start=start, end=end, grain=grain, lake=lake_dir)
         if source is None:
             return []
         if windows is None:
@@ -157,9 +179,13 @@ def _bucketed(
                            unnest(?::bigint[]) as open_ns, unnest(?::bigint[]) as anchor_ns
                 )
                 select {bucket} as bucket, {ROWS_OHLCV}
-                from rows r join windows w on r.ns >= w.start_ns and r.ns < w.end_ns
+                from rows r asof join windows w on r.ns >= w.start_ns
+                where r.ns < w.end_ns
                 group by bucket order by bucket
             """  # noqa: S608 - widths from INTERVAL_NS, paths from the lake's path builder
+            # The windows do not overlap: the one starting last at or before a row is the only one
+            # that can hold it (an as-of join: a sort and a merge, where a range join compared
+            # every row with every window, most of the query for a year of daily bars).
             params = [
                 *params,
                 [window.start_ns for window in windows.windows],
@@ -170,7 +196,8 @@ def _bucketed(
         try:
             return duckdb_rows(lake_dir, sql, params)
         except duckdb.IOException:
-            # Compaction swapped a partition between listing its files and reading them: list again.
+            # Compaction swapped a partition (or a roll-up was rebuilt) between listing the files
+            # and reading them: list again.
             if attempt == _ATTEMPTS - 1:
                 raise
             time.sleep(0.01 * (attempt + 1))
@@ -184,33 +211,47 @@ def _bar(row: Any) -> LakeBar:
     return LakeBar(from_epoch_ns(int(row[0])), row[1], row[2], row[3], row[4], int(row[5]), int(row[6]))
 
 
-# Over rows (ns, open, high, low, close, volume, trades), at most one row per `ns`: a one-minute
-# bar of the bars table, or the trades of one grain of time aggregated on the fly.
-ROWS_OHLCV = "arg_min(r.open, r.ns), max(r.high), min(r.low), arg_max(r.close, r.ns), sum(r.volume), sum(r.trades)"
+# Over rows (ns, open_ns, close_ns, open, high, low, close, volume, trades): the bars of one grain
+# of time (`_grain`) from the one-minute bars and from the trades of the minutes those lack. One
+# grain has at most a row of each, over different minutes, so the first and last instant of each
+# row (`open_ns`, `close_ns`: a minute's start for the bars, a trade's time for the trades) order
+# them without a tie.
+ROWS_OHLCV = (
+    "arg_min(r.open, r.open_ns), max(r.high), min(r.low), arg_max(r.close, r.close_ns), sum(r.volume), sum(r.trades)"
+)
+MINUTES_OHLCV = (
+    "min(minute_ns) as open_ns, max(minute_ns) as close_ns, arg_min(open, minute_ns) as open, max(high) as high, "
+    "min(low) as low, arg_max(close, minute_ns) as close, sum(volume) as volume, sum(trades) as trades"
+)
+# Roll-ups are read for ranges of more than this many days; a shorter one reads its day files
+# (checking a roll-up means listing every day of its month).
+_MONTHS_FROM_DAYS = 3
 
 
-def _source(
-    *, symbol: str, start: datetime, end: datetime, width: int, lake: Path, windows: BarGrid | None
-) -> tuple[str | None, list[Any]]:
-    """The SQL of the rows of [start, end]: minute bars for the whole minutes of days whose bars
-    are current, trades for the rest; None when the lake has nothing there."""
+def _source(*, symbol: str, start: datetime, end: datetime, grain: int, lake: Path) -> tuple[str | None, list[Any]]:
+    """The SQL of the rows of [start, end], aggregated to `grain`: minute bars for the whole
+    minutes of days whose bars are current (their month's roll-up, else their own file), trades
+    for the rest; None when the lake has nothing there."""
     start_ns, end_ns = ns_range(start, end)
     first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    # The grain trades are first aggregated to: a minute when bars are whole minutes, else the bar
-    # width (1s-30s divide a minute); 1 ns when the trading-day windows do not fall on the grain.
-    grain = math.gcd(width, MINUTE_NS)
-    if windows is not None and any(
-        value % grain for window in windows.windows for value in (window.start_ns, window.end_ns, window.anchor_ns)
-    ):
-        grain = 1
-    whole_minutes = grain == MINUTE_NS
-    days = days_bars(lake, symbol, first, last)
-    bar_days = [bars for bars in days if bars.current] if whole_minutes else []
+    whole_minutes = grain % MINUTE_NS == 0
+    months: list[MonthBars] = []
+    if whole_minutes and (last - first).days > _MONTHS_FROM_DAYS:
+        around = days_bars(lake, symbol, month_start(first), month_end(last))
+        days = [bars for bars in around if first <= bars.day <= last]
+        months = [
+            month for month in current_months(lake, symbol, around) if month.first <= last and month.last >= first
+        ]
+    else:
+        days = days_bars(lake, symbol, first, last)
+    in_months = {bars.day for month in months for bars in month.days}
+    bar_days = [bars for bars in days if bars.day not in in_months and bars.current] if whole_minutes else []
+    bar_files = [month.path for month in months] + [bars.path for bars in bar_days]
     # Minutes wholly inside [start_ns, end_ns]: the bars' part.
     low = -(-start_ns // MINUTE_NS) * MINUTE_NS
     high = (end_ns + 1) // MINUTE_NS * MINUTE_NS
-    covered = {bars.day for bars in bar_days}
-    tick_files: list[Path] = []
+    covered = {bars.day for bars in bar_days} | {bars.day for bars in days if bars.day in in_months}
+    tick_files: list[str] = []
     for bars in days:
         # A day with bars still needs its trades for a partial minute at either end of the range.
         day = bars.day
@@ -218,16 +259,17 @@ def _source(
             tick_files.extend(bars.ticks)
     parts: list[str] = []
     params: list[Any] = []
-    if bar_days:
+    if bar_files:
         parts.append(
-            f"select minute_ns as ns, open, high, low, close, volume, trades "  # noqa: S608 - paths quoted
-            f"from read_parquet({parquet_list(bars.path for bars in bar_days)}) where minute_ns >= ? and minute_ns < ?"
+            f"select minute_ns // {grain} * {grain} as ns, {MINUTES_OHLCV} "  # noqa: S608 - paths quoted
+            f"from read_parquet({parquet_list(bar_files)}, hive_partitioning = false) "
+            "where minute_ns >= ? and minute_ns < ? group by 1"
         )
         params += [low, high]
     if tick_files:
         covered_list = sorted(covered)
         parts.append(
-            f"select t // {grain} * {grain} as ns, {TRADES_OHLCV} "  # noqa: S608
+            f"select t // {grain} * {grain} as ns, min(t) as open_ns, max(t) as close_ns, {TRADES_OHLCV} "  # noqa: S608
             f"from (select epoch_ns(ts_event) as t, price, size, date from read_parquet({parquet_list(tick_files)}, "
             "hive_partitioning = true)) "
             "where t between ? and ? and not (date = any(?::date[]) and t >= ? and t < ?) group by 1"

@@ -142,11 +142,15 @@ def purge_plan(
             for table in lake_tables():
                 if table.retention != category:
                     continue
-                # The one-minute bars kept beside the trades go with them (apps/storage/minute_bars.py).
-                derived = [minute_bars.TABLE] if table.name == minute_bars.SOURCE_TABLE else []
+                # The one-minute bars kept beside the trades go with them (apps/storage/minute_bars.py),
+                # and a month's roll-up of them as soon as it holds a day purged.
+                derived = (
+                    [minute_bars.TABLE, minute_bars.MONTHS_TABLE] if table.name == minute_bars.SOURCE_TABLE else []
+                )
                 for directory in (table.name, *derived):
                     for path in sorted((lake / directory).rglob("*.parquet")):
-                        day = _partition_date(path.relative_to(lake))
+                        relative = path.relative_to(lake)
+                        day = _partition_date(relative) or minute_bars.month_file_first_day(relative)
                         if day is not None and day < cutoff:
                             plan.files.append(PlannedFile(str(path.relative_to(lake)), path.stat().st_size))
         for key in hot_streams(client, retention=category):

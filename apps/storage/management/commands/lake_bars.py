@@ -1,7 +1,8 @@
 """`manage.py lake_bars`: build the one-minute bars the lake keeps beside its trades
 (apps/storage/minute_bars.py) for every closed day whose bars are missing or no longer match
-its trades. Compaction does this every evening; run it after restoring a lake, importing into
-past days, or to see how many days are behind (`--check`)."""
+its trades, then the monthly roll-up of those bars wherever it is missing or stale. Compaction
+does this every evening; run it after restoring a lake, importing into past days, or to see how
+many days and months are behind (`--check`)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.progress import Progress
 
 from apps.core.clock import utc_now
-from apps.storage.minute_bars import minute_bars_rebuild, stale_partitions
+from apps.storage.minute_bars import minute_bars_rebuild, stale_months, stale_partitions
 
 
 class Command(BaseCommand):
-    help = "Build the lake's one-minute bars for closed days whose bars are missing or stale."
+    help = (
+        "Build the lake's one-minute bars (and their monthly roll-ups) for closed days whose bars are missing or stale."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--before", help="only days before YYYY-MM-DD (default: today, UTC: closed days)")
@@ -36,6 +39,10 @@ class Command(BaseCommand):
             for day, symbol in stale:
                 self.stdout.write(f"{day.isoformat()} {symbol}")
             self.stdout.write(f"{len(stale)} day(s) without current one-minute bars before {before.isoformat()}")
+            months = stale_months(lake, before=before)
+            for month, symbol in months:
+                self.stdout.write(f"{month:%Y-%m} {symbol}")
+            self.stdout.write(f"{len(months)} month(s) without a current roll-up of those bars")
             return
         with Progress(transient=True) as progress:
             task = progress.add_task("building one-minute bars", total=None)
