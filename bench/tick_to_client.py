@@ -5,8 +5,8 @@ that broadcasts the same trades straight from the process receiving the frames, 
     .venv/bin/python -m bench.tick_to_client --redis redis://127.0.0.1:6379/13 [--scenario real busy scale] [--seconds 20]
 
 Scenarios: `real` 1,000 trades/s to 20 clients (goal p99 <= 10 ms), `busy` 5,000 trades/s to 200
-clients (<= 25 ms), `scale` 5,000 trades/s to 1,000 clients plus 10 clients that never read
-(<= 50 ms; the slow ones must be dropped by the gateway's policy without slowing the others).
+clients (<= 25 ms), `scale` 5,000 trades/s to 1,000 clients (<= 50 ms); `busy` and `scale` add 10
+clients that stop reading, which the gateway's policy must drop without slowing the others.
 
 Processes per scenario and server: the fake tastytrade server (tests/fakes/tastytrade.py, the
 DXLink protocol over a real socket) sending a frame of TimeAndSale rows every `--frame-ms`
@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvloop
 
@@ -59,7 +61,7 @@ class Scenario:
 
 SCENARIOS = {
     "real": Scenario("real", rate=1000, clients=20, slow=0, goal_ms=10),
-    "busy": Scenario("busy", rate=5000, clients=200, slow=0, goal_ms=25),
+    "busy": Scenario("busy", rate=5000, clients=200, slow=10, goal_ms=25),
     "scale": Scenario("scale", rate=5000, clients=1000, slow=10, goal_ms=50),
 }
 
@@ -183,6 +185,8 @@ class Tally:
         self.histogram = [0] * BUCKETS
         self.counts = [0] * clients
         self.out_of_order = [0] * clients
+        self.messages = 0
+        self.bytes = 0
         self.decoded: dict[int, list[int]] = {}
 
     def add(self, latency_ms: float, trades: int) -> None:
@@ -230,6 +234,8 @@ async def _client(index: int, args: argparse.Namespace, tally: Tally, ready: asy
                 first_id = data[start : data.find(b'"', start)]
                 last_id = data[end : data.find(b'"', end)]
             tally.counts[index] += trades
+            tally.messages += 1
+            tally.bytes += len(data)
             if trades:
                 if _id_key(first_id) <= last:
                     tally.out_of_order[index] += 1
@@ -242,8 +248,15 @@ async def _slow_client(args: argparse.Namespace, ready: asyncio.Event, closes: l
     from websockets.exceptions import ConnectionClosed
 
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+    # A small receive buffer, as a client on a slow link: otherwise the kernel's autotuning would
+    # take up to 32 MB (tcp_rmem) here before the server could notice it does not read.
+    address = urlsplit(args.url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (address.hostname, address.port))
     ws = await connect(
-        args.url, additional_headers=headers, compression=None, max_size=None, max_queue=1, open_timeout=120
+        args.url, sock=sock, additional_headers=headers, compression=None, max_size=None, max_queue=1, open_timeout=120
     )
     await ws.send(SUBSCRIBE)
     while b'"subscribed"' not in await ws.recv(decode=False):
@@ -297,6 +310,8 @@ async def run_clients(args: argparse.Namespace) -> None:
         "histogram": {str(bucket): count for bucket, count in enumerate(tally.histogram) if count},
         "counts": tally.counts,
         "out_of_order": tally.out_of_order,
+        "messages": tally.messages,
+        "bytes": tally.bytes,
         "decoded": {str(index): stamps for index, stamps in tally.decoded.items()},
         "slow_closes": closes,
         "errors": errors,
@@ -447,6 +462,8 @@ def _measure(
         "slow_closes": result["slow_closes"],
         "errors": result["errors"],
         "cpu": cpu,
+        "messages_per_client_s": result["messages"] / scenario.clients / args.seconds,
+        "mb_per_s": result["bytes"] / args.seconds / 1e6,
     }
 
 
@@ -498,9 +515,10 @@ def orchestrate(args: argparse.Namespace) -> None:
     print(f"machine: {_machine()}; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     print(f"feed: a DXLink FEED_DATA frame every {args.frame_ms:g} ms, {args.seconds:g} s per run; logs in {work}\n")
     print(
-        "| scenario | server | trades sent | p50 ms | p99 ms | max ms | goal p99 | every trade once, in order | slow clients | CPU % (servers..., clients) |"
+        "| scenario | server | trades sent | p50 ms | p99 ms | max ms | goal p99 | every trade once, in order"
+        " | slow clients | messages/s per client | MB/s to clients | CPU % (servers..., clients) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in results:
         scenario = row["scenario"]
         once = "yes" if row["complete"] else f"NO: {row['short']} clients short, {row['over']} doubled/out of order"
@@ -509,7 +527,8 @@ def orchestrate(args: argparse.Namespace) -> None:
         print(
             f"| {scenario.name}: {scenario.rate:,}/s to {scenario.clients:,} clients | {row['server']} | {row['sent']:,} "
             f"| {row['p50']:.2f} | {row['p99']:.2f} | {row['max']:.2f} | <= {scenario.goal_ms:g} | {once} "
-            f"| {_closes(row['slow_closes'])} | {' / '.join(f'{value:.0f}' for value in row['cpu'])} |"
+            f"| {_closes(row['slow_closes'])} | {row['messages_per_client_s']:.0f} | {row['mb_per_s']:.1f} "
+            f"| {' / '.join(f'{value:.0f}' for value in row['cpu'])} |"
         )
     print()
     for name in args.scenario:
