@@ -62,7 +62,11 @@ class PooledThreadASGIHandler(ASGIHandler):
             return
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        response, closed = await loop.run_in_executor(self.executor, context.run, self._respond, scope, body_file)
+        try:
+            response, closed = await loop.run_in_executor(self.executor, context.run, self._respond, scope, body_file)
+        except BaseException:
+            body_file.close()
+            raise
         try:
             await self.send_response(response, send)
         finally:

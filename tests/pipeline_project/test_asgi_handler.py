@@ -6,6 +6,7 @@ export; Django's request signals fire once per request; the request log line is 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -52,10 +53,17 @@ async def call(application: Any, method: str, path: str, query: str, headers: li
     return start["status"], start["headers"], b"".join(message.get("body", b"") for message in bodies)
 
 
+@functools.cache
+def handlers() -> tuple[ASGIHandler, PooledThreadASGIHandler]:
+    """One of each, as a web process has one (ours keeps its pool of threads)."""
+    return ASGIHandler(), PooledThreadASGIHandler()
+
+
 def both(method: str, path: str, query: str = "", headers: list[tuple[bytes, bytes]] | None = None) -> Any:
     async def run() -> Any:
-        django = await call(ASGIHandler(), method, path, query, headers or [])
-        ours = await call(PooledThreadASGIHandler(), method, path, query, headers or [])
+        django_handler, our_handler = handlers()
+        django = await call(django_handler, method, path, query, headers or [])
+        ours = await call(our_handler, method, path, query, headers or [])
         return django, ours
 
     return asyncio.run(run())
@@ -126,7 +134,7 @@ def test_djangos_request_signals_fire_once_per_request_in_the_thread_that_ran_it
     signals.request_finished.connect(finished)
     try:
         with caplog.at_level(logging.INFO):
-            status = asyncio.run(call(PooledThreadASGIHandler(), "GET", "/api/symbols", "", bearer))[0]
+            status = asyncio.run(call(handlers()[1], "GET", "/api/symbols", "", bearer))[0]
     finally:
         signals.request_started.disconnect(started)
         signals.request_finished.disconnect(finished)
