@@ -3,7 +3,8 @@
 On a shared machine requests/s and latency move with the other processes' load; the CPU time a
 request costs barely does. The ASGI application is called in this process (no socket, no
 client), ten requests at a time, and the process's CPU time (every thread) is divided by the
-requests answered. The data is bench/rest_concurrency.py's: 100,000 NQZ26 trades and a quote in
+requests answered; the last row is the reference of bench/rest_concurrency.py (b), called the
+same way. The data is bench/rest_concurrency.py's: 100,000 NQZ26 trades and a quote in
 the hot store, a GEX snapshot of SPX, a lake day of ESZ26 trades.
 
     .venv/bin/python -m bench.rest_cpu --redis redis://127.0.0.1:6379/12 [--day-trades 500000]
@@ -34,6 +35,8 @@ ENDPOINTS = {
     "GET /api/gex/latest": ("/api/gex/latest", b"ticker=SPX"),
     "GET /api/bars 1m over the lake day": ("/api/bars", f"symbol=ESZ26&interval=1m&{DAY}".encode()),
 }
+
+REFERENCE = "reference: the same ticks/last from a bare ASGI app (bench/rest_reference.py)"
 
 
 async def call(application: Any, secret: str, path: str, query: bytes) -> None:
@@ -98,6 +101,10 @@ def main() -> None:
             )
             for label, (path, query) in ENDPOINTS.items()
         }
+        from bench.rest_reference import app as reference
+
+        path, query = ENDPOINTS["GET /api/ticks/last?count=100"]
+        results[REFERENCE] = asyncio.run(cpu_per_request(reference, secret, path, query, requests=args.requests))
     finally:
         redis.Redis.from_url(args.redis).flushdb()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -111,6 +118,8 @@ def main() -> None:
     print("|---|---|")
     for label, cpu in results.items():
         print(f"| {label} | {cpu:.2f} |")
+    ours = results["GET /api/ticks/last?count=100"]
+    print(f"\nticks/last CPU ratio (reference / ours): {results[REFERENCE] / ours:.2f}")
 
 
 if __name__ == "__main__":

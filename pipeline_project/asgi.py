@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
+import django
 from channels.routing import ProtocolTypeRouter, URLRouter
-from django.core.asgi import get_asgi_application
 
 from pipeline_project.env import exit_for, settings_module_problem
 
@@ -17,8 +17,14 @@ _settings_problem = settings_module_problem(os.environ["DJANGO_SETTINGS_MODULE"]
 if _settings_problem is not None:
     exit_for([_settings_problem])
 
-# Set Django up before importing anything that touches models.
-django_asgi_app = get_asgi_application()
+# Set Django up before importing anything that touches models (as get_asgi_application does).
+django.setup(set_prefix=False)
+
+from pipeline_project.asgi_handler import PooledThreadASGIHandler  # noqa: E402
+
+# Django's request cycle in one hop to a pooled thread, instead of Django's ASGIHandler with a
+# thread per request and a hop per signal and middleware chain (asgi_handler.py says why).
+django_asgi_app = PooledThreadASGIHandler()
 
 from apps.core.startup_checks import refuse_to_start  # noqa: E402
 

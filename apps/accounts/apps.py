@@ -10,3 +10,8 @@ class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from apps.accounts.token_cache import connect_signals
+
+        connect_signals()  # a saved or deleted token or user is forgotten by every process

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.accounts.models import APIToken, ControlAction
+from apps.accounts.token_cache import token_cache
 from apps.core.clock import utc_now
 from apps.core.exceptions import BadInputError
 
@@ -81,15 +82,22 @@ def token_user(raw_token: str) -> tuple[AbstractBaseUser, APIToken] | None:
     raw_token = raw_token.strip()
     if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
         return None
-    token = (
-        APIToken.objects.select_related("user")
-        .filter(key_hash=token_hash(raw_token), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
+    key_hash = token_hash(raw_token)
+
+    def load() -> tuple[AbstractBaseUser, APIToken] | None:
+        token = (
+            APIToken.objects.select_related("user")
+            .filter(key_hash=key_hash, revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        return (token.user, token) if token is not None else None
+
+    # Remembered per process until a token or a user changes anywhere (token_cache).
+    found = token_cache.lookup(key_hash, load)
+    if found is None:
         return None
-    token_touch(token=token)
-    return token.user, token
+    token_touch(token=found[1])
+    return found
 
 
 # -- control actions ------------------------------------------------------------------------

@@ -211,6 +211,9 @@ LAKE_FLUSH_HEALTH = "lake:flush:health"
 
 # Platform coordination
 RUNTIME_CONFIG_VERSION = "runtime:config:version"
+# A random value set whenever an API token or a user changes (apps.accounts.token_cache): every
+# process forgets the tokens it remembered when it reads a value other than the one it knew.
+ACCOUNTS_TOKENS_GENERATION = "accounts:tokens:generation"
 BEAT_LOCK = "beat:lock"
 BEAT_LAST_RUN = "beat:last_run"
 

@@ -67,10 +67,12 @@ def _data(key: str, entry_id: Any, raw: dict[Any, Any]) -> bytes:
     return data
 
 
-def _block(symbol: str, entry_id: Any, raw: dict[Any, Any]) -> list[StoredTrade]:
+def _block(symbol: str, entry_id: Any, raw: dict[Any, Any], *, last: int | None = None) -> list[StoredTrade]:
+    """The trades of one stream entry (only its `last` ones when given), each with its id."""
     stream_id = _text(entry_id)
     trades = decode_trades(symbol, _data(f"trades of {symbol}", entry_id, raw))
-    return [StoredTrade(f"{stream_id}:{index}", trade) for index, trade in enumerate(trades)]
+    first = 0 if last is None else max(0, len(trades) - last)
+    return [StoredTrade(f"{stream_id}:{index}", trades[index]) for index in range(first, len(trades))]
 
 
 def _client(client: redis.Redis | None) -> redis.Redis:
@@ -106,7 +108,8 @@ def trades_last(
         if not entries:
             break
         for entry_id, raw in entries:
-            collected = _block(symbol, entry_id, raw) + collected
+            # Only the newest trades of a block that are still wanted get an object of their own.
+            collected = _block(symbol, entry_id, raw, last=count - len(collected)) + collected
             if len(collected) >= count:
                 break
         high = f"({_text(entries[-1][0])}"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -23,8 +22,10 @@ from apps.storage.unflushed import unflushed_since_ns
 MAX_BARS = 100_000
 
 
-@dataclass(frozen=True)
-class BarRow:
+class BarRow(NamedTuple):
+    """One bar; a named tuple, built four times faster than a frozen dataclass (a day of
+    1-minute bars builds 1,440 of them per request)."""
+
     start_ms: int
     open: float
     high: float

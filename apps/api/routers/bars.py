@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from apps.api import render
@@ -17,7 +17,7 @@ router = Router(tags=["bars"])
 
 
 @router.get("/bars", response={200: BarsOut, **NOT_FOUND}, summary="OHLCV bars at any interval, lake and hot store")
-def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
+def bars(request: HttpRequest, query: Query[BarsQuery]) -> HttpResponse:
     # At most a year, and at most MAX_BARS bars of the interval: a longer range is cut (time_range).
     scope = scope_of(query.replay)
     most_bars = timedelta(microseconds=INTERVAL_NS[query.interval.value] * MAX_BARS // 1000)
@@ -33,14 +33,18 @@ def bars(request: HttpRequest, query: Query[BarsQuery]) -> dict[str, object]:
         session=query.session,
         keyspace=scope.keyspace,
     )
-    return {
-        "symbol": symbol,
-        "interval": query.interval.value,
-        "session": query.session.value,
-        "start": start,
-        "end": end,
-        "bars": [render.bar(row) for row in rows],
-    }
+    # A day of 1-minute bars is 1,440 items: rendered as BarsOut without validating them again
+    # (render.json_answer).
+    return render.json_answer(
+        {
+            "symbol": str(symbol),
+            "interval": str(query.interval.value),
+            "session": str(query.session.value),
+            "start": start,
+            "end": end,
+            "bars": [render.bar(row) for row in rows],
+        }
+    )
 
 
 @router.get(
