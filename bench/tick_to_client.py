@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,15 +183,45 @@ class Tally:
     per client the trades held and whether they came once and in order."""
 
     def __init__(self, clients: int) -> None:
-        self.histogram = [0] * BUCKETS
+        self.histogram = [0] * BUCKETS  # each trade's own latency, from the decoding clients
+        self.oldest = [0] * BUCKETS  # the other clients: each frame's oldest trade, per trade of it
         self.counts = [0] * clients
         self.out_of_order = [0] * clients
+        self.last: list[tuple[int, ...]] = [()] * clients
         self.messages = 0
         self.bytes = 0
+        self.raw: dict[int, list[tuple[int, bytes]]] = {}
         self.decoded: dict[int, list[int]] = {}
 
-    def add(self, latency_ms: float, trades: int) -> None:
-        self.histogram[min(BUCKETS - 1, max(0, int(latency_ms / BUCKET_MS)))] += trades
+    def add(self, latency_ms: float, trades: int, *, histogram: list[int] | None = None) -> None:
+        chosen = self.histogram if histogram is None else histogram
+        chosen[min(BUCKETS - 1, max(0, int(latency_ms / BUCKET_MS)))] += trades
+
+    def held(self, index: int, trades: int, first_id: bytes, last_id: bytes) -> None:
+        self.counts[index] += trades
+        if trades:
+            if _id_key(first_id) <= self.last[index]:
+                self.out_of_order[index] += 1
+            self.last[index] = _id_key(last_id)
+
+    def decode_all(self) -> None:
+        """The decoding clients' frames, parsed after the run: each trade's latency is its frame's
+        receipt minus the trade's send time plus what parsing that frame took (measured here), as
+        for a client decoding on a core of its own. Parsing during the run would have made every
+        other client of this process wait for it, and counted that wait as the server's."""
+        for index, frames in self.raw.items():
+            stamps = self.decoded.setdefault(index, [])
+            for received, data in frames:
+                started = time.perf_counter_ns()
+                message = json.loads(data)
+                events = message["events"] if message.get("type") == "events" else []
+                times = [event["ts_event"] for event in events]
+                parsed = received + time.perf_counter_ns() - started
+                for stamp in times:
+                    self.add((parsed - stamp) / 1e6, 1)
+                stamps += times
+                if events:
+                    self.held(index, len(events), events[0]["id"].encode(), events[-1]["id"].encode())
 
 
 async def _client(index: int, args: argparse.Namespace, tally: Tally, ready: asyncio.Event, decode: bool) -> None:
@@ -202,44 +233,28 @@ async def _client(index: int, args: argparse.Namespace, tally: Tally, ready: asy
         while b'"subscribed"' not in await ws.recv(decode=False):
             pass
         ready.set()
-        last: tuple[int, ...] = ()
-        stamps = tally.decoded.setdefault(index, []) if decode else None
+        raw = tally.raw.setdefault(index, []) if decode else None
         while True:
             data = await ws.recv(decode=False)
             received = time.time_ns()
-            if decode:
-                # The client holding the decoded trade: the whole frame parsed, each trade's own time.
-                message = json.loads(data)
-                if message.get("type") != "events":
-                    continue
-                for event in message["events"]:
-                    tally.add((received - event["ts_event"]) / 1e6, 1)
-                    assert stamps is not None
-                    stamps.append(event["ts_event"])
-                trades = len(message["events"])
-                first_id = message["events"][0]["id"].encode() if trades else b""
-                last_id = message["events"][-1]["id"].encode() if trades else b""
-            else:
-                # The other clients only find the frame's oldest trade (its first) and count the
-                # trades: the latency of the oldest is counted for each (never less than the truth).
-                at = data.find(TS_MARK)
-                if at < 0:
-                    continue
-                at += len(TS_MARK)
-                oldest = int(data[at : data.find(b",", at)])
-                trades = data.count(ID_MARK)
-                tally.add((received - oldest) / 1e6, trades)
-                start = data.find(ID_MARK) + len(ID_MARK)
-                end = data.rfind(ID_MARK) + len(ID_MARK)
-                first_id = data[start : data.find(b'"', start)]
-                last_id = data[end : data.find(b'"', end)]
-            tally.counts[index] += trades
             tally.messages += 1
             tally.bytes += len(data)
-            if trades:
-                if _id_key(first_id) <= last:
-                    tally.out_of_order[index] += 1
-                last = _id_key(last_id)
+            if raw is not None:
+                raw.append((received, data))  # decoded after the run (Tally.decode_all)
+                continue
+            # The other clients only find the frame's oldest trade (its first) and count the
+            # trades: the latency of the oldest is counted for each (never less than the truth,
+            # and more the longer the span of trades a frame carries).
+            at = data.find(TS_MARK)
+            if at < 0:
+                continue
+            at += len(TS_MARK)
+            oldest = int(data[at : data.find(b",", at)])
+            trades = data.count(ID_MARK)
+            tally.add((received - oldest) / 1e6, trades, histogram=tally.oldest)
+            start = data.find(ID_MARK) + len(ID_MARK)
+            end = data.rfind(ID_MARK) + len(ID_MARK)
+            tally.held(index, trades, data[start : data.find(b'"', start)], data[end : data.find(b'"', end)])
 
 
 async def _slow_client(args: argparse.Namespace, ready: asyncio.Event, closes: list[Any]) -> None:
@@ -278,7 +293,8 @@ async def _slow_client(args: argparse.Namespace, ready: asyncio.Event, closes: l
 
 async def run_clients(args: argparse.Namespace) -> None:
     tally = Tally(args.clients)
-    decoding = set(range(min(args.clients, args.decode)))
+    # Spread over the clients (and so over the order they connected and are served in).
+    decoding = {index * args.clients // args.decode for index in range(min(args.clients, args.decode))}
     closes: list[Any] = []
     tasks: list[asyncio.Task[None]] = []
     gate = asyncio.Semaphore(20)
@@ -305,9 +321,11 @@ async def run_clients(args: argparse.Namespace) -> None:
     for task in tasks:
         task.cancel()
     ended = await asyncio.gather(*tasks, return_exceptions=True)
+    tally.decode_all()
     errors = [repr(result) for result in ended if isinstance(result, BaseException) and not _cancelled(result)]
     result = {
         "histogram": {str(bucket): count for bucket, count in enumerate(tally.histogram) if count},
+        "oldest": {str(bucket): count for bucket, count in enumerate(tally.oldest) if count},
         "counts": tally.counts,
         "out_of_order": tally.out_of_order,
         "messages": tally.messages,
@@ -361,6 +379,40 @@ def _tell(process: subprocess.Popen[str], line: str) -> None:
     process.stdin.flush()
 
 
+def _start_clients(
+    *,
+    scenario: Scenario,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    url: str,
+    token: str,
+    out: Path,
+    work: Path,
+    tag: str,
+) -> list[subprocess.Popen[str]]:
+    """The clients in a few processes, so that one process's turn through its clients is not what
+    is measured (the slow ones all in the first); each answers READY once all are subscribed."""
+    share = -(-scenario.clients // args.client_processes)
+    groups = []
+    for number in range(args.client_processes):
+        count = min(share, scenario.clients - number * share)
+        if count <= 0:
+            break
+        log = work / f"{tag}-clients-{number}.log"
+        group = _spawn(
+            [
+                _python(), "-m", "bench.tick_to_client", "--role", "clients", "--url", url,
+                "--token", token, "--clients", str(count), "--slow", str(scenario.slow if number == 0 else 0),
+                "--decode", str(-(-args.decode // args.client_processes)), "--out", f"{out}.{number}",
+            ],
+            env,
+            log,
+        )  # fmt: skip
+        groups.append(group)
+        _line(group, "READY", log)
+    return groups
+
+
 def _measure(
     *, scenario: Scenario, server: str, args: argparse.Namespace, env: dict[str, str], token: str, work: Path
 ) -> dict[str, Any]:
@@ -369,7 +421,7 @@ def _measure(
     redis.Redis.from_url(args.redis).flushdb()
     tag = f"{scenario.name}-{server}"
     sent_path, out = work / f"{tag}-sent.json", work / f"{tag}-clients.json"
-    feed_log, clients_log = work / f"{tag}-feed.log", work / f"{tag}-clients.log"
+    feed_log = work / f"{tag}-feed.log"
     feed = _spawn(
         [
             _python(), "-m", "bench.tick_to_client", "--role", "feed", "--rate", str(scenario.rate),
@@ -418,17 +470,10 @@ def _measure(
             servers.append(reference)
             _line(reference, "READY", reference_log)
             url, client_token = f"ws://127.0.0.1:{port}", ""
-        clients = _spawn(
-            [
-                _python(), "-m", "bench.tick_to_client", "--role", "clients", "--url", url, "--token", client_token,
-                "--clients", str(scenario.clients), "--slow", str(scenario.slow), "--decode", str(args.decode),
-                "--out", str(out),
-            ],
-            env,
-            clients_log,
-        )  # fmt: skip
-        servers.append(clients)
-        _line(clients, "READY", clients_log)
+        groups = _start_clients(
+            scenario=scenario, args=args, env=env, url=url, token=client_token, out=out, work=work, tag=tag
+        )
+        servers += groups
         cpu_start = [_cpu(process.pid) for process in servers]
         started = time.monotonic()
         _tell(feed, "GO")
@@ -436,15 +481,21 @@ def _measure(
         time.sleep(args.grace)
         elapsed = time.monotonic() - started
         cpu = [(_cpu(process.pid) - begin) / elapsed * 100 for process, begin in zip(servers, cpu_start, strict=True)]
-        _tell(clients, "STOP")
-        clients.wait(timeout=120)
+        if server == "ours":
+            # The gateway's own view, for where the time goes (pipeline_ws_send_latency_seconds).
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+                (work / f"{tag}-web-metrics.txt").write_bytes(answer.read())
+        for group in groups:
+            _tell(group, "STOP")
+        for group in groups:
+            group.wait(timeout=120)
         _tell(feed, "STOP")
     finally:
         for process in servers:
             _stop(process)
         _stop(feed)
     sent = json.loads(sent_path.read_text())
-    result = json.loads(out.read_text())
+    result = _merged([json.loads(Path(f"{out}.{number}").read_text()) for number in range(len(groups))])
     expected = len(sent)
     in_order = not any(result["out_of_order"])
     exact = all(sorted(stamps) == sent for stamps in result["decoded"].values())
@@ -456,14 +507,34 @@ def _measure(
         "p50": _percentile(histogram, 0.50),
         "p99": _percentile(histogram, 0.99),
         "max": _percentile(histogram, 1.0),
+        "oldest_p99": _percentile(result["oldest"], 0.99),
         "complete": in_order and exact and all(count == expected for count in result["counts"]),
         "short": sum(1 for count in result["counts"] if count < expected),
         "over": sum(1 for count in result["counts"] if count > expected) + sum(map(bool, result["out_of_order"])),
         "slow_closes": result["slow_closes"],
         "errors": result["errors"],
-        "cpu": cpu,
+        "cpu": [*cpu[: len(cpu) - len(groups)], sum(cpu[len(cpu) - len(groups) :])],
         "messages_per_client_s": result["messages"] / scenario.clients / args.seconds,
         "mb_per_s": result["bytes"] / args.seconds / 1e6,
+    }
+
+
+def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The client processes' results as one."""
+    histograms: dict[str, dict[str, int]] = {"histogram": {}, "oldest": {}}
+    for part in parts:
+        for name, histogram in histograms.items():
+            for bucket, count in part[name].items():
+                histogram[bucket] = histogram.get(bucket, 0) + count
+    decoded: dict[str, list[int]] = {}
+    for number, part in enumerate(parts):
+        decoded.update({f"{number}.{index}": stamps for index, stamps in part["decoded"].items()})
+    return {
+        **histograms,
+        "decoded": decoded,
+        **{name: [item for part in parts for item in part[name]] for name in ("counts", "out_of_order")},
+        **{name: [item for part in parts for item in part[name]] for name in ("slow_closes", "errors")},
+        **{name: sum(part[name] for part in parts) for name in ("messages", "bytes")},
     }
 
 
@@ -516,9 +587,10 @@ def orchestrate(args: argparse.Namespace) -> None:
     print(f"feed: a DXLink FEED_DATA frame every {args.frame_ms:g} ms, {args.seconds:g} s per run; logs in {work}\n")
     print(
         "| scenario | server | trades sent | p50 ms | p99 ms | max ms | goal p99 | every trade once, in order"
-        " | slow clients | messages/s per client | MB/s to clients | CPU % (servers..., clients) |"
+        " | p99 ms, frame's oldest trade, all clients | slow clients | messages/s per client | MB/s to clients"
+        " | CPU % (servers..., clients) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in results:
         scenario = row["scenario"]
         once = "yes" if row["complete"] else f"NO: {row['short']} clients short, {row['over']} doubled/out of order"
@@ -527,7 +599,7 @@ def orchestrate(args: argparse.Namespace) -> None:
         print(
             f"| {scenario.name}: {scenario.rate:,}/s to {scenario.clients:,} clients | {row['server']} | {row['sent']:,} "
             f"| {row['p50']:.2f} | {row['p99']:.2f} | {row['max']:.2f} | <= {scenario.goal_ms:g} | {once} "
-            f"| {_closes(row['slow_closes'])} | {row['messages_per_client_s']:.0f} | {row['mb_per_s']:.1f} "
+            f"| {row['oldest_p99']:.2f} | {_closes(row['slow_closes'])} | {row['messages_per_client_s']:.0f} | {row['mb_per_s']:.1f} "
             f"| {' / '.join(f'{value:.0f}' for value in row['cpu'])} |"
         )
     print()
@@ -549,6 +621,7 @@ def main() -> None:
     parser.add_argument("--grace", type=float, default=2.0, help="seconds after the last frame before counting")
     parser.add_argument("--frame-ms", type=float, default=5.0, help="the feed's frame interval")
     parser.add_argument("--decode", type=int, default=10, help="clients that decode every frame in full")
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the clients are spread over")
     # Internal (the processes this script starts).
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--out", default="")

@@ -31,6 +31,13 @@ log = structlog.get_logger(__name__)
 # so nothing written in between is missed).
 BLOCK_MS = 100
 READ_ENTRIES = 200
+# With many clients the relay reads no more often than about this much time per subscriber: a
+# read's entries cost one send (a socket write) per client, so reading at every write of a busy
+# feed spends the process on sends of a few trades each, and the sends queue. 20 us a subscriber
+# is a read at most every 0.4 ms for 20 clients and every 4 ms for 200 (measured, with 40 us and
+# none, in docs/benchmarks.md "Tick to client"); never more than MAX_READ_INTERVAL.
+READ_INTERVAL_PER_SUBSCRIBER = 20e-6
+MAX_READ_INTERVAL = 0.02
 MAX_BACKOFF_SECONDS = 5.0
 Entries = list[tuple[Any, dict[bytes, bytes]]]
 
@@ -85,9 +92,15 @@ class Relay:
             metrics.WS_RELAY_ERRORS.labels(self.topic.name).inc()
             log.error("realtime.relay_crashed", topic=self.topic.name, error=repr(task.exception()))
 
+    def _read_interval(self) -> float:
+        subscribers = sum(len(subscribers) for subscribers in self._subscribers.values())
+        return min(MAX_READ_INTERVAL, subscribers * READ_INTERVAL_PER_SUBSCRIBER)
+
     async def _run(self) -> None:
         failures = 0
+        loop = asyncio.get_running_loop()
         while self._positions:
+            started = loop.time()
             streams = {self.topic.stream(symbol): position for symbol, position in self._positions.items()}
             symbols = {self.topic.stream(symbol): symbol for symbol in self._positions}
             try:
@@ -108,6 +121,10 @@ class Relay:
             failures = 0
             for key, entries in reply or []:
                 self._deliver(symbols[_text(key)], entries)
+            if reply:
+                pause = self._read_interval() - (loop.time() - started)
+                if pause > 0:
+                    await asyncio.sleep(pause)
 
     def _deliver(self, symbol: str, entries: Entries) -> None:
         position = self._positions.get(symbol)
