@@ -3,6 +3,7 @@ topics under /ws/ (apps/realtime)."""
 
 from __future__ import annotations
 
+import gc
 import os
 
 import django
@@ -40,3 +41,10 @@ application = ProtocolTypeRouter(
         "websocket": websocket_auth(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# Everything loaded so far (Django, the URL conf, ninja's schemas, the ASGI stack) lives as long as
+# the process: out of the collector's sight, a full collection scans only what requests make, and
+# does not stop every request for tens of milliseconds (docs/architecture.md, "Under concurrent
+# clients").
+gc.collect()
+gc.freeze()
