@@ -10,14 +10,16 @@ clients that stop reading, which the gateway's policy must drop without slowing 
 
 Processes per scenario and server: the fake tastytrade server (tests/fakes/tastytrade.py, the
 DXLink protocol over a real socket) sending a frame of TimeAndSale rows every `--frame-ms`
-(each row's time, to the nanosecond, is when its frame was sent); then either this project's path
-(`manage.py run_streamer tastytrade` -> Redis -> `uvicorn pipeline_project.asgi:application`,
-/ws/trades) or the reference (the same tastytrade client and parser in one process, frames of the
-same JSON shape broadcast with `websockets.broadcast`; no Redis, auth, queues or metrics); and
-one asyncio process holding every client. A client's latency for a trade is its receipt time
-minus the trade's send time (one clock: one machine). Every client must hold every trade the
-feed sent, once and in order. Uses (and flushes) the given Redis database and a temporary SQLite
-database; Markdown to stdout.
+(each row's time, to the microsecond, is when its frame was sent); then either this project's
+path (`manage.py run_streamer tastytrade` -> Redis -> `uvicorn pipeline_project.asgi:application`,
+/ws/trades) or the reference (the same tastytrade client and parser in one process, frames of
+the same JSON shape broadcast with `websockets.broadcast`; no Redis, auth, queues or metrics);
+and the clients, spread over `--client-processes` asyncio processes. `--decode` clients keep
+every frame and parse it after the run: a trade's latency is its frame's receipt time minus the
+trade's send time (one clock: one machine) plus the frame's parse time; the percentiles are
+theirs. Every client must hold every trade the feed sent, once and in order. Uses (and
+flushes) the given Redis database and a temporary SQLite database; Markdown to stdout
+(docs/benchmarks.md, "Tick to client").
 """
 
 from __future__ import annotations
