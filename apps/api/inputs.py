@@ -114,8 +114,44 @@ def time_range(
     return start, min(end, start + limit)
 
 
+# Free text a caller gives that is stored: anything but NUL, which PostgreSQL cannot store.
+STORABLE_TEXT = r"^[^\x00]*$"
+
+
 def json_object_check(request: HttpRequest) -> None:
     """ninja reads the fields of a one-schema body by name, so a body that is not a JSON object
     (`[1, 2]`) would pass as all defaults; refuse it instead."""
     if request.body and not isinstance(loads(request.body), dict):
         raise BadInputError("body", "the request body must be a JSON object", where="body")
+
+
+def storable_check(values: dict[str, object]) -> None:
+    """Refuse a NUL character (JSON `\\u0000`) anywhere in the values a body's fields will be
+    stored as, naming where: PostgreSQL can store it neither in a text column nor in a JSON one,
+    so it would otherwise end as a 500 at the save. (Free-text fields say so in the schema with
+    STORABLE_TEXT; this is for the free-form ones, such as an alert rule's actions.)"""
+    place = _nul_place(values, "")
+    if place is not None:
+        raise BadInputError(
+            place, f"{place} must not contain NUL (\\u0000) characters: they cannot be stored", where="body"
+        )
+
+
+def _nul_place(value: object, path: str) -> str | None:
+    """Where the first string (key or value) holding a NUL is, as `a.b[2].c`; None if nowhere."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return path or "body"
+            found = _nul_place(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_place(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None

@@ -16,7 +16,7 @@ from apps.alerts.conditions import Condition
 from apps.alerts.models import AlertRule, CooldownKey, Match, SessionFilter, Source
 from apps.alerts.services import alert_test_fire, rule_delete, rule_enable, rule_save
 from apps.api.auth import request_caller
-from apps.api.inputs import json_object_check
+from apps.api.inputs import STORABLE_TEXT, json_object_check, storable_check
 from apps.api.schemas import STAFF_ONLY
 from apps.core.exceptions import NotFoundError
 
@@ -26,8 +26,8 @@ _SECRETS = {"secret", "url", "webhook_url"}
 
 
 class RuleIn(Schema):
-    name: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=10_000)
+    name: str = Field(min_length=1, max_length=100, pattern=STORABLE_TEXT)
+    description: str = Field(default="", max_length=10_000, pattern=STORABLE_TEXT)
     enabled: bool = Field(default=True, strict=True)
     source: Source
     match: Match = Match.ALL
@@ -100,6 +100,7 @@ def _data(request: HttpRequest, body: RuleIn) -> dict[str, Any]:
     json_object_check(request)
     data = body.model_dump(mode="json", exclude={"conditions"})
     data["conditions"] = [condition.model_dump(mode="json") for condition in body.conditions]
+    storable_check(data)
     return data
 
 

@@ -12,7 +12,7 @@ from pydantic import StrictBool
 
 from apps.accounts.services import control_perform
 from apps.api.auth import request_caller
-from apps.api.inputs import json_object_check
+from apps.api.inputs import STORABLE_TEXT, json_object_check
 from apps.api.schemas import STAFF_ONLY
 from apps.trading.selectors import Requester
 from apps.trading.services.kill_switch import kill_switch_set
@@ -22,7 +22,7 @@ router = Router(tags=["control"])
 
 class KillSwitchIn(Schema):
     on: StrictBool = Field(description="true stops every new order (cancels still go through); false allows them again")
-    reason: str = Field("", max_length=200)
+    reason: str = Field("", max_length=200, pattern=STORABLE_TEXT)
 
 
 class KillSwitchOut(Schema):

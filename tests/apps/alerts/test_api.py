@@ -82,6 +82,9 @@ def test_create_read_replace_disable_enable_and_delete(staff: Caller) -> None:
         ({"source": "gex_snapshots"}, "conditions[1].kind"),  # a call/put condition on GEX snapshots
         ({"actions": [{"kind": "webhook", "url": "https://x.invalid", "secret": "short"}]}, "actions[0].secret"),
         ({"conditions": [{"kind": "dte", "min": 9, "max": 2}]}, "conditions"),
+        # NUL cannot be stored by PostgreSQL: a 422 naming where, not a 500 at the save.
+        ({"description": "big\u0000print"}, "description"),
+        ({"actions": [{"kind": "pubsub", "channel": "alerts\u0000spx"}]}, "actions[0].channel"),
     ],
 )
 def test_a_rule_that_cannot_compile_is_refused_naming_the_field_and_not_saved(

@@ -43,3 +43,12 @@ def test_a_body_without_on_is_refused_naming_the_field(staff: Caller) -> None:
     assert response.status_code == 422
     assert "on" in response.content.decode()
     assert not kill_switch_on()
+
+
+def test_a_reason_holding_a_nul_character_is_refused_naming_the_field_and_nothing_changes(staff: Caller) -> None:
+    """PostgreSQL cannot store NUL: found by the OpenAPI fuzzing as a 500 at the save."""
+    response = staff.post(PATH, {"on": True, "reason": "fat\u0000finger"})
+    assert response.status_code == 422, response.content
+    assert "reason" in response.content.decode()
+    assert not kill_switch_on()
+    assert not TradeAudit.objects.filter(kind=TradeAudit.Kind.KILL_SWITCH).exists()
